@@ -1,0 +1,15 @@
+"""Settings for pytest: the real settings, with a random secret key per run.
+
+Tests run with production-like settings (DEBUG off), so they need a secret key;
+a random one per run, never a fixed fallback.
+"""
+
+import os
+import secrets
+
+os.environ.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(40))
+# Playwright's sync API runs an event loop in the test thread; the ORM calls in
+# browser tests are still synchronous, so Django's async guard must be relaxed.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from config.settings import *  # noqa: E402,F403

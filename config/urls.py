@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.templatetags.static import static
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from config import views
+
+admin.site.site_header = "SketchQ"
+admin.site.site_title = "SketchQ"
+admin.site.index_title = "Research console"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("favicon.ico", RedirectView.as_view(url=static("sketchq/favicon.svg"), permanent=True)),
+    path("healthz/", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("sketches/", include("sketches.urls")),
+]

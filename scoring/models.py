@@ -1,0 +1,117 @@
+"""Scorers (trained checkpoints), their scores per sketch, and scoring runs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from sketches.models import Category, Sketch
+
+
+class Variant(models.TextChoices):
+    COS = "cos", "GACL-cos  s·cosθ − q"
+    ADD = "add", "GACL-add  s·cos(θ + q)"
+    MUL = "mul", "GACL-mul  s·cos(qθ)"
+    SCA = "sca", "GACL-sca  (1 − q)s·cosθ"
+    SOFTMAX = "softmax", "softmax baseline (feature norm as q)"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Scorer(models.Model):
+    """A trained quality scorer: a checkpoint in Django storage plus its provenance."""
+
+    name = models.SlugField(max_length=80, unique=True)
+    variant = models.CharField(max_length=10, choices=Variant.choices, default=Variant.COS)
+    soft_binning = models.BooleanField(default=True)
+    encoder = models.CharField(max_length=40)
+    config = models.JSONField(default=dict, blank=True, help_text="Full training configuration.")
+    categories = models.ManyToManyField(Category, related_name="scorers", blank=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
+    progress = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    device = models.CharField(max_length=20, blank=True)
+    training_seconds = models.FloatField(null=True, blank=True)
+    checkpoint = models.FileField(upload_to="checkpoints/", blank=True)
+    checkpoint_sha256 = models.CharField(max_length=64, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    figure = models.FileField(upload_to="figures/", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == JobStatus.DONE and bool(self.checkpoint_sha256)
+
+
+class ScoringRun(models.Model):
+    """One request to score a set of sketches with a scorer; tracks progress live."""
+
+    scorer = models.ForeignKey(Scorer, on_delete=models.CASCADE, related_name="runs")
+    categories = models.ManyToManyField(Category, related_name="+", blank=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.scorer} run #{self.pk} ({self.done}/{self.total})"
+
+
+class SketchScoreQuerySet(models.QuerySet):
+    def for_scorer(self, scorer):
+        return self.filter(scorer=scorer)
+
+
+class SketchScore(models.Model):
+    """The scorer's verdict on one sketch. Upserted; unique per (sketch, scorer)."""
+
+    sketch = models.ForeignKey(Sketch, on_delete=models.CASCADE, related_name="scores")
+    scorer = models.ForeignKey(Scorer, on_delete=models.CASCADE, related_name="scores")
+    q = models.FloatField(help_text="Quality score: the feature norm ‖f(x)‖.")
+    cos_theta_y = models.FloatField(help_text="Cosine to the true class weight.")
+    predicted_class = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    correct = models.BooleanField()
+    run = models.ForeignKey(ScoringRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    scored_at = models.DateTimeField(auto_now=True)
+
+    objects = SketchScoreQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sketch", "scorer"], name="score_unique_sketch_scorer"),
+            models.CheckConstraint(condition=Q(q__gte=0), name="score_q_non_negative"),
+            models.CheckConstraint(
+                condition=Q(cos_theta_y__gte=-1.0001) & Q(cos_theta_y__lte=1.0001), name="score_cos_in_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["scorer", "q"], name="score_scorer_q")]
+
+    def __str__(self) -> str:
+        return f"{self.scorer}: sketch {self.sketch_id} q={self.q:.3f}"

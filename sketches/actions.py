@@ -1,0 +1,177 @@
+"""State changes of the corpus. Commands, admin, API and tasks all call these."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
+
+from django.db import transaction
+from django.utils import timezone
+
+from sketches import geometry
+from sketches.models import Category, ImportBatch, Sketch, split_for_key
+from sketches.parsing import FileRefused, ParsedSketch, parse_file
+
+BULK_BATCH = 1000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportReport:
+    filename: str
+    n_read: int = 0
+    n_new: int = 0
+    n_existing: int = 0
+    errors: list[str] = field(default_factory=list)
+    refused: bool = False
+
+    @property
+    def n_skipped(self) -> int:
+        return len(self.errors) if not self.refused else 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+    def summary(self) -> str:
+        if self.refused:
+            return f"{self.filename}: refused, nothing written ({len(self.errors)} problem(s))"
+        parts = [f"{self.n_new} new", f"{self.n_existing} already present"]
+        if self.errors:
+            parts.append(f"{len(self.errors)} skipped")
+        note = " (nothing to add)" if self.n_new == 0 and not self.errors else ""
+        return f"{self.filename}: {', '.join(parts)}{note}"
+
+
+def do_import_file(
+    stream: BinaryIO,
+    filename: str,
+    *,
+    category: str | None = None,
+    skip_invalid: bool = False,
+    limit: int | None = None,
+    batch: ImportBatch | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one file in one transaction: all of its valid sketches, or nothing.
+
+    Without ``skip_invalid`` any bad record refuses the whole file. Sketches
+    already present (same source, category and key) are counted, not rewritten.
+    """
+    report = ImportReport(filename=filename)
+    try:
+        outcome = parse_file(stream, filename, category=category, limit=limit)
+    except FileRefused as exc:
+        report.refused, report.errors = True, [str(exc)]
+        return report
+    report.n_read, report.errors = outcome.n_read, outcome.errors
+    if outcome.errors and not skip_invalid:
+        report.refused = True
+        return report
+    if not outcome.sketches and not outcome.errors:
+        report.refused, report.errors = True, [f"{filename}: no sketches in the file"]
+        return report
+    with transaction.atomic():
+        report.n_new, report.n_existing = _store(outcome.sketches, category, batch, progress)
+    return report
+
+
+def _store(
+    parsed: list[ParsedSketch],
+    category_name: str | None,
+    batch: ImportBatch | None,
+    progress: Progress | None,
+) -> tuple[int, int]:
+    categories: dict[str, Category] = {}
+    by_category: dict[int, list[ParsedSketch]] = {}
+    for item in parsed:
+        name = (category_name or item.word).replace("_", " ").strip()
+        slug = Category.slug_for(name)
+        if slug not in categories:
+            categories[slug], _ = Category.objects.get_or_create(slug=slug, defaults={"name": name})
+        by_category.setdefault(categories[slug].pk, []).append(item)
+
+    new = existing = done = 0
+    for category_id, items in by_category.items():
+        category = next(c for c in categories.values() if c.pk == category_id)
+        present = set(
+            Sketch.objects.filter(category=category, key_id__in=[i.key_id for i in items]).values_list(
+                "source", "key_id"
+            )
+        )
+        rows = [_row(item, category, batch) for item in items if (item.source, item.key_id) not in present]
+        existing += len(items) - len(rows)
+        for start in range(0, len(rows), BULK_BATCH):
+            chunk = rows[start : start + BULK_BATCH]
+            Sketch.objects.bulk_create(chunk, ignore_conflicts=True)
+            new += len(chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, len(parsed))
+    return new, existing
+
+
+def _row(item: ParsedSketch, category: Category, batch: ImportBatch | None) -> Sketch:
+    min_x, min_y, max_x, max_y = geometry.bounding_box(item.strokes)
+    normalised = geometry.normalise(item.strokes)
+    return Sketch(
+        category=category,
+        source=item.source,
+        key_id=item.key_id,
+        strokes=geometry.strokes_to_json(normalised),
+        stroke_count=len(item.strokes),
+        point_count=geometry.point_count(item.strokes),
+        bbox_min_x=min_x,
+        bbox_min_y=min_y,
+        bbox_width=max_x - min_x,
+        bbox_height=max_y - min_y,
+        countrycode=item.countrycode,
+        recognized=item.recognized,
+        drawn_at=item.drawn_at,
+        split=split_for_key(item.source, category.slug, item.key_id),
+        import_batch=batch,
+    )
+
+
+def do_run_import_batch(batch_id: int) -> ImportBatch:
+    """Import the file stored on an :class:`ImportBatch` and record the outcome on it.
+
+    Idempotent: a batch that already finished is returned unchanged.
+    """
+    claimed = ImportBatch.objects.filter(
+        pk=batch_id, status__in=[ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING]
+    ).update(status=ImportBatch.Status.RUNNING)
+    batch = ImportBatch.objects.get(pk=batch_id)
+    if not claimed:
+        return batch
+    with batch.file.open("rb") as stream:
+        data = stream.read()
+    report = do_import_file(
+        BytesIO(data),
+        batch.filename,
+        category=batch.category_name or None,
+        skip_invalid=batch.skip_invalid,
+        batch=batch,
+    )
+    batch.sha256 = hashlib.sha256(data).hexdigest()
+    batch.status = ImportBatch.Status.DONE if report.ok else ImportBatch.Status.FAILED
+    batch.n_read, batch.n_new, batch.n_existing = report.n_read, report.n_new, report.n_existing
+    batch.n_skipped = report.n_skipped
+    batch.messages = [report.summary(), *report.errors[:1000]]
+    batch.finished_at = timezone.now()
+    batch.save(
+        update_fields=[
+            "sha256", "status", "n_read", "n_new", "n_existing", "n_skipped", "messages", "finished_at",
+        ]
+    )
+    return batch
+
+
+def import_path(path: Path, **kwargs) -> ImportReport:
+    with path.open("rb") as stream:
+        return do_import_file(stream, path.name, **kwargs)
