@@ -15,4 +15,6 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("sketches/", include("sketches.urls")),
+    path("p/", include("annotation.urls")),
+    path("api/", include("config.api_urls")),
 ]

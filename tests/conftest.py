@@ -14,6 +14,23 @@ SAMPLE_DIR = Path(settings.BASE_DIR) / "sketches" / "fixtures" / "quickdraw_samp
 RESEARCHER_PASSWORD = "researcher-password-1"
 
 
+@pytest.fixture(autouse=True)
+def _celery_in_process(request):
+    """Unit tests run Celery tasks in-process even when CI sets a broker.
+
+    Tests marked ``real_celery`` talk to a real worker through Redis instead.
+    """
+    if request.node.get_closest_marker("real_celery"):
+        yield
+        return
+    from config.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
 @pytest.fixture
 def _fail_missing_service():
     pytest.fail("a required service is missing and SKETCHQ_REQUIRE_SERVICES=1")

@@ -1,0 +1,110 @@
+"""Researcher API for the corpus: list and filter sketches, start an import job."""
+
+from django.urls import reverse
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from sketches.forms import ImportUploadForm
+from sketches.models import Category, ImportBatch, Sketch
+from sketches.tasks import run_import_batch
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    sketch_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "sketch_count"]
+
+
+class SketchSerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    svg_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Sketch
+        fields = [
+            "id", "category", "source", "key_id", "split", "stroke_count", "point_count",
+            "countrycode", "recognized", "drawn_at", "svg_url",
+        ]
+
+    def get_svg_url(self, obj) -> str:
+        return reverse("sketches:svg", args=[obj.pk])
+
+
+class SketchFilter(filters.FilterSet):
+    category = filters.CharFilter(field_name="category__slug")
+
+    class Meta:
+        model = Sketch
+        fields = ["category", "split", "source", "key_id"]
+
+
+class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Category.objects.with_sketch_counts().order_by("name")
+    serializer_class = CategorySerializer
+    lookup_field = "slug"
+
+
+class SketchViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Sketch.objects.select_related("category").order_by("id")
+    serializer_class = SketchSerializer
+    filterset_class = SketchFilter
+    ordering_fields = ["id", "point_count", "stroke_count"]
+
+
+class ImportBatchSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "id", "filename", "sha256", "category_name", "skip_invalid", "status", "n_read", "n_new",
+            "n_existing", "n_skipped", "messages", "created_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    category = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    skip_invalid = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs):
+        form = ImportUploadForm(data={k: v for k, v in attrs.items() if k != "file"}, files={"file": attrs["file"]})
+        if not form.is_valid():
+            raise serializers.ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})
+        return form.cleaned_data
+
+
+class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Upload a .ndjson or .npz file; the import runs as a job. Poll the batch for its report."""
+
+    queryset = ImportBatch.objects.order_by("-created_at")
+    serializer_class = ImportBatchSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    filterset_fields = ["status"]
+
+    @extend_schema(request=ImportUploadSerializer, responses={202: ImportBatchSerializer})
+    def create(self, request, *args, **kwargs):
+        upload = ImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        batch = ImportBatch(
+            filename=data["file"].name[:255],
+            category_name=data.get("category") or "",
+            skip_invalid=data.get("skip_invalid", False),
+            created_by=request.user,
+        )
+        batch.file.save(data["file"].name, data["file"], save=False)
+        batch.save()
+        run_import_batch.delay_on_commit(batch.pk)
+        return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
+
+
+def register(router) -> None:
+    router.register("categories", CategoryViewSet, basename="category")
+    router.register("sketches", SketchViewSet, basename="sketch")
+    router.register("imports", ImportBatchViewSet, basename="import")
+
