@@ -13,3 +13,6 @@ os.environ.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(40))
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from config.settings import *  # noqa: E402,F403
+
+# Fast hashing: the persona fixtures create users with passwords in every test.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -69,6 +69,10 @@ class Study(models.Model):
         "Empty: equal widths."
     )
     sampling_mode = models.CharField(max_length=10, choices=SamplingMode.choices, default=SamplingMode.BALANCED)
+    auto_gold_pairs = models.PositiveIntegerField(
+        default=100, help_text="Automatic gold pairs added when the plan is frozen: the largest model gaps on "
+        "which every chosen scorer agrees, spread over the categories. 0: curated gold pairs only."
+    )
 
     # per-participant trial list
     trials_per_participant = models.PositiveIntegerField(default=1000, validators=[MinValueValidator(1)])
@@ -89,6 +93,10 @@ class Study(models.Model):
     # running it
     seed = models.PositiveBigIntegerField(default=0)
     state = models.CharField(max_length=10, choices=StudyState.choices, default=StudyState.DRAFT)
+    paused_from = models.CharField(
+        max_length=10, choices=StudyState.choices, blank=True, editable=False,
+        help_text="The state a paused study resumes to (pilot or live).",
+    )
     target_participants = models.PositiveIntegerField(default=40)
     panel = models.CharField(max_length=10, choices=Panel.choices, default=Panel.PROLIFIC)
     completion_code = models.CharField(max_length=40, blank=True)

@@ -54,3 +54,145 @@ def make_sketches(category_file: str = "pig", n: int = 10, split: str | None = N
             )
         )
     return Sketch.objects.bulk_create(rows)
+
+
+# -- scoring and studies ---------------------------------------------------------------
+
+TEST_SHA256 = "5e" * 32
+
+
+def make_scorer(name: str = "test-gacl-cos", categories=(), variant: str = "cos", **fields):
+    """A finished scorer row (no checkpoint file: tests only need its status and hash)."""
+    from scoring.models import JobStatus, Scorer
+
+    defaults = {
+        "variant": variant,
+        "soft_binning": variant != "softmax",
+        "encoder": "test",
+        "status": JobStatus.DONE,
+        "checkpoint_sha256": TEST_SHA256,
+    }
+    scorer = Scorer.objects.create(name=name, **{**defaults, **fields})
+    scorer.categories.set(categories)
+    return scorer
+
+
+def feature_q(sketch: Sketch, stroke_weight: float = 0.0) -> float:
+    """NOT a model score: a deterministic stand-in computed from real sketch features
+    (point count plus ``stroke_weight`` × stroke count), so tests have realistic,
+    tied and skewed q values without training a scorer."""
+    return float(sketch.point_count) + stroke_weight * float(sketch.stroke_count)
+
+
+def make_scores(scorer, sketches, stroke_weight: float = 0.0):
+    """SketchScore rows whose q is ``feature_q`` (see there: not a model output)."""
+    from scoring.models import SketchScore
+
+    return SketchScore.objects.bulk_create(
+        [
+            SketchScore(
+                sketch=s, scorer=scorer, q=feature_q(s, stroke_weight), cos_theta_y=0.5, correct=True,
+                predicted_class_id=s.category_id,
+            )
+            for s in sketches
+        ]
+    )
+
+
+def make_study(slug: str = "pig-face-study", owner=None, categories=(), scorers=(), **config):
+    """A draft study with small, feasible sizes for the in-repo sample (override any field)."""
+    from studies.models import Study
+
+    defaults = {
+        "name": slug.replace("-", " ").title(),
+        "pairs_per_cell": 40,
+        "n_levels": 4,
+        "trials_per_participant": 40,
+        "practice_trials": 3,
+        "sentinels_per_participant": 4,
+        "max_sentinel_mistakes": 2,
+        "duplicates_per_participant": 4,
+        "min_duplicate_distance": 10,
+        "auto_gold_pairs": 30,
+        "seed": 20261122,
+        "completion_code": "C0DE1234",
+    }
+    study = Study.objects.create(slug=slug, owner=owner, **{**defaults, **config})
+    study.categories.set(categories)
+    study.scorers.set(scorers)
+    return study
+
+
+def make_scored_study(slug: str = "pig-face-study", owner=None, category_files=("pig", "face"), n=60, **config):
+    """Real sample sketches (all in the test split), two scorers with feature-based q
+    (see ``feature_q``: not model scores), and a draft study over them."""
+    from sketches.models import Category, Split
+
+    for name in category_files:
+        if not Sketch.objects.filter(category__slug=Category.slug_for(name)).exists():
+            make_sketches(name, n, split=Split.TEST)
+    categories = list(Category.objects.filter(slug__in=[Category.slug_for(c) for c in category_files]))
+    sketches = list(Sketch.objects.filter(category__in=categories))
+    scorers = []
+    for name, variant, weight in (("test-gacl-cos", "cos", 0.0), ("test-softmax", "softmax", 3.0)):
+        from scoring.models import Scorer
+
+        scorer = Scorer.objects.filter(name=name).first()
+        if scorer is None:
+            scorer = make_scorer(name, categories, variant=variant)
+            make_scores(scorer, sketches, stroke_weight=weight)
+        scorers.append(scorer)
+    return make_study(slug, owner=owner, categories=categories, scorers=scorers, **config)
+
+
+# -- trained scorers: real checkpoints from the in-repo sample (scoring) -----------------
+
+SAMPLE_SCORER_CATEGORIES = ("apple", "cactus", "face", "pig")
+TINY_CNN = {"feat_dim": 128, "channels": [32, 64, 96]}
+
+
+def tiny_training_config(variant: str = "cos", seed: int = 0, **overrides):
+    """A TrainConfig that learns the 4 sample categories in ~10 s on 2 CPU cores."""
+    from scoring.training import TrainConfig
+
+    base = dict(
+        encoder="cnn", encoder_kwargs=dict(TINY_CNN), variant=variant, epochs=6, batch_size=16, lr=3e-3,
+        seed=seed, num_threads=2,
+    )
+    return TrainConfig(**{**base, **overrides})
+
+
+_CHECKPOINTS: dict[tuple, bytes] = {}
+
+
+def sample_checkpoint(variant: str = "cos", categories=SAMPLE_SCORER_CATEGORIES, seed: int = 0) -> bytes:
+    """A REAL checkpoint: a tiny CNN scorer trained on the in-repo sample sketches of
+    ``categories`` (80/20 split, 6 epochs). Trained once per test process and cached."""
+    key = (variant, tuple(categories), seed)
+    if key not in _CHECKPOINTS:
+        from scoring.dataset import encode_strokes, load_ndjson_dir, stratified_split
+        from scoring.training import save_checkpoint, train
+
+        sketches = load_ndjson_dir(SAMPLE_DIR, list(categories), 60)
+        X, lengths = encode_strokes(sketches.strokes)
+        tr, te = stratified_split(sketches.labels, 0.2, seed)
+        y = sketches.labels
+        config = tiny_training_config(variant, seed, class_names=[Category.slug_for(c) for c in categories])
+        result = train(config, X[tr], lengths[tr], y[tr], X[te], lengths[te], y[te])
+        _CHECKPOINTS[key] = save_checkpoint(result)
+    return _CHECKPOINTS[key]
+
+
+def make_trained_scorer(name: str = "sample-gacl-cos", categories=(), variant: str = "cos", checkpoint=None):
+    """A ready scorer whose checkpoint (``sample_checkpoint`` unless given) is in Django storage."""
+    from scoring import checkpoints
+    from scoring.models import JobStatus, Scorer
+
+    scorer = Scorer(
+        name=name, variant=variant, soft_binning=variant != "softmax", encoder="cnn", status=JobStatus.DONE,
+        device="cpu", config={"encoder_kwargs": TINY_CNN, "variant": variant},
+    )
+    checkpoints.store_checkpoint(scorer, checkpoint if checkpoint is not None else sample_checkpoint(variant))
+    scorer.save()
+    scorer.categories.set(categories)
+    return scorer

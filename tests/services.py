@@ -46,7 +46,7 @@ def has_chromium() -> bool:
 
 def _need(available: bool, what: str):
     if available:
-        return pytest.mark.usefixtures()
+        return pytest.mark.skipif(False, reason=f"{what} is available")
     if REQUIRE:
         return pytest.mark.usefixtures("_fail_missing_service")
     return pytest.mark.skip(reason=f"{what} is not available here")

@@ -1,0 +1,279 @@
+"""Design, preview, launch and run studies in the admin. Every state change calls an action."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET, require_POST
+
+from sketches.admin import sketch_thumbnail
+from studies import lifecycle, planning
+from studies.errors import StudyConfigError
+from studies.forms import GoldPairForm, StudyAdminForm
+from studies.models import GoldPair, Study, StudyState
+from studies.selectors import plan_table, stored_plan_counts
+
+#: Fields that change the pair plan: read-only once it is frozen.
+PLAN_FIELDS = [
+    "categories", "scorers", "split", "pairs_per_cell", "n_levels", "level_edges", "sampling_mode",
+    "auto_gold_pairs", "seed",
+]
+#: Fields that shape participants' lists and screening: read-only once participants may enter.
+RUN_FIELDS = [
+    "trials_per_participant", "practice_trials", "sentinels_per_participant", "max_sentinel_mistakes",
+    "duplicates_per_participant", "min_duplicate_agreement", "min_duplicate_distance",
+    "allow_no_difference", "qualification_study",
+]
+ACTION_LABELS = {
+    "freeze_plan": "Freeze the plan",
+    "discard_plan": "Discard the plan",
+    "launch_pilot": "Launch as pilot",
+    "launch_live": "Launch live",
+    "pause": "Pause",
+    "resume": "Resume",
+    "close": "Close",
+    "clone": "Clone",
+}
+
+
+def run_action(study: Study, action: str, user) -> tuple[str, Study]:
+    """Call the action behind a button; returns (success message, study to show next)."""
+    if action == "freeze_plan":
+        summary = planning.do_freeze_plan(study)
+        gold = summary["gold_pairs"]
+        return (f"Plan frozen: {summary['total_pairs']:,} pairs in {len(summary['cells'])} cells; "
+                f"{gold['automatic']} automatic + {gold['curated']} curated gold pairs."), study
+    if action == "discard_plan":
+        deleted = planning.do_discard_plan(study)
+        return f"Plan discarded ({deleted:,} rows); the configuration can be edited again.", study
+    if action in ("launch_pilot", "launch_live"):
+        lifecycle.do_launch_study(study, pilot=action == "launch_pilot")
+        return f"{study.name} is now {study.state}: participants may enter.", study
+    if action == "pause":
+        lifecycle.do_pause_study(study)
+        return f"{study.name} is paused: no one new may enter.", study
+    if action == "resume":
+        lifecycle.do_resume_study(study)
+        return f"{study.name} is {study.state} again.", study
+    if action == "close":
+        lifecycle.do_close_study(study)
+        return f"{study.name} is closed.", study
+    if action == "clone":
+        clone = lifecycle.do_clone_study(study, owner=user)
+        return f"Cloned into the draft {clone.slug!r}; edit it and freeze its own plan.", clone
+    raise Http404(f"no study action {action!r}")
+
+
+def trial_preview_url(study: Study) -> str | None:
+    """The annotation app's participant preview, if that app provides it."""
+    try:
+        return reverse("annotation:preview", args=[study.slug])
+    except NoReverseMatch:
+        return None
+
+
+class GoldPairInline(admin.TabularInline):
+    model = GoldPair
+    form = GoldPairForm
+    extra = 0
+    raw_id_fields = ["better", "worse"]
+    fields = ["better", "better_sketch", "worse", "worse_sketch", "source", "note"]
+    readonly_fields = ["better_sketch", "worse_sketch", "source"]
+    verbose_name = "gold pair (sentinel)"
+    verbose_name_plural = "gold pairs (sentinels): pick two sketches by id, the better one first"
+
+    def _editable(self, obj) -> bool:
+        return obj is None or obj.state == StudyState.DRAFT
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+    @admin.display(description="better sketch")
+    def better_sketch(self, obj):
+        return sketch_thumbnail(obj.better_id) if obj.better_id else "–"
+
+    @admin.display(description="worse sketch")
+    def worse_sketch(self, obj):
+        return sketch_thumbnail(obj.worse_id) if obj.worse_id else "–"
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    form = StudyAdminForm
+    inlines = [GoldPairInline]
+    list_display = ["name", "slug", "state", "owner", "plan_frozen", "target_participants", "created_at"]
+    list_filter = ["state", "panel", "sampling_mode"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["categories", "scorers", "shared_with"]
+    actions = ["launch_pilot", "launch_live", "pause", "resume", "close", "clone"]
+    fieldsets = [
+        ("Content", {"fields": ["name", "slug", "question", "instructions", "consent_text", "owner", "shared_with"]}),
+        ("Sampling (the pair plan)", {"fields": PLAN_FIELDS[:-1]}),
+        ("Per-participant trial list", {"fields": RUN_FIELDS[:-1] + ["break_every", "idle_timeout_minutes"]}),
+        ("Running it", {"fields": [
+            "seed", "state", "target_participants", "panel", "completion_code", "completion_url",
+            "qualification_study", "plan_frozen_at", "launched_at", "closed_at", "links",
+        ]}),
+    ]
+    change_form_template = "admin/studies/study/change_form.html"
+
+    # -- who sees what -------------------------------------------------------------
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user).select_related("owner")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "qualification_study":
+            kwargs["queryset"] = Study.objects.visible_to(request.user).exclude(state=StudyState.DRAFT)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["state", "plan_frozen_at", "launched_at", "closed_at", "links"]
+        if not request.user.is_superuser:
+            readonly.append("owner")
+        if obj is not None and obj.plan_frozen_at is not None:
+            readonly += PLAN_FIELDS
+        if obj is not None and obj.state != StudyState.DRAFT:
+            readonly += RUN_FIELDS + ["slug"]
+        return readonly
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None and obj.state != StudyState.DRAFT else self.prepopulated_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.owner_id is None:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
+
+    # -- columns and read-only displays ------------------------------------------------
+
+    @admin.display(boolean=True, description="plan frozen")
+    def plan_frozen(self, obj):
+        return obj.plan_frozen_at is not None
+
+    @admin.display(description="links")
+    def links(self, obj):
+        if obj is None or obj.pk is None:
+            return "–"
+        plan = reverse("admin:studies_study_plan", args=[obj.pk])
+        preview = trial_preview_url(obj)
+        preview_html = (
+            format_html('<a href="{}" target="_blank">Preview a trial as a participant sees it</a>', preview)
+            if preview else "Trial preview: not available yet (the annotation app provides it)."
+        )
+        return format_html('<a href="{}">Plan preview</a> · {}', plan, preview_html)
+
+    # -- pages and buttons ---------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:object_id>/plan/", view(self.plan_view), name="studies_study_plan"),
+            path("<int:object_id>/do/<slug:action>/", view(self.action_view), name="studies_study_action"),
+        ] + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        study = self.get_object(request, object_id)
+        if study is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "plan_url": reverse("admin:studies_study_plan", args=[study.pk]),
+                "trial_preview_url": trial_preview_url(study),
+                "lifecycle_buttons": [
+                    (ACTION_LABELS[a], reverse("admin:studies_study_action", args=[study.pk, a]), a)
+                    for a in lifecycle.allowed_actions(study)
+                ] if self.has_change_permission(request, study) else [],
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _visible_study(self, request, object_id) -> Study:
+        study = self.get_object(request, str(object_id))
+        if study is None or not self.has_view_permission(request, study):
+            raise Http404("no such study")
+        return study
+
+    def plan_view(self, request, object_id):
+        return require_GET(self._plan_view)(request, object_id)
+
+    def _plan_view(self, request, object_id):
+        study = self._visible_study(request, object_id)
+        summary = planning.preview_plan(study)
+        stored = stored_plan_counts(study) if summary["frozen"] else None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": study,
+            "study": study,
+            "summary": summary,
+            "table": plan_table(summary, stored),
+            "title": f"Pair plan of {study.name}" + ("" if summary["frozen"] else " (dry run)"),
+            "freeze_url": reverse("admin:studies_study_action", args=[study.pk, "freeze_plan"])
+            if study.state == StudyState.DRAFT and not summary["frozen"] and self.has_change_permission(request, study)
+            else None,
+        }
+        return TemplateResponse(request, "admin/studies/study/plan.html", context)
+
+    def action_view(self, request, object_id, action):
+        return require_POST(self._action_view)(request, object_id, action)
+
+    def _action_view(self, request, object_id, action):
+        study = self._visible_study(request, object_id)
+        if not self.has_change_permission(request, study):
+            messages.error(request, "You may not change this study.")
+            return redirect("admin:studies_study_change", study.pk)
+        if action not in ACTION_LABELS:
+            raise Http404(f"no study action {action!r}")
+        try:
+            message, shown = run_action(study, action, request.user)
+        except StudyConfigError as error:
+            for line in error.messages:
+                messages.error(request, f"{ACTION_LABELS[action]} refused: {line}")
+            return redirect("admin:studies_study_change", study.pk)
+        messages.success(request, message)
+        return HttpResponseRedirect(reverse("admin:studies_study_change", args=[shown.pk]))
+
+    # -- changelist actions ----------------------------------------------------------------
+
+    def _bulk(self, request, queryset, action):
+        for study in queryset:
+            try:
+                message, _ = run_action(study, action, request.user)
+            except StudyConfigError as error:
+                messages.error(request, f"{study.slug}: {ACTION_LABELS[action]} refused: {'; '.join(error.messages)}")
+            else:
+                messages.success(request, f"{study.slug}: {message}")
+
+    @admin.action(description="Launch selected studies as pilots", permissions=["change"])
+    def launch_pilot(self, request, queryset):
+        self._bulk(request, queryset, "launch_pilot")
+
+    @admin.action(description="Launch selected studies live", permissions=["change"])
+    def launch_live(self, request, queryset):
+        self._bulk(request, queryset, "launch_live")
+
+    @admin.action(description="Pause selected studies", permissions=["change"])
+    def pause(self, request, queryset):
+        self._bulk(request, queryset, "pause")
+
+    @admin.action(description="Resume selected studies", permissions=["change"])
+    def resume(self, request, queryset):
+        self._bulk(request, queryset, "resume")
+
+    @admin.action(description="Close selected studies", permissions=["change"])
+    def close(self, request, queryset):
+        self._bulk(request, queryset, "close")
+
+    @admin.action(description="Clone selected studies (new drafts)", permissions=["add"])
+    def clone(self, request, queryset):
+        self._bulk(request, queryset, "clone")

@@ -1,0 +1,126 @@
+"""Configuration checks: every reason a study cannot be planned or launched, in words.
+
+Each function returns a list of messages (empty: fine). The actions raise
+``StudyConfigError`` with them; the admin shows them before anything is written.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from studies.models import GoldPair, Panel, PlannedPair, Study, StudyState
+from studies.sampling import level_edges
+
+
+def study_edges(study: Study) -> tuple[np.ndarray | None, list[str]]:
+    """The study's level edges (equal widths unless set), or the reason they are unusable."""
+    if not study.level_edges:
+        if study.n_levels < 1:
+            return None, [f"n_levels must be at least 1, got {study.n_levels}"]
+        return level_edges(study.n_levels), []
+    edges = study.level_edges
+    if not isinstance(edges, list) or not all(isinstance(e, int | float) and not isinstance(e, bool) for e in edges):
+        return None, ["level edges must be a list of numbers, e.g. [0, 0.1, 0.2, ..., 1]"]
+    problems = []
+    if len(edges) != study.n_levels + 1:
+        problems.append(f"level edges: {study.n_levels} levels need {study.n_levels + 1} edges, got {len(edges)}")
+    if not edges or edges[0] != 0 or edges[-1] != 1:
+        problems.append("level edges must start at 0 and end at 1")
+    if any(b <= a for a, b in zip(edges, edges[1:])):
+        problems.append("level edges must be strictly increasing")
+    return (None if problems else np.asarray(edges, dtype=np.float64)), problems
+
+
+def trial_list_problems(study: Study) -> list[str]:
+    """Can a participant's list hold its sentinels, duplicates and their distance?"""
+    problems = []
+    total, n_sent, n_dup = study.trials_per_participant, study.sentinels_per_participant, study.duplicates_per_participant
+    regular = study.regular_trials_per_participant
+    if regular < 1:
+        problems.append(
+            f"trials per participant ({total}) must exceed sentinels ({n_sent}) + duplicates ({n_dup}) "
+            f"to leave any regular trial (short by {1 - regular})"
+        )
+    elif n_dup:
+        if study.min_duplicate_distance < 1:
+            problems.append("the minimum distance between a trial and its duplicate must be at least 1")
+        needed = n_dup + study.min_duplicate_distance
+        if regular < needed:
+            problems.append(
+                f"trials per participant too small: {n_dup} duplicates at least {study.min_duplicate_distance} "
+                f"trials after their originals need {needed} regular trials, but {total} trials − {n_sent} "
+                f"sentinels − {n_dup} duplicates leave {regular} (short by {needed - regular}; "
+                f"trials per participant ≥ {n_sent + n_dup + needed})"
+            )
+    return problems
+
+
+def config_problems(study: Study) -> list[str]:
+    """What is wrong with the configuration itself, before any plan is drawn."""
+    problems = []
+    if study.pk is None:
+        return ["save the study first"]
+    n_categories, n_scorers = study.categories.count(), study.scorers.count()
+    if not n_categories:
+        problems.append("choose at least one category")
+    if not n_scorers:
+        problems.append("choose at least one scorer (method)")
+    problems += study_edges(study)[1]
+    problems += trial_list_problems(study)
+    planned = study.pairs_per_cell * n_categories * n_scorers
+    regular = study.regular_trials_per_participant
+    if n_categories and n_scorers and 0 < regular and planned < regular:
+        problems.append(
+            f"the plan ({study.pairs_per_cell} pairs × {n_categories} categories × {n_scorers} methods = "
+            f"{planned}) is smaller than one participant's {regular} regular trials (short by {regular - planned})"
+        )
+    return problems
+
+
+def gold_problems(study: Study, n_gold: int) -> list[str]:
+    needed = study.sentinels_per_participant + study.practice_trials
+    if n_gold >= needed:
+        return []
+    return [
+        f"too few gold pairs: {study.sentinels_per_participant} sentinels + {study.practice_trials} practice "
+        f"trials per participant need {needed}, the study has {n_gold} (short by {needed - n_gold}); add curated "
+        f"gold pairs or raise the automatic gold pairs"
+    ]
+
+
+def launch_problems(study: Study) -> list[str]:
+    """Everything that must hold before participants may enter (the plan is frozen by then)."""
+    problems = config_problems(study)
+    if study.plan_frozen_at is None:
+        problems.append("the pair plan is not frozen")
+    else:
+        n_pairs = PlannedPair.objects.filter(study=study).count()
+        if n_pairs < study.regular_trials_per_participant:
+            problems.append(
+                f"the frozen plan has {n_pairs} pairs, each participant needs "
+                f"{study.regular_trials_per_participant} (short by {study.regular_trials_per_participant - n_pairs})"
+            )
+        problems += gold_problems(study, GoldPair.objects.filter(study=study).count())
+        frozen = {s["id"]: s["checkpoint_sha256"] for s in study.plan_summary.get("scorers", [])}
+        for scorer in study.scorers.all():
+            if frozen.get(scorer.pk) not in (None, scorer.checkpoint_sha256):
+                problems.append(f"scorer {scorer.name}'s checkpoint changed since the plan was frozen")
+    return problems + run_problems(study)
+
+
+def run_problems(study: Study) -> list[str]:
+    """Panel, completion and qualification: what participants need, independent of the plan."""
+    problems = []
+    if study.target_participants < 1:
+        problems.append("target participants must be at least 1")
+    if study.panel == Panel.PROLIFIC and not study.completion_code:
+        problems.append("a Prolific study needs its completion code")
+    if study.panel == Panel.GENERIC and not (study.completion_code or study.completion_url):
+        problems.append("set a completion code or a completion URL so participants can prove they finished")
+    qualification = study.qualification_study
+    if qualification is not None:
+        if qualification.pk == study.pk:
+            problems.append("a study cannot be its own qualification study")
+        elif qualification.state == StudyState.DRAFT:
+            problems.append(f"the qualification study {qualification.slug!r} has not run yet (it is a draft)")
+    return problems

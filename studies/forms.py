@@ -1,0 +1,66 @@
+"""Admin forms for studies and curated gold pairs: malformed input gets a message, not a 500."""
+
+from __future__ import annotations
+
+from django import forms
+
+from studies import checks
+from studies.models import GoldPair, Study
+
+
+class StudyAdminForm(forms.ModelForm):
+    completion_url = forms.URLField(
+        required=False, assume_scheme="https", max_length=200,
+        help_text=Study._meta.get_field("completion_url").help_text,
+    )
+
+    class Meta:
+        model = Study
+        fields = [  # the admin's fieldsets decide what shows and what is read-only
+            "name", "slug", "question", "instructions", "consent_text", "owner", "shared_with",
+            "categories", "scorers", "split", "pairs_per_cell", "n_levels", "level_edges", "sampling_mode",
+            "auto_gold_pairs", "trials_per_participant", "practice_trials", "sentinels_per_participant",
+            "max_sentinel_mistakes", "duplicates_per_participant", "min_duplicate_agreement",
+            "min_duplicate_distance", "allow_no_difference", "break_every", "idle_timeout_minutes", "seed",
+            "target_participants", "panel", "completion_code", "completion_url", "qualification_study",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        draft = self.instance
+        for name in ("n_levels", "level_edges", "trials_per_participant", "sentinels_per_participant",
+                     "duplicates_per_participant", "min_duplicate_distance"):
+            if name in cleaned:
+                setattr(draft, name, cleaned[name])
+        _, edge_problems = checks.study_edges(draft)
+        for message in edge_problems:
+            self.add_error("level_edges" if "level_edges" in self.fields else None, message)
+        if "trials_per_participant" in self.fields:
+            for message in checks.trial_list_problems(draft):
+                self.add_error("trials_per_participant", message)
+        qualification = cleaned.get("qualification_study")
+        if qualification is not None and draft.pk is not None and qualification.pk == draft.pk:
+            self.add_error("qualification_study", "A study cannot be its own qualification study.")
+        return cleaned
+
+
+class GoldPairForm(forms.ModelForm):
+    class Meta:
+        model = GoldPair
+        fields = ["better", "worse", "note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        better, worse = cleaned.get("better"), cleaned.get("worse")
+        if better is None or worse is None:
+            return cleaned
+        if better.pk == worse.pk:
+            raise forms.ValidationError("Pick two different sketches: the better one and the worse one.")
+        if better.category_id != worse.category_id:
+            raise forms.ValidationError(
+                f"Both sketches must show the same category ({better.category} vs {worse.category})."
+            )
+        return cleaned
+
