@@ -7,9 +7,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 import sketches.api
+import studies.api
 
 router = DefaultRouter()
 sketches.api.register(router)
+studies.api.register(router)
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -1,0 +1,187 @@
+"""Researcher API for studies: CRUD, plan preview, and the lifecycle actions.
+
+Every state change calls the same action function as the admin; a refused action
+answers 400 with the action's messages and writes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from scoring.models import Scorer
+from sketches.models import Category
+from studies import checks, lifecycle, planning
+from studies.errors import StudyConfigError
+from studies.models import Study, StudyState
+
+#: Fields that change the pair plan: refused once the plan is frozen (as in the admin).
+PLAN_FIELDS = {
+    "categories", "scorers", "split", "pairs_per_cell", "n_levels", "level_edges", "sampling_mode",
+    "auto_gold_pairs", "seed",
+}
+#: Fields that shape participants' lists: refused once participants may enter.
+RUN_FIELDS = {
+    "trials_per_participant", "practice_trials", "sentinels_per_participant", "max_sentinel_mistakes",
+    "duplicates_per_participant", "min_duplicate_agreement", "min_duplicate_distance",
+    "allow_no_difference", "qualification_study",
+}
+
+
+class StudySerializer(serializers.ModelSerializer):
+    categories = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Category.objects.all())
+    scorers = serializers.SlugRelatedField(slug_field="name", many=True, queryset=Scorer.objects.all())
+    qualification_study = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Study.objects.all(), required=False, allow_null=True
+    )
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Study
+        exclude = ["id", "shared_with", "paused_from"]
+        read_only_fields = [
+            "state", "plan_summary", "plan_frozen_at", "created_at", "launched_at", "closed_at", "owner",
+        ]
+
+    def validate_qualification_study(self, value):
+        request = self.context["request"]
+        if value is not None and not Study.objects.visible_to(request.user).filter(pk=value.pk).exists():
+            raise ValidationError("Unknown study.")
+        return value
+
+    def validate(self, attrs):
+        study = self.instance
+        draft = copy.copy(study) if study is not None else Study()
+        for name, value in attrs.items():
+            if name not in ("categories", "scorers"):
+                setattr(draft, name, value)
+        _, problems = checks.study_edges(draft)
+        if problems:
+            raise ValidationError({"level_edges": problems})
+        problems = checks.trial_list_problems(draft)
+        if problems:
+            raise ValidationError({"trials_per_participant": problems})
+        if study is not None:
+            locked = set()
+            if study.plan_frozen_at is not None:
+                locked |= PLAN_FIELDS
+            if study.state != StudyState.DRAFT:
+                locked |= RUN_FIELDS
+            changed = sorted(name for name in attrs if name in locked)
+            if changed:
+                raise ValidationError(
+                    {name: [f"cannot change once the study is {study.state} with a frozen plan"] for name in changed}
+                )
+        return attrs
+
+
+class LaunchSerializer(serializers.Serializer):
+    pilot = serializers.BooleanField(default=False, help_text="Launch as a pilot instead of live.")
+
+
+class CloneSerializer(serializers.Serializer):
+    slug = serializers.SlugField(required=False, max_length=80)
+    name = serializers.CharField(required=False, max_length=200)
+
+
+MESSAGES = inline_serializer("ActionRefused", {"detail": serializers.ListField(child=serializers.CharField())})
+
+
+def refused(error: StudyConfigError) -> Response:
+    return Response({"detail": error.messages}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class StudyViewSet(viewsets.ModelViewSet):
+    """Studies you own or that are shared with you (superusers see all)."""
+
+    serializer_class = StudySerializer
+    lookup_field = "slug"
+    filterset_fields = ["state", "panel"]
+    ordering_fields = ["created_at", "name"]
+
+    def get_queryset(self):
+        return (
+            Study.objects.visible_to(self.request.user)
+            .select_related("owner", "qualification_study")
+            .prefetch_related("categories", "scorers")
+            .order_by("-created_at")
+        )
+
+    def perform_create(self, serializer):
+        serializer.save(owner=self.request.user)
+
+    def destroy(self, request, *args, **kwargs):
+        study = self.get_object()
+        if study.state != StudyState.DRAFT:
+            return Response(
+                {"detail": [f"only drafts can be deleted; {study.slug!r} is {study.state} (close it instead)"]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        with transaction.atomic():
+            planning.do_discard_plan(study)
+            study.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _act(self, verb, *args, **kwargs) -> Response:
+        study = self.get_object()
+        try:
+            result = verb(study, *args, **kwargs)
+        except StudyConfigError as error:
+            return refused(error)
+        target = result if isinstance(result, Study) else study
+        target.refresh_from_db()
+        return Response(StudySerializer(target, context=self.get_serializer_context()).data)
+
+    @extend_schema(responses={200: OpenApiResponse(description="The plan summary (a dry run if not frozen).")})
+    @action(detail=True, methods=["get"])
+    def plan(self, request, slug=None):
+        return Response(planning.preview_plan(self.get_object()))
+
+    @extend_schema(request=None, responses={200: StudySerializer, 400: MESSAGES})
+    @action(detail=True, methods=["post"])
+    def freeze(self, request, slug=None):
+        return self._act(planning.do_freeze_plan)
+
+    @extend_schema(request=LaunchSerializer, responses={200: StudySerializer, 400: MESSAGES})
+    @action(detail=True, methods=["post"])
+    def launch(self, request, slug=None):
+        options = LaunchSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        return self._act(lifecycle.do_launch_study, pilot=options.validated_data["pilot"])
+
+    @extend_schema(request=None, responses={200: StudySerializer, 400: MESSAGES})
+    @action(detail=True, methods=["post"])
+    def pause(self, request, slug=None):
+        return self._act(lifecycle.do_pause_study)
+
+    @extend_schema(request=None, responses={200: StudySerializer, 400: MESSAGES})
+    @action(detail=True, methods=["post"])
+    def resume(self, request, slug=None):
+        return self._act(lifecycle.do_resume_study)
+
+    @extend_schema(request=None, responses={200: StudySerializer, 400: MESSAGES})
+    @action(detail=True, methods=["post"])
+    def close(self, request, slug=None):
+        return self._act(lifecycle.do_close_study)
+
+    @extend_schema(request=CloneSerializer, responses={201: StudySerializer, 400: MESSAGES})
+    @action(detail=True, methods=["post"])
+    def clone(self, request, slug=None):
+        options = CloneSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        study = self.get_object()
+        try:
+            clone = lifecycle.do_clone_study(study, owner=request.user, **options.validated_data)
+        except StudyConfigError as error:
+            return refused(error)
+        return Response(StudySerializer(clone, context=self.get_serializer_context()).data, status=201)
+
+
+def register(router) -> None:
+    router.register("studies", StudyViewSet, basename="study")
