@@ -203,6 +203,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    # Participants idle longer than their study's timeout give their pairs back.
+    "expire-idle-participants": {"task": "annotation.tasks.expire_idle_participants", "schedule": 300.0},
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 
 # Security headers (the deploy check passes with SECURE_SSL_REDIRECT etc. set in production).

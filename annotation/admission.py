@@ -1,0 +1,198 @@
+"""Getting in: entry by panel id, consent (which draws the trial list), instructions, breaks.
+
+Each ``do_*`` function is one transaction. Refusals raise ``EntryRefused`` with a
+reason the views turn into a clear page.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from annotation.models import Participant, ParticipantStatus, Trial, TrialKind
+from studies.actions import draw_practice_trials, draw_trial_list
+from studies.models import Study, StudyState
+
+MAX_ID_LENGTH = 64
+TOKEN_BYTES = 12  # 16 url-safe characters
+
+
+class EntryRefused(Exception):
+    """The participant may not (or may no longer) enter; ``reason`` names the page to show."""
+
+    REASONS = ("missing_id", "bad_id", "not_open", "paused", "closed", "full", "not_qualified", "unavailable")
+
+    def __init__(self, reason: str, detail: str = ""):
+        assert reason in self.REASONS, reason
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def clean_panel_id(raw: str | None) -> str:
+    value = (raw or "").strip()
+    if not value:
+        raise EntryRefused("missing_id")
+    if len(value) > MAX_ID_LENGTH or not value.isprintable():
+        raise EntryRefused("bad_id", f"ids are at most {MAX_ID_LENGTH} printable characters")
+    return value
+
+
+def closed_reason(study: Study) -> str | None:
+    """Why new participants cannot start now, or None when the study is accepting."""
+    if study.is_accepting:
+        return None
+    return {StudyState.PAUSED: "paused", StudyState.CLOSED: "closed"}.get(study.state, "not_open")
+
+
+def _check_places(study: Study) -> None:
+    if Participant.objects.filter(study=study).taking_a_place().count() >= study.target_participants:
+        raise EntryRefused("full")
+
+
+def _check_qualification(study: Study, panel_id: str) -> None:
+    required = study.qualification_study
+    if required is not None and not Participant.objects.qualified_for(required, panel_id).exists():
+        raise EntryRefused("not_qualified", required.name)
+
+
+def do_enter_study(
+    study: Study, panel_id: str, *, prolific_study_id: str = "", prolific_session_id: str = ""
+) -> Participant:
+    """The participant with this panel id, created if new. Returning participants always get back in.
+
+    New participants are refused when the study is not accepting, is full, or they lack
+    the required qualification. Indices are handed out under a lock on the study row.
+    """
+    panel_id = clean_panel_id(panel_id)
+    existing = Participant.objects.filter(study=study, panel_id=panel_id).first()
+    if existing is not None:
+        return existing
+    reason = closed_reason(study)
+    if reason:
+        raise EntryRefused(reason)
+    _check_qualification(study, panel_id)
+    with transaction.atomic():
+        Study.objects.select_for_update().only("pk").get(pk=study.pk)
+        existing = Participant.objects.filter(study=study, panel_id=panel_id).first()
+        if existing is not None:
+            return existing
+        _check_places(study)
+        top = Participant.objects.filter(study=study).aggregate(top=Max("index"))["top"]
+        try:
+            with transaction.atomic():
+                return Participant.objects.create(
+                    study=study,
+                    panel_id=panel_id,
+                    prolific_study_id=(prolific_study_id or "")[:MAX_ID_LENGTH],
+                    prolific_session_id=(prolific_session_id or "")[:MAX_ID_LENGTH],
+                    index=0 if top is None else top + 1,
+                )
+        except IntegrityError:
+            # Only reachable without row locks (SQLite): someone else won the race.
+            return Participant.objects.get(study=study, panel_id=panel_id)
+
+
+def do_accept_consent(participant: Participant) -> Participant:
+    """Admit the participant: take a place, draw practice and trial lists, go to instructions.
+
+    Idempotent: a participant already past consent is returned unchanged. Raises
+    ``EntryRefused`` (study closed, paused or full) or ``StudyConfigError`` (the study
+    cannot give out a list); either way nothing is written.
+    """
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=participant.study_id)
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        if locked.status not in (ParticipantStatus.CONSENTING, ParticipantStatus.DECLINED):
+            return locked
+        reason = closed_reason(study)
+        if reason:
+            raise EntryRefused(reason)
+        _check_places(study)
+        practice = draw_practice_trials(study, locked.index)
+        drafts = draw_trial_list(study, locked.index)
+        _store_trials(locked, practice, drafts)
+        now = timezone.now()
+        locked.status = ParticipantStatus.INSTRUCTIONS
+        locked.n_practice = len(practice)
+        locked.n_trials = len(drafts)
+        locked.consented_at = locked.last_seen_at = now
+        locked.save(update_fields=["status", "n_practice", "n_trials", "consented_at", "last_seen_at"])
+        return locked
+
+
+def _store_trials(participant: Participant, practice, drafts) -> None:
+    rows = [
+        Trial(
+            participant=participant,
+            position=i,
+            kind=TrialKind.PRACTICE,
+            is_practice=True,
+            token=new_token(),
+            left_sketch_id=draft.left_sketch_id,
+            right_sketch_id=draft.right_sketch_id,
+            practice_better_sketch_id=draft.better_sketch_id,
+        )
+        for i, draft in enumerate(practice)
+    ]
+    originals = [draft for draft in drafts if draft.duplicate_of_position is None]
+    main = [_trial_row(participant, draft) for draft in originals]
+    Trial.objects.bulk_create(rows + main, batch_size=500)
+    pk_at = {trial.position: trial.pk for trial in main}
+    repeats = [
+        _trial_row(participant, draft, duplicate_of_id=pk_at[draft.duplicate_of_position])
+        for draft in drafts
+        if draft.duplicate_of_position is not None
+    ]
+    Trial.objects.bulk_create(repeats, batch_size=500)
+
+
+def _trial_row(participant: Participant, draft, duplicate_of_id: int | None = None) -> Trial:
+    return Trial(
+        participant=participant,
+        position=draft.position,
+        kind=draft.kind,
+        token=new_token(),
+        left_sketch_id=draft.left_sketch_id,
+        right_sketch_id=draft.right_sketch_id,
+        planned_pair_id=draft.planned_pair_id,
+        gold_pair_id=draft.gold_pair_id,
+        duplicate_of_id=duplicate_of_id,
+    )
+
+
+def do_decline_consent(participant: Participant) -> Participant:
+    """Record that the participant declined; they may still change their mind and accept."""
+    updated = Participant.objects.filter(pk=participant.pk, status=ParticipantStatus.CONSENTING).update(
+        status=ParticipantStatus.DECLINED, last_seen_at=timezone.now()
+    )
+    if updated:
+        participant.status = ParticipantStatus.DECLINED
+    return participant
+
+
+def do_finish_instructions(participant: Participant) -> Participant:
+    """Instructions read: on to practice (or straight to the trials when there is none)."""
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        if locked.status == ParticipantStatus.INSTRUCTIONS:
+            locked.status = ParticipantStatus.PRACTICE if locked.n_practice else ParticipantStatus.ACTIVE
+            locked.last_seen_at = timezone.now()
+            locked.save(update_fields=["status", "last_seen_at"])
+        return locked
+
+
+def do_end_break(participant: Participant) -> Participant:
+    """The participant pressed "continue" on a break screen."""
+    Participant.objects.filter(pk=participant.pk, status=ParticipantStatus.ACTIVE).update(
+        break_taken_at=F("current_position"), last_seen_at=timezone.now()
+    )
+    participant.refresh_from_db(fields=["break_taken_at", "current_position", "status", "last_seen_at"])
+    return participant

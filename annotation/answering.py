@@ -1,0 +1,223 @@
+"""Storing an answer: idempotent, in order, and with the worker checks done on the server.
+
+``do_submit_answer`` is one transaction holding a row lock on the participant, so
+everything a participant sends is handled one at a time, whatever the number of
+tabs, retries and double clicks:
+
+* the same trial answered again (any choice) → the stored answer comes back, "replayed";
+* a trial that is not the current one → refused and logged;
+* a blocked, finished or timed-out participant → refused and logged;
+* a sentinel answered wrongly → one more mistake; more than ``max_sentinel_mistakes``
+  blocks the participant at once (their unanswered pairs go back to the pool);
+* a duplicate → consistency with the first answer (the same sketch, whatever side);
+* the last trial → completed; qualified unless duplicate agreement is below the minimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.hot_queries import lock_participant, trial_and_next_rows
+from annotation.models import (
+    Answer,
+    Choice,
+    Participant,
+    ParticipantStatus,
+    RefusalReason,
+    RefusedSubmission,
+    Trial,
+    TrialKind,
+)
+from studies.actions import do_release_planned_pairs
+from studies.models import Study, StudyState
+
+ACCEPTED, REPLAYED, REFUSED = "accepted", "replayed", "refused"
+MAX_CLIENT_MS = 24 * 3600 * 1000
+
+_REFUSAL_FOR_STATUS = {
+    ParticipantStatus.BLOCKED: RefusalReason.BLOCKED,
+    ParticipantStatus.COMPLETED: RefusalReason.FINISHED,
+    ParticipantStatus.ABANDONED: RefusalReason.ABANDONED,
+    ParticipantStatus.CONSENTING: RefusalReason.NOT_STARTED,
+    ParticipantStatus.DECLINED: RefusalReason.NOT_STARTED,
+    ParticipantStatus.INSTRUCTIONS: RefusalReason.NOT_STARTED,
+}
+_UPDATED_FIELDS = [
+    "status", "qualified", "practice_position", "current_position", "sentinels_answered", "sentinel_mistakes",
+    "duplicates_answered", "duplicates_consistent", "duplicate_agreement", "last_seen_at", "completed_at",
+    "blocked_at", "trial_served_at",
+]
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    outcome: str  # ACCEPTED | REPLAYED | REFUSED
+    participant: Participant  # state after the submission
+    trial: Trial | None = None
+    answer: Answer | None = None
+    reason: str = ""  # a RefusalReason when refused
+    blocked_now: bool = False
+    completed_now: bool = False
+    #: The trial now on screen and the one after it (prefetched), already marked served,
+    #: when the participant goes straight on to another trial; empty otherwise.
+    upcoming: tuple[Trial, ...] = ()
+
+    @property
+    def stored(self) -> bool:
+        """An answer for this trial is on record (now or before)."""
+        return self.answer is not None
+
+
+def clean_client_ms(raw) -> int | None:
+    """The browser's response time in ms, or None when missing or implausible."""
+    try:
+        value = int(float(raw))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if 0 <= value <= MAX_CLIENT_MS else None
+
+
+def do_submit_answer(
+    participant: Participant | int,
+    token: str,
+    choice: str,
+    client_ms=None,
+    *,
+    study_slug: str | None = None,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Store ``choice`` for the participant's trial ``token``; see the module docstring.
+
+    ``participant`` is a Participant or its id; with ``study_slug`` it must belong to that
+    study (else ``Participant.DoesNotExist``). Kept to few round trips: lock (with the
+    study), one query for the trial and the two after it, the INSERT and one UPDATE.
+    """
+    received = now or timezone.now()
+    token, choice = str(token or "")[:64], str(choice or "")[:16]
+    pk = participant if isinstance(participant, int) else participant.pk
+    with transaction.atomic():
+        locked = lock_participant(pk, study_slug)  # the study row is read, not locked
+        study = locked.study
+        trial, upcoming = _trial_and_next(locked, token)
+        if trial is None:
+            return _refuse(locked, token, choice, RefusalReason.UNKNOWN_TOKEN)
+        if trial.answer_id is not None:
+            return SubmitResult(REPLAYED, locked, trial, Answer.objects.get(pk=trial.answer_id))
+        reason = _refusal(locked, study, trial, choice)
+        if reason:
+            return _refuse(locked, token, choice, reason, trial)
+        answer = Answer.objects.create(
+            trial=trial,
+            choice=choice,
+            chosen_sketch_id=_chosen_sketch_id(trial, choice),
+            served_at=locked.trial_served_at,
+            server_response_ms=_elapsed_ms(locked.trial_served_at, received),
+            client_response_ms=clean_client_ms(client_ms),
+            **_checks(trial, choice),
+        )
+        blocked_now, completed_now = _advance(locked, study, trial, answer, received)
+        # Straight on to the next trial: its server clock starts now, in this transaction.
+        shows_trial = locked.status == ParticipantStatus.ACTIVE and not locked.break_due
+        locked.trial_served_at = received if shows_trial else None
+        locked.save(update_fields=_UPDATED_FIELDS)
+        if blocked_now:
+            release_unanswered_pairs(locked)
+        return SubmitResult(
+            ACCEPTED, locked, trial, answer, blocked_now=blocked_now, completed_now=completed_now,
+            upcoming=upcoming if shows_trial else (),
+        )
+
+
+def _trial_and_next(participant: Participant, token: str) -> tuple[Trial | None, tuple[Trial, ...]]:
+    """The trial ``token`` and the two main trials after the current one, in one query."""
+    position = participant.current_position
+    following = (position + 1, position + 2) if participant.status == ParticipantStatus.ACTIVE else (-1, -1)
+    rows = trial_and_next_rows(participant.pk, token, following)
+    trial = next((row for row in rows if row.token == token), None) if token else None
+    upcoming = tuple(row for row in rows if not row.is_practice and row.position in following)
+    return trial, upcoming
+
+
+def _refusal(participant: Participant, study: Study, trial: Trial, choice: str) -> str | None:
+    if participant.status in _REFUSAL_FOR_STATUS:
+        return _REFUSAL_FOR_STATUS[participant.status]
+    if study.state == StudyState.CLOSED:
+        return RefusalReason.STUDY_CLOSED
+    in_practice = participant.status == ParticipantStatus.PRACTICE
+    expected = participant.practice_position if in_practice else participant.current_position
+    if trial.is_practice != in_practice or trial.position != expected:
+        return RefusalReason.NOT_CURRENT
+    offered = {Choice.LEFT, Choice.RIGHT} | ({Choice.NONE} if study.allow_no_difference else set())
+    if choice not in offered:
+        return RefusalReason.INVALID_CHOICE
+    return None
+
+
+def _refuse(participant, token, choice, reason, trial=None) -> SubmitResult:
+    RefusedSubmission.objects.create(participant=participant, token=token, choice=choice, reason=reason)
+    return SubmitResult(REFUSED, participant, trial, reason=reason)
+
+
+def _chosen_sketch_id(trial: Trial, choice: str) -> int | None:
+    return {Choice.LEFT: trial.left_sketch_id, Choice.RIGHT: trial.right_sketch_id}.get(choice)
+
+
+def _elapsed_ms(served_at: datetime | None, received: datetime) -> int | None:
+    if served_at is None:
+        return None
+    return max(0, round((received - served_at).total_seconds() * 1000))
+
+
+def _checks(trial: Trial, choice: str) -> dict:
+    chosen = _chosen_sketch_id(trial, choice)
+    if trial.kind == TrialKind.SENTINEL:
+        return {"is_correct": chosen == trial.gold_better_id}
+    if trial.kind == TrialKind.PRACTICE:
+        return {"is_correct": chosen == trial.practice_better_sketch_id}
+    if trial.kind == TrialKind.DUPLICATE:
+        # The original is always earlier in the list, hence answered; None is "no difference".
+        return {"is_consistent": trial.first_chosen_id == chosen}
+    return {}
+
+
+def _advance(p: Participant, study: Study, trial: Trial, answer: Answer, now: datetime) -> tuple[bool, bool]:
+    """Update counters and position on the locked participant; returns (blocked_now, completed_now)."""
+    p.last_seen_at = now
+    if trial.is_practice:
+        p.practice_position += 1
+        if p.practice_position >= p.n_practice:
+            p.status = ParticipantStatus.ACTIVE
+        return False, False
+    p.current_position += 1
+    if trial.kind == TrialKind.SENTINEL:
+        p.sentinels_answered += 1
+        p.sentinel_mistakes += 0 if answer.is_correct else 1
+        if p.sentinel_mistakes > study.max_sentinel_mistakes:
+            p.status, p.qualified, p.blocked_at = ParticipantStatus.BLOCKED, False, now
+            return True, False
+    elif trial.kind == TrialKind.DUPLICATE:
+        p.duplicates_answered += 1
+        p.duplicates_consistent += 1 if answer.is_consistent else 0
+        p.duplicate_agreement = p.duplicates_consistent / p.duplicates_answered
+    if p.current_position >= p.n_trials:
+        p.status, p.completed_at = ParticipantStatus.COMPLETED, now
+        p.qualified = p.duplicate_agreement is None or p.duplicate_agreement >= study.min_duplicate_agreement
+        return False, True
+    return False, False
+
+
+def release_unanswered_pairs(participant: Participant) -> int:
+    """Give back the planned pairs this participant will never answer (once per pair)."""
+    unanswered = set(
+        Trial.objects.filter(participant=participant, planned_pair__isnull=False, answer__isnull=True)
+        .values_list("planned_pair_id", flat=True)
+    )
+    answered = set(
+        Trial.objects.filter(participant=participant, planned_pair__isnull=False, answer__isnull=False)
+        .values_list("planned_pair_id", flat=True)
+    )
+    return do_release_planned_pairs(sorted(unanswered - answered))

@@ -1,0 +1,34 @@
+"""The participant step of `make demo`: print the links to take part in the demo study."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from studies.models import Study
+
+
+def demo_study() -> Study | None:
+    """The studies demo's study if it exists, else the most recently launched running study."""
+    try:
+        from studies.demo import DEMO_SLUG
+    except ImportError:
+        DEMO_SLUG = None  # noqa: N806 - mirrors the constant's name
+    study = Study.objects.filter(slug=DEMO_SLUG).first() if DEMO_SLUG else None
+    return study or Study.objects.accepting().order_by("-launched_at").first()
+
+
+def run(say) -> list[tuple[str, str]] | None:
+    study = demo_study()
+    if study is None:
+        say("Participants: no study to take part in yet.")
+        return None
+    entry = reverse("annotation:entry", args=[study.slug])
+    if not study.is_accepting:
+        say(f"Participants: {study.slug} is {study.state}; launch it in the admin to take part.")
+    else:
+        say(f"Participants: {study.slug} is {study.state}; open the link below as a crowdworker would.")
+    return [
+        ("Take part (as a worker)", f"{entry}?pid=demo-worker"),
+        ("Trial screen preview", reverse("annotation:preview", args=[study.slug])),
+        ("Link for Prolific", reverse("admin:annotation_studylinks_change", args=[study.pk])),
+    ]

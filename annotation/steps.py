@@ -1,0 +1,154 @@
+"""Which screen a participant sees now, and what it shows.
+
+``current_step(participant)`` is the single place that maps a participant's state to a
+screen; the task page (GET), every POST response and the htmx fragments all use it.
+A trial's context never depends on its kind: sentinels, duplicates and regular trials
+produce the same markup, with only the opaque token and the image URLs differing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+
+from annotation import panels
+from annotation.actions import do_mark_served
+from annotation.models import Choice, Participant, ParticipantStatus, Trial
+from annotation.text import render_markdown
+from studies.models import StudyState
+
+
+@dataclass
+class Step:
+    name: str  # the template under templates/annotation/steps/<name>.html
+    context: dict = field(default_factory=dict)
+
+    @property
+    def template(self) -> str:
+        return f"annotation/steps/{self.name}.html"
+
+
+def stimulus_url(slug: str, token: str, side: str) -> str:
+    return reverse("annotation:stimulus", args=[slug, token, side])
+
+
+def trial_context(*, question, allow_none, token, left_url, right_url, answer_url, done, total, label, prefetch):
+    """Everything the trial screen shows; shared by participants and the staff preview."""
+    return {
+        "question": question,
+        "allow_none": allow_none,
+        "token": token,
+        "left_url": left_url,
+        "right_url": right_url,
+        "answer_url": answer_url,
+        "done": done,
+        "total": total,
+        "percent": round(100 * done / total) if total else 0,
+        "label": label,
+        "prefetch": prefetch,
+    }
+
+
+def current_step(
+    participant: Participant, *, feedback_for: Trial | None = None, notice: str = "", upcoming=()
+) -> Step:
+    """The screen for the participant's state. ``upcoming``: the current and next trial, already
+    fetched and marked served by the action that just ran (saves the queries)."""
+    study = participant.study
+    status = participant.status
+    base = {"study": study, "participant": participant, "notice": notice, "panel_name": panels.panel_name(study)}
+    if feedback_for is not None:
+        return Step("feedback", base | _feedback(participant, feedback_for))
+    if status == ParticipantStatus.COMPLETED:
+        return Step("complete", base | {"completion_url": panels.completion_url(study)})
+    if status in (ParticipantStatus.BLOCKED, ParticipantStatus.ABANDONED) or study.state == StudyState.CLOSED:
+        name = {ParticipantStatus.BLOCKED: "blocked", ParticipantStatus.ABANDONED: "expired"}.get(status, "closed")
+        return Step(name, base | {"return_instructions": panels.return_instructions(study)})
+    if status in (ParticipantStatus.CONSENTING, ParticipantStatus.DECLINED):
+        name = "consent" if status == ParticipantStatus.CONSENTING else "declined"
+        return Step(name, base | {
+            "consent_html": render_markdown(study.consent_text),
+            "return_instructions": panels.return_instructions(study),
+        })
+    if status == ParticipantStatus.INSTRUCTIONS:
+        return Step("instructions", base | _instructions(participant))
+    if participant.break_due:
+        return Step("break", base | {"done": participant.current_position, "total": participant.n_trials})
+    return Step("trial", base | _trial(participant, upcoming))
+
+
+def _trial(participant: Participant, fetched=()) -> dict:
+    in_practice = participant.status == ParticipantStatus.PRACTICE
+    position = participant.practice_position if in_practice else participant.current_position
+    total = participant.n_practice if in_practice else participant.n_trials
+    trials = list(fetched) or list(
+        Trial.objects.filter(participant=participant, is_practice=in_practice, position__in=[position, position + 1])
+        .only("token", "position")
+        .order_by("position")
+    )
+    current, upcoming = trials[0], trials[1:]
+    do_mark_served(participant)
+    slug = participant.study.slug
+    label = f"Practice {position + 1} of {total}" if in_practice else f"Trial {position + 1} of {total}"
+    return trial_context(
+        question=participant.study.question,
+        allow_none=participant.study.allow_no_difference,
+        token=current.token,
+        left_url=stimulus_url(slug, current.token, "left"),
+        right_url=stimulus_url(slug, current.token, "right"),
+        answer_url=reverse("annotation:answer", args=[slug]),
+        done=position,
+        total=total,
+        label=label,
+        prefetch=[stimulus_url(slug, t.token, side) for t in upcoming for side in ("left", "right")],
+    )
+
+
+def _instructions(participant: Participant) -> dict:
+    study = participant.study
+    example = (
+        Trial.objects.filter(participant=participant, is_practice=True, position=0)
+        .only("token", "left_sketch_id", "practice_better_sketch_id")
+        .first()
+    )
+    context = {"instructions_html": render_markdown(study.instructions), "has_practice": participant.n_practice > 0}
+    if example is not None:
+        better_left = example.practice_better_sketch_id == example.left_sketch_id
+        context["example"] = {
+            "left_url": stimulus_url(study.slug, example.token, "left"),
+            "right_url": stimulus_url(study.slug, example.token, "right"),
+            "better": "left" if better_left else "right",
+        }
+    return context
+
+
+def _feedback(participant: Participant, trial: Trial) -> dict:
+    answer = trial.answer
+    better = "left" if trial.practice_better_sketch_id == trial.left_sketch_id else "right"
+    slug = participant.study.slug
+    return {
+        "correct": bool(answer.is_correct),
+        "no_difference": answer.choice == Choice.NONE,
+        "better": better,
+        "left_url": stimulus_url(slug, trial.token, "left"),
+        "right_url": stimulus_url(slug, trial.token, "right"),
+        "practice_done": participant.status != ParticipantStatus.PRACTICE,
+    }
+
+
+def feedback_trial(participant: Participant, token: str) -> Trial | None:
+    """The practice trial to give feedback on, if ``token`` is the participant's latest practice answer."""
+    if not token or participant.current_position > 0 or participant.practice_position == 0:
+        return None
+    return (
+        Trial.objects.select_related("answer")
+        .filter(
+            participant=participant,
+            is_practice=True,
+            token=token,
+            position=participant.practice_position - 1,
+            answer__isnull=False,
+        )
+        .first()
+    )

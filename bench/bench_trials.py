@@ -1,0 +1,325 @@
+"""Trial throughput and latency: simulated participants against gunicorn on PostgreSQL.
+
+What it does, in one run:
+
+1. (Re)creates the PostgreSQL database ``BENCH_DATABASE_URL`` (default
+   postgres://postgres@127.0.0.1:5432/sketchq_bench), migrates it, and builds a launched
+   study over the in-repo sample sketches (feature-based stand-in scores, as in the tests).
+2. Starts gunicorn (``BENCH_WORKERS`` sync workers, default 3) with the production URLs plus
+   one bench-only baseline view: a bare POST that does one INSERT (bench/trials_server).
+3. ``BENCH_PARTICIPANTS`` (default 100) asyncio clients (a minimal HTTP/1.1 client on asyncio
+   streams: httpx costs several ms of CPU per request, taken from the server on 2 cores), enter
+   through the real pages (link → consent → instructions), untimed.
+4. Saturation: every client posts as fast as it can, for ``BENCH_SECONDS`` each: baseline,
+   trials, baseline again. Ratio = trials/s ÷ mean baseline requests/s.
+5. Paced: each client thinks 1–3 s between answers (a fast crowdworker; ``BENCH_THINK=lo,hi``),
+   for both the baseline and the trials; p50 and p99 latency of each as the client sees it.
+
+Each trial request is the real thing: an htmx POST of the answer (CSRF, session, the locked
+transaction) whose response is the next trial's HTML. The baseline has the same middleware
+and CSRF check but no session lookup. Finally the database is dropped (BENCH_KEEP_DB=1 keeps it).
+
+Goal (issue): trials/s ≥ 60 % of the baseline, p99 ≤ 50 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import print_header, print_ratio, print_row  # noqa: E402
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/sketchq_bench"
+PARTICIPANTS = int(os.environ.get("BENCH_PARTICIPANTS", "100"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+#: Think time of a fast crowdworker between answers (seconds, uniform).
+THINK_SECONDS = tuple(float(x) for x in os.environ.get("BENCH_THINK", "1.0,3.0").split(","))
+TOKEN = re.compile(r'name="token" value="([\w-]+)"')
+CSRF = re.compile(r'"X-CSRFToken": "([^"]+)"')
+STUDY = {
+    "pairs_per_cell": 100, "sampling_mode": "natural", "n_levels": 10, "trials_per_participant": 160,
+    "practice_trials": 0, "sentinels_per_participant": 4, "duplicates_per_participant": 4,
+    "max_sentinel_mistakes": 10, "min_duplicate_distance": 8, "break_every": 0,
+    "target_participants": 10_000, "idle_timeout_minutes": 600,
+}
+
+
+def recreate_database(url: str, *, drop_only: bool = False) -> None:
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def build_study():
+    from django.db import connection
+
+    from annotation.models import Participant
+    from bench.trials_server.urls import BASELINE_TABLE
+    from studies.actions import do_launch_study
+    from tests.factories import make_scored_study
+
+    study = make_scored_study(
+        "bench-trials", category_files=("pig", "face", "apple", "cactus", "ambulance"), n=60, **STUDY
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {BASELINE_TABLE} (id bigserial PRIMARY KEY, choice text, at timestamptz)")
+    assert not Participant.objects.exists()
+    return do_launch_study(study)
+
+
+def queries_per_answer(slug: str) -> int:
+    """Database queries of one answer POST (htmx) as the server runs it, counted in-process."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.get(f"/p/{slug}/?pid=query-counter")
+    client.post(f"/p/{slug}/consent/", {"decision": "accept"})
+    page = client.post(f"/p/{slug}/instructions/", {}).content.decode()
+    page = client.get(f"/p/{slug}/task/").content.decode()
+    token = TOKEN.search(page).group(1)
+    with CaptureQueriesContext(connection) as queries:
+        client.post(f"/p/{slug}/answer/", {"token": token, "choice": "left"}, HTTP_HX_REQUEST="true")
+    return len(queries)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(database_url: str, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.trials_server.settings",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CELERY_BROKER_URL": "",
+    }
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", str(WORKERS),
+        "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "--log-level", "warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start within 30 s")
+
+
+class RawClient:
+    """A minimal HTTP/1.1 client on asyncio streams, with a cookie jar.
+
+    Lighter than httpx by several milliseconds of CPU per request, which on a 2-core
+    machine would otherwise be taken from the server being measured. gunicorn's sync
+    workers close the connection after each response, so a response ends at EOF.
+    """
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.cookies: dict[str, str] = {}
+
+    async def request(self, method: str, path: str, data: dict | None = None, headers: dict | None = None):
+        body = urlencode(data).encode() if data is not None else b""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Connection: close"]
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        if data is not None:
+            lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+            raw = await reader.read()
+        finally:
+            writer.close()
+        head, _, payload = raw.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split()[1])
+        response_headers = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            name, value = name.strip().lower(), value.strip()
+            if name == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";")[0]
+            response_headers[name] = value
+        if response_headers.get("transfer-encoding") == "chunked":
+            payload = _unchunk(payload)
+        if status >= 400:
+            raise RuntimeError(f"{method} {path} -> {status}: {payload[:200]!r}")
+        return status, response_headers, payload.decode()
+
+
+def _unchunk(payload: bytes) -> bytes:
+    out, rest = [], payload
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out.append(rest[:size])
+        rest = rest[size + 2:]
+    return b"".join(out)
+
+
+class Worker:
+    """One simulated participant: its own cookies, CSRF token and current trial."""
+
+    def __init__(self, client: RawClient, slug: str, panel_id: str):
+        self.client, self.slug, self.panel_id = client, slug, panel_id
+        self.csrf = self.token = ""
+
+    async def enter(self) -> None:
+        status, headers, _ = await self.client.request("GET", f"/p/{self.slug}/?pid={self.panel_id}")
+        assert status == 302, status
+        _, _, page = await self.client.request("GET", headers["location"])
+        self.csrf = CSRF.search(page).group(1)
+        await self.post(f"/p/{self.slug}/consent/", {"decision": "accept"})
+        page = await self.post(f"/p/{self.slug}/instructions/", {})
+        self.token = TOKEN.search(page).group(1)
+
+    async def post(self, path: str, data: dict) -> str:
+        headers = {"X-CSRFToken": self.csrf, "HX-Request": "true"}
+        return (await self.client.request("POST", path, data, headers))[2]
+
+    async def answer(self) -> bool:
+        page = await self.post(f"/p/{self.slug}/answer/", {"token": self.token, "choice": "left"})
+        found = TOKEN.search(page)
+        self.token = found.group(1) if found else ""
+        return bool(found)
+
+    async def baseline(self) -> bool:
+        await self.post("/bench/baseline/", {"choice": "left"})
+        return True
+
+
+async def run_phase(workers, action: str, seconds: float, think: tuple[float, float] | None):
+    """Each worker repeats ``action`` until the deadline; returns (requests/s, latencies in ms)."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    rng = random.Random(7)
+
+    async def loop(worker):
+        while time.perf_counter() < deadline:
+            if think:
+                await asyncio.sleep(rng.uniform(*think))
+            start = time.perf_counter()
+            going = await getattr(worker, action)()
+            latencies.append((time.perf_counter() - start) * 1000)
+            if not going:
+                return
+
+    start = time.perf_counter()
+    await asyncio.gather(*(loop(w) for w in workers))
+    return len(latencies) / (time.perf_counter() - start), latencies
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def measure(port: int, slug: str) -> dict:
+    workers = [Worker(RawClient("127.0.0.1", port), slug, f"bench-{i:04d}") for i in range(PARTICIPANTS)]
+    for chunk in range(0, len(workers), 10):
+        await asyncio.gather(*(w.enter() for w in workers[chunk:chunk + 10]))
+    await run_phase(workers, "baseline", 2, None)  # warm-up: every worker process has served
+    results = {}
+    results["baseline_1"] = await run_phase(workers, "baseline", SECONDS, None)
+    results["trials"] = await run_phase(workers, "answer", SECONDS, None)
+    results["baseline_2"] = await run_phase(workers, "baseline", SECONDS, None)
+    results["paced_baseline"] = await run_phase(workers, "baseline", SECONDS * 2, THINK_SECONDS)
+    results["paced_trials"] = await run_phase(workers, "answer", SECONDS * 2, THINK_SECONDS)
+    return results
+
+
+def report(results: dict, queries: int) -> None:
+    print_header(f"Trials: {PARTICIPANTS} participants, gunicorn {WORKERS} sync workers, PostgreSQL")
+    print_row("queries per answer request (in-process)", str(queries))
+    baseline = statistics.mean([results["baseline_1"][0], results["baseline_2"][0]])
+    trials = results["trials"][0]
+    print_row("saturated: baseline (1 INSERT) requests/s", f"{results['baseline_1'][0]:.0f} then {results['baseline_2'][0]:.0f}")
+    print_row("saturated: trials/s (answer + next trial)", f"{trials:.0f}")
+    for label, key in (("saturated baseline", "baseline_1"), ("saturated trials", "trials")):
+        lat = results[key][1]
+        print_row(f"{label} latency p50 / p99 (ms)", f"{percentile(lat, 50):.1f} / {percentile(lat, 99):.1f}")
+    for label, key in (("paced baseline", "paced_baseline"), ("paced trials", "paced_trials")):
+        rate, lat = results[key]
+        print_row(f"{label}: req/s, p50 / p99 (ms)", f"{rate:.0f}, {percentile(lat, 50):.1f} / {percentile(lat, 99):.1f}")
+    print_ratio("trials/s ÷ baseline requests/s (saturated)", trials, baseline, goal="≥ 0.60")
+    p99 = percentile(results["paced_trials"][1], 99)
+    print_row("paced trial p99 ≤ 50 ms?", f"{'yes' if p99 <= 50 else 'no'} ({p99:.1f} ms)")
+
+
+def main() -> int:
+    database_url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
+    if not database_url.startswith("postgres"):
+        print("bench_trials needs PostgreSQL (BENCH_DATABASE_URL=postgres://...)")
+        return 1
+    import psycopg
+
+    try:
+        recreate_database(database_url)
+    except psycopg.OperationalError as error:
+        print(f"bench_trials skipped: PostgreSQL is not reachable at {database_url} ({error})")
+        return 0
+    os.environ["BENCH_DATABASE_URL"] = database_url
+    os.environ["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+    from bench.django_setup import setup_django
+
+    setup_django()
+    server = None
+    try:
+        study = build_study()
+        queries = queries_per_answer(study.slug)
+        from django.db import connections
+
+        connections.close_all()
+        port = free_port()
+        server = start_gunicorn(database_url, port)
+        results = asyncio.run(measure(port, study.slug))
+        report(results, queries)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        from django.db import connections
+
+        connections.close_all()
+        if os.environ.get("BENCH_KEEP_DB") != "1":
+            recreate_database(database_url, drop_only=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

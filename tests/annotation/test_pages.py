@@ -1,0 +1,208 @@
+"""The participant's pages through the test client: plain form posts and htmx fragments."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from annotation.models import Answer, Participant, ParticipantStatus, RefusedSubmission
+from tests.annotation.factories import main_trials, make_running_study, right_choice, wrong_choice
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def study():
+    return make_running_study(break_every=10)
+
+
+def enter(client, study, panel_id="PID-A"):
+    client.get(f"/p/{study.slug}/?PROLIFIC_PID={panel_id}&STUDY_ID=s&SESSION_ID=x")
+    return Participant.objects.get(study=study, panel_id=panel_id)
+
+
+def step_of(response) -> str:
+    return re.search(rb'data-step="([\w-]+)"', response.content).group(1).decode()
+
+
+def token_on(response) -> str:
+    return re.search(rb'name="token" value="([\w-]+)"', response.content).group(1).decode()
+
+
+def post(client, study, what, data, htmx=True):
+    return client.post(f"/p/{study.slug}/{what}/", data, **(HTMX if htmx else {}))
+
+
+def through_practice(client, study, participant):
+    post(client, study, "consent", {"decision": "accept"})
+    post(client, study, "instructions", {})
+    for trial in participant.trials.filter(is_practice=True).order_by("position"):
+        response = post(client, study, "answer", {"token": trial.token, "choice": right_choice(trial)})
+        assert step_of(response) == "feedback"
+    return client.get(f"/p/{study.slug}/task/", **HTMX)
+
+
+def test_declining_consent_shows_a_polite_exit_with_the_panels_return_instructions(client, study):
+    participant = enter(client, study)
+    response = post(client, study, "consent", {"decision": "decline"}, htmx=False)
+    assert response.status_code == 303
+    page = client.get(response["Location"])
+    assert step_of(page) == "declined" and b"Return submission" in page.content
+    participant.refresh_from_db()
+    assert participant.status == ParticipantStatus.DECLINED and not participant.trials.exists()
+
+
+def test_accepting_consent_leads_to_instructions_with_an_example_pair_then_practice(client, study):
+    enter(client, study)
+    response = post(client, study, "consent", {"decision": "accept"})
+    assert step_of(response) == "instructions" and b"<html" not in response.content
+    assert response.content.count(b"/s/") == 2 and b"better one" in response.content
+    response = post(client, study, "instructions", {})
+    assert step_of(response) == "trial" and b"Practice 1 of 3" in response.content
+
+
+def test_practice_gives_feedback_and_then_the_first_trial(client, study):
+    participant = enter(client, study)
+    post(client, study, "consent", {"decision": "accept"})
+    post(client, study, "instructions", {})
+    trial = participant.trials.get(is_practice=True, position=0)
+    response = post(client, study, "answer", {"token": trial.token, "choice": wrong_choice(trial)})
+    assert step_of(response) == "feedback" and b"Not quite" in response.content
+    for trial in participant.trials.filter(is_practice=True, position__gt=0).order_by("position"):
+        response = post(client, study, "answer", {"token": trial.token, "choice": right_choice(trial)})
+        assert b"Right!" in response.content
+    assert b"the real trials start now" in response.content
+    first = client.get(f"/p/{study.slug}/task/", **HTMX)
+    assert step_of(first) == "trial" and b"Trial 1 of 30" in first.content
+
+
+def test_without_javascript_every_post_redirects_and_practice_feedback_survives_it(client, study):
+    participant = enter(client, study)
+    post(client, study, "consent", {"decision": "accept"}, htmx=False)
+    post(client, study, "instructions", {}, htmx=False)
+    trial = participant.trials.get(is_practice=True, position=0)
+    response = post(client, study, "answer", {"token": trial.token, "choice": "left"}, htmx=False)
+    assert response.status_code == 303 and response["Location"].endswith(f"?after={trial.token}")
+    page = client.get(response["Location"])
+    assert step_of(page) == "feedback" and b"<html" in page.content
+
+
+def test_a_full_session_shows_breaks_and_ends_with_the_completion_code_and_redirect(client, study):
+    participant = enter(client, study)
+    page = through_practice(client, study, participant)
+    seen_breaks = 0
+    for trial in main_trials(participant):
+        if step_of(page) == "break":
+            seen_breaks += 1
+            assert f"You have done {trial.position} of 30".encode() in page.content
+            page = post(client, study, "break", {})
+        assert token_on(page) == trial.token
+        page = post(client, study, "answer", {"token": trial.token, "choice": right_choice(trial), "client_ms": "850"})
+    assert seen_breaks == 2
+    assert step_of(page) == "complete" and b"C0DE1234" in page.content
+    assert b"https://app.prolific.com/submissions/complete?cc=C0DE1234" in page.content
+    participant.refresh_from_db()
+    assert participant.status == ParticipantStatus.COMPLETED
+    assert Answer.objects.filter(trial__participant=participant, trial__is_practice=False).count() == 30
+
+
+def test_a_reload_resumes_on_the_same_trial(client, study):
+    participant = enter(client, study)
+    through_practice(client, study, participant)
+    trials = main_trials(participant)
+    for trial in trials[:3]:
+        post(client, study, "answer", {"token": trial.token, "choice": "left"})
+    reloaded = client.get(f"/p/{study.slug}/task/")
+    assert token_on(reloaded) == trials[3].token and b"Trial 4 of 30" in reloaded.content
+    again = Client().get(f"/p/{study.slug}/?PROLIFIC_PID=PID-A", follow=True)
+    assert token_on(again) == trials[3].token
+
+
+def test_a_stale_second_tab_never_stores_a_second_answer(client, study):
+    participant = enter(client, study)
+    through_practice(client, study, participant)
+    tab_one = client.get(f"/p/{study.slug}/task/")
+    tab_two = client.get(f"/p/{study.slug}/task/")
+    token = token_on(tab_one)
+    assert token == token_on(tab_two)
+    post(client, study, "answer", {"token": token, "choice": "left"})
+    stale = post(client, study, "answer", {"token": token, "choice": "right"})
+    assert token_on(stale) == main_trials(participant)[1].token
+    answers = Answer.objects.filter(trial__token=token)
+    assert answers.count() == 1 and answers.get().choice == "left"
+
+
+def test_an_out_of_order_answer_shows_the_current_trial_with_a_notice(client, study):
+    participant = enter(client, study)
+    through_practice(client, study, participant)
+    later = main_trials(participant)[4]
+    response = post(client, study, "answer", {"token": later.token, "choice": "left"})
+    assert b"earlier screen" in response.content and token_on(response) == main_trials(participant)[0].token
+    assert RefusedSubmission.objects.filter(reason="not_current").count() == 1
+
+
+def test_a_blocked_worker_sees_the_return_instructions_and_cannot_answer_more(client, study):
+    participant = enter(client, study)
+    through_practice(client, study, participant)
+    page = None
+    for trial in main_trials(participant):
+        if page is not None and step_of(page) == "break":
+            post(client, study, "break", {})
+        page = post(client, study, "answer", {"token": trial.token, "choice": wrong_choice(trial)})
+        if step_of(page) == "blocked":
+            break
+    assert b"Return submission" in page.content and b"C0DE1234" not in page.content
+    assert step_of(client.get(f"/p/{study.slug}/task/")) == "blocked"
+
+
+def test_pages_without_a_participant_session_say_so(client, study):
+    response = client.get(f"/p/{study.slug}/task/")
+    assert response.status_code == 403 and b"session has ended" in response.content
+    assert client.post(f"/p/{study.slug}/answer/", {"token": "x", "choice": "left"}).status_code == 403
+
+
+def test_a_post_without_a_csrf_token_is_refused(study):
+    browser = Client(enforce_csrf_checks=True)
+    participant = enter(browser, study)
+    response = browser.post(f"/p/{study.slug}/consent/", {"decision": "accept"})
+    assert response.status_code == 403
+    participant.refresh_from_db()
+    assert participant.status == ParticipantStatus.CONSENTING
+
+
+def test_a_post_with_the_csrf_header_from_the_page_is_accepted(study):
+    browser = Client(enforce_csrf_checks=True)
+    enter(browser, study)
+    page = browser.get(f"/p/{study.slug}/task/")
+    header = re.search(rb'"X-CSRFToken": "([^"]+)"', page.content).group(1).decode()
+    response = browser.post(f"/p/{study.slug}/consent/", {"decision": "accept"}, HTTP_X_CSRFTOKEN=header, **HTMX)
+    assert response.status_code == 200 and step_of(response) == "instructions"
+
+
+def test_get_is_not_allowed_on_the_answer_endpoint(client, study):
+    enter(client, study)
+    assert client.get(f"/p/{study.slug}/answer/").status_code == 405
+
+
+def test_the_trial_page_prefetches_the_next_pairs_images(client, study):
+    participant = enter(client, study)
+    page = through_practice(client, study, participant)
+    following = main_trials(participant)[1]
+    for side in ("left", "right"):
+        assert f'<img src="/p/{study.slug}/s/{following.token}/{side}.svg" alt="">'.encode() in page.content
+
+
+def test_a_paused_study_lets_admitted_participants_finish(client, study):
+    from studies.actions import do_pause_study
+
+    participant = enter(client, study)
+    through_practice(client, study, participant)
+    do_pause_study(study)
+    trial = main_trials(participant)[0]
+    page = post(client, study, "answer", {"token": trial.token, "choice": "left"})
+    assert token_on(page) == main_trials(participant)[1].token
+    assert b"paused" in Client().get(f"/p/{study.slug}/?pid=newcomer").content
