@@ -16,5 +16,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("sketches/", include("sketches.urls")),
     path("p/", include("annotation.urls")),
+    path("analysis/", include("analysis.urls")),
     path("api/", include("config.api_urls")),
 ]

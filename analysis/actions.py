@@ -1,0 +1,94 @@
+"""State changes of the analysis app (each one transaction): QA snapshots and report exports.
+
+* ``do_refresh_worker_quality(study)`` → rows upserted (skips when nothing changed)
+* ``do_request_export(study, user, include_excluded)`` → ExportJob, task enqueued on commit
+* ``do_run_export(job_id)`` → the job, done or failed (idempotent; the task calls it)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from analysis import selectors, services
+from analysis.models import ExportJob, ExportStatus, WorkerQuality
+from studies.models import Study
+
+logger = logging.getLogger(__name__)
+
+QUALITY_FIELDS = [
+    "panel_id", "flow_status", "status", "analysed", "trials", "sentinels", "sentinel_mistakes", "duplicates",
+    "duplicate_consistency", "median_rt_ms", "fast_share", "left_rate", "majority_trials", "majority_agreement",
+]  # fmt: skip
+
+
+def do_refresh_worker_quality(study: Study, *, force: bool = False) -> int:
+    """Recompute the study's worker-quality snapshot if its answers or participants changed."""
+    fingerprint = selectors.study_progress(study).fingerprint
+    current = WorkerQuality.objects.filter(study=study).values_list("fingerprint", flat=True).first()
+    if current == fingerprint and not force:
+        return 0
+    rows = services.worker_quality(services.load_frame(study))
+    now = timezone.now()
+    objects = [
+        WorkerQuality(
+            participant_id=r["participant_id"], study=study, fingerprint=fingerprint, computed_at=now,
+            **{name: r[name] for name in QUALITY_FIELDS},
+        )
+        for r in rows
+    ]
+    with transaction.atomic():
+        WorkerQuality.objects.bulk_create(
+            objects,
+            update_conflicts=True,
+            unique_fields=["participant"],
+            update_fields=[*QUALITY_FIELDS, "fingerprint", "computed_at"],
+        )
+    return len(objects)
+
+
+def do_request_export(study: Study, user=None, include_excluded: bool = False) -> ExportJob:
+    """Queue a report export; the zip is built by ``analysis.tasks.run_export`` after commit."""
+    from analysis.tasks import run_export
+
+    with transaction.atomic():
+        job = ExportJob.objects.create(study=study, requested_by=user, include_excluded=include_excluded)
+        run_export.delay_on_commit(job.pk)
+    return job
+
+
+def do_run_export(job_id: int) -> ExportJob | None:
+    """Build and store the job's zip. Claims the job with a conditional UPDATE, so two
+    workers never build the same export; a finished job is left as it is."""
+    from analysis.exports import report_zip
+    from analysis.reports import build_report
+
+    claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.PENDING).update(
+        status=ExportStatus.RUNNING, started_at=timezone.now()
+    )
+    job = ExportJob.objects.select_related("study").filter(pk=job_id).first()
+    if job is None or not claimed:
+        return job
+    try:
+        report = build_report(job.study, include_excluded=job.include_excluded)
+        data = report_zip(report)
+    except Exception as error:  # recorded on the job for the researcher; not retried
+        logger.exception("export %s of study %s failed", job_id, job.study.slug)
+        ExportJob.objects.filter(pk=job_id).update(
+            status=ExportStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
+        )
+        job.refresh_from_db()
+        return job
+    with transaction.atomic():
+        job.file.save(f"{job.study.slug}-report-{job.pk}.zip", ContentFile(data), save=False)
+        job.sha256 = hashlib.sha256(data).hexdigest()
+        job.size = len(data)
+        job.summary = report.meta["counts"]
+        job.status = ExportStatus.DONE
+        job.finished_at = timezone.now()
+        job.save(update_fields=["file", "sha256", "size", "summary", "status", "finished_at"])
+    return job

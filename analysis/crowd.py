@@ -1,0 +1,227 @@
+"""Fill a study with simulated participants through its real pages (``simulate_crowd``).
+
+What the simulator may know, fixed before the first request:
+
+- the public sketches: their SVG as the stimulus URL serves it (``sketches.render.svg``),
+  hashed, so a shown stimulus can be recognised by content;
+- a latent quality per sketch: a noisy monotone function of one scorer's q
+  (``simulation.latent_quality``; the "truth" scorer, by default the study's first).
+
+It never reads trials, planned pairs, gold pairs or answers. Every answer goes through
+the participant URLs under ``/p/<slug>/``, by Django's test ``Client`` in this process
+or, with ``base_url``, over real HTTP to a running server.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.urls import reverse
+
+from analysis import simulation
+from scoring.models import Scorer, SketchScore
+from sketches import render
+from sketches.models import Sketch
+from studies.models import Panel, Study
+
+#: Third element of the seed sequence of the simulation's random streams.
+LATENT_STREAM, CROWD_STREAM, WORKER_STREAM = 0, 1, 2
+
+
+class CrowdError(ValueError):
+    """The simulation cannot run (bad arguments, nothing to show); nothing was sent."""
+
+
+@dataclass
+class CrowdResult:
+    study: str
+    outcomes: list[simulation.ParticipantOutcome] = field(default_factory=list)
+
+    @property
+    def by_final_step(self) -> dict[tuple[str, str], int]:
+        return dict(Counter((o.profile, o.final_step) for o in self.outcomes))
+
+    @property
+    def unrecognised_stimuli(self) -> int:
+        return sum(o.unrecognised_stimuli for o in self.outcomes)
+
+    def summary(self) -> str:
+        parts = [f"{n} {profile} → {step}" for (profile, step), n in sorted(self.by_final_step.items())]
+        answered = sum(o.answered for o in self.outcomes)
+        text = f"{self.study}: {len(self.outcomes)} simulated participants, {answered} answers ({'; '.join(parts)})"
+        if self.unrecognised_stimuli:
+            text += f"; {self.unrecognised_stimuli} stimuli not recognised (answered without an opinion)"
+        return text
+
+
+# -- what the simulator knows up front ----------------------------------------------
+
+
+def stimulus_index(study: Study) -> dict[str, int]:
+    """SHA-256 of each candidate stimulus SVG → sketch id (the study's categories, all splits).
+
+    A digest shared by two sketches (identical drawings) maps to neither.
+    """
+    index: dict[str, int] = {}
+    clashes: set[str] = set()
+    sketches = Sketch.objects.filter(category__in=study.categories.all()).values_list("pk", "strokes")
+    for pk, strokes in sketches.iterator(chunk_size=2000):
+        digest = simulation.svg_digest(render.svg(strokes))
+        if digest in index:
+            clashes.add(digest)
+        index[digest] = pk
+    for digest in clashes:
+        del index[digest]
+    return index
+
+
+def truth_scorer(study: Study, name: str | None = None) -> Scorer:
+    scorers = study.scorers.order_by("name")
+    if name:
+        scorer = scorers.filter(name=name).first()
+        if scorer is None:
+            raise CrowdError(f"{name!r} is not one of the study's scorers ({', '.join(s.name for s in scorers)})")
+        return scorer
+    scorer = scorers.first()
+    if scorer is None:
+        raise CrowdError(f"study {study.slug!r} has no scorer to derive a latent quality from")
+    return scorer
+
+
+def latent_table(study: Study, scorer: Scorer, rng: np.random.Generator, noise: float = 0.05) -> dict[int, float]:
+    """Latent quality per sketch of the study's categories: a noisy monotone function of q."""
+    rows = list(
+        SketchScore.objects.filter(scorer=scorer, sketch__category__in=study.categories.all())
+        .order_by("sketch_id")
+        .values_list("sketch_id", "q", "sketch__category_id")
+    )
+    if not rows:
+        raise CrowdError(f"scorer {scorer.name!r} has no scores for the categories of {study.slug!r}")
+    ids, q, groups = (np.array(column) for column in zip(*rows))
+    return simulation.latent_quality(ids, q, groups, rng, noise=noise)
+
+
+# -- transports ---------------------------------------------------------------------------
+
+
+class DjangoClientTransport:
+    """Django's test Client: the real URLconf, middleware and views, in this process."""
+
+    def __init__(self):
+        from django.test import Client
+
+        hosts = [h for h in settings.ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")]
+        self.secure = bool(settings.SECURE_SSL_REDIRECT)
+        self.client = Client(HTTP_HOST=hosts[0] if hosts else "localhost")
+
+    def _page(self, response) -> simulation.Page:
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+        return simulation.Page(response.status_code, content.decode(errors="replace"), content)
+
+    def get(self, path, *, htmx=False):
+        headers = {"HX-Request": "true"} if htmx else {}
+        return self._page(self.client.get(path, follow=True, headers=headers, secure=self.secure))
+
+    def post(self, path, data, *, htmx=False):
+        headers = {"HX-Request": "true"} if htmx else {}
+        return self._page(self.client.post(path, data, follow=True, headers=headers, secure=self.secure))
+
+
+class HttpTransport:
+    """A running server over HTTP(S): cookies, CSRF header and Referer as a browser sends them."""
+
+    def __init__(self, base_url: str, timeout: float = 30.0):
+        parsed = urllib.parse.urlparse(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise CrowdError(f"--base-url must look like http://host:port, got {base_url!r}")
+        self.base = f"{parsed.scheme}://{parsed.netloc}"
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        self.timeout = timeout
+
+    def _send(self, path, data=None, htmx=False) -> simulation.Page:
+        url = urllib.parse.urljoin(self.base, path)
+        headers = {"Referer": url, "User-Agent": "sketchq-simulate-crowd"}
+        if htmx:
+            headers["HX-Request"] = "true"
+        body = None
+        if data is not None:
+            body = urllib.parse.urlencode(data).encode()
+            token = next((c.value for c in self.cookies if c.name == settings.CSRF_COOKIE_NAME), "")
+            headers["X-CSRFToken"] = token
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST" if body else "GET")
+        try:
+            with self.opener.open(request, timeout=self.timeout) as response:
+                content = response.read()
+                status = response.status
+        except urllib.error.HTTPError as error:
+            content, status = error.read(), error.code
+        except urllib.error.URLError as error:
+            raise simulation.SimulationError(f"cannot reach {url}: {error.reason}") from None
+        return simulation.Page(status, content.decode(errors="replace"), content)
+
+    def get(self, path, *, htmx=False):
+        return self._send(path, htmx=htmx)
+
+    def post(self, path, data, *, htmx=False):
+        return self._send(path, {k: str(v) for k, v in data.items()}, htmx=htmx)
+
+
+# -- the crowd ---------------------------------------------------------------------------
+
+
+def entry_url(study: Study, panel_id: str) -> str:
+    path = reverse("annotation:entry", args=[study.slug])
+    if study.panel == Panel.PROLIFIC:
+        query = {"PROLIFIC_PID": panel_id, "STUDY_ID": f"sim-{study.slug}", "SESSION_ID": f"session-{panel_id}"}
+    else:
+        query = {"pid": panel_id}
+    return f"{path}?{urllib.parse.urlencode(query)}"
+
+
+def simulate_crowd(
+    study: Study,
+    counts: dict[str, int],
+    *,
+    seed: int = 0,
+    base_url: str | None = None,
+    scorer_name: str | None = None,
+    noise: float = 0.05,
+    say: Callable[[str], None] | None = None,
+    transport_factory: Callable[[], simulation.Transport] | None = None,
+) -> CrowdResult:
+    """Run ``counts`` simulated participants (by profile) through ``study``'s participant pages.
+
+    Panel ids are ``sim-<seed>-<n>``, so the same seed resumes (or finds finished) the same
+    participants instead of adding new ones.
+    """
+    if not study.is_accepting:
+        raise CrowdError(f"study {study.slug!r} is {study.state}: launch it (pilot or live) first")
+    rng_crowd = np.random.default_rng([seed, CROWD_STREAM])
+    profiles = simulation.crowd_profiles(counts, rng_crowd)
+    if not profiles:
+        raise CrowdError("no participants to simulate (all counts are 0)")
+    if transport_factory is None:
+        transport_factory = (lambda: HttpTransport(base_url)) if base_url else DjangoClientTransport
+    transport_factory()  # validates --base-url before anything is sent
+    latent = latent_table(study, truth_scorer(study, scorer_name), np.random.default_rng([seed, LATENT_STREAM]), noise)
+    index = stimulus_index(study)
+    result = CrowdResult(study.slug)
+    for number, profile in enumerate(profiles):
+        panel_id = f"sim-{seed}-{number}"
+        responder = simulation.Responder(profile, latent, np.random.default_rng([seed, WORKER_STREAM, number]))
+        outcome = simulation.run_participant(
+            transport_factory(), entry_url(study, panel_id), panel_id, responder, index.get
+        )
+        result.outcomes.append(outcome)
+        if say:
+            say(f"  {panel_id} ({profile.kind}): {outcome.final_step} after {outcome.answered} answers")
+    return result

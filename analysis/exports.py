@@ -1,0 +1,318 @@
+"""Write a ``Report`` as files: CSV and JSON tables, raw answers, figures, a self-contained HTML page.
+
+``report_files(report)`` yields ``(relative path, bytes)``; ``write_report`` puts them in a
+folder (all built in memory first, then moved into place, so nothing is half-written) and
+``report_zip`` packs them in memory. ``render_report_html`` is also what the report page
+shows, so the page, the HTML file and the CSV files come from the same ``Report``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+from analysis import figures as figure_formats
+from analysis.reports import ANSWER_FIELDS, Report
+from analysis.services import RULES
+from sketches import render
+from sketches.models import Sketch
+
+EXTREMES = 5  # best and worst sketches shown per category in the HTML report
+
+
+# -- cell formats (HTML) ---------------------------------------------------------------
+
+
+def pct(x) -> str:
+    return "—" if x is None else f"{100 * x:.2f}%"
+
+
+def num(x, digits: int = 3) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def whole(x) -> str:
+    return "—" if x is None else f"{x:,}"
+
+
+def text(x) -> str:
+    return "—" if x is None or x == "" else str(x)
+
+
+def yes_no(x) -> str:
+    return "—" if x is None else ("yes" if x else "no")
+
+
+def pct_interval(lo, hi) -> str:
+    return "—" if lo is None or hi is None else f"[{pct(lo)}, {pct(hi)}]"
+
+
+def num_interval(lo, hi) -> str:
+    return "—" if lo is None or hi is None else f"[{num(lo)}, {num(hi)}]"
+
+
+Column = tuple[str | tuple[str, str], str, Callable]
+AGREEMENT_CELL: list[Column] = [
+    ("method", "Method", text), ("category", "Category", text), ("level", "Level |Δq|", text), ("n", "n", whole),
+    ("agree", "Agree", whole), ("rate", "Agreement", pct), (("wilson_lo", "wilson_hi"), "95% Wilson", pct_interval),
+    (("boot_lo", "boot_hi"), "95% bootstrap (workers)", pct_interval), ("n_q_ties", "Equal q", whole),
+    ("n_no_difference", "No difference", whole),
+]  # fmt: skip
+TABLES: dict[str, tuple[str, list[Column]]] = {
+    "agreement_by_method": ("Agreement per method (all categories and levels pooled)", [
+        ("method", "Method", text), ("variant", "Variant", text), ("soft_binning", "Soft binning", yes_no),
+        ("n", "n", whole), ("agree", "Agree", whole), ("rate", "Agreement", pct),
+        (("wilson_lo", "wilson_hi"), "95% Wilson", pct_interval), ("category_mean", "Mean over categories", pct),
+        ("category_std", "Std over categories", pct), ("n_categories", "Categories", whole),
+    ]),
+    "agreement_across_methods": ("Mean ± std over methods of each method's pooled agreement", [
+        ("methods", "Methods", text), ("names", "Which", text), ("n_methods", "n", whole), ("mean", "Mean", pct),
+        ("std", "Std", pct),
+    ]),
+    "agreement_by_category": ("Agreement per method and category (levels pooled)", [
+        ("method", "Method", text), ("category", "Category", text), ("n", "n", whole), ("agree", "Agree", whole),
+        ("rate", "Agreement", pct), (("wilson_lo", "wilson_hi"), "95% Wilson", pct_interval),
+        ("n_no_difference", "No difference", whole),
+    ]),
+    "agreement_by_level": ("Agreement per level, category and method", AGREEMENT_CELL),
+    "recognition": ("Recognition accuracy of each scorer on the study's sketches (cf. the paper's Table 1)", [
+        ("method", "Method", text), ("variant", "Variant", text), ("scored", "Sketches", whole),
+        ("correct", "Correct", whole), ("accuracy", "Top-1 accuracy", pct),
+    ]),
+    "bt_fits": ("Bradley–Terry fits per category", [
+        ("category", "Category", text), ("n_items", "Sketches", whole), ("n_comparisons", "Comparisons", whole),
+        ("n_ties", "Ties", whole), ("n_never_compared", "Never compared", whole),
+        ("n_components", "Graph components", whole), ("solver", "Solver", text), ("alpha", "alpha", num),
+        ("n_boot", "Bootstrap", whole), ("converged", "Converged", yes_no), ("warning", "Warning", text),
+    ]),
+    "rank_correlations": ("Rank correlation between Bradley–Terry scores and q (95% bootstrap intervals)", [
+        ("category", "Category", text), ("method", "Method", text), ("n_items", "Sketches", whole),
+        ("tau", "Kendall τ", num), (("tau_lo", "tau_hi"), "τ interval", num_interval),
+        ("rho", "Spearman ρ", num), (("rho_lo", "rho_hi"), "ρ interval", num_interval),
+    ]),
+    "worker_qa": ("Worker quality", [
+        ("panel_id", "Participant", text), ("index", "#", whole), ("flow_status", "Progress", text),
+        ("status", "Status", text), ("analysed", "Analysed", yes_no), ("trials", "Trials", whole),
+        ("sentinel_mistakes", "Sentinel mistakes", whole), ("sentinels", "Sentinels", whole),
+        ("duplicate_consistency", "Duplicate consistency", pct), ("duplicates", "Duplicates", whole),
+        ("median_rt_ms", "Median RT (ms)", lambda x: num(x, 0)), ("fast_share", "< 300 ms", pct),
+        ("left_rate", "Left", pct), ("majority_agreement", "With majority", pct),
+    ]),
+    "reliability": ("Inter-annotator agreement on pairs answered by several analysed workers", [
+        ("category", "Category", text), ("units", "Pairs", whole), ("answers", "Answers", whole),
+        ("krippendorff_alpha", "Krippendorff α", num), ("fleiss_kappa", "Fleiss κ", num),
+        ("fleiss_units", "κ pairs", whole), ("fleiss_raters", "κ raters per pair", whole),
+    ]),
+    "exclusions": ("Participants not analysed, and why", [
+        ("panel_id", "Participant", text), ("index", "#", whole), ("status", "Status", text),
+        ("answers", "Answers", whole), ("reason", "Reason", text),
+    ]),
+    "answer_accounting": ("Answers by trial kind", [
+        ("kind", "Kind", text), ("answers", "Answers", whole), ("in_scope", "From analysed workers", whole),
+        ("analysed", "Analysed", whole), ("no_difference", "No difference", whole), ("used_for", "Used for", text),
+    ]),
+}  # fmt: skip
+
+
+def html_table(name: str, rows: list[dict], columns: list[Column] | None = None) -> dict:
+    """A table for the template: headers and formatted cells, each tagged with its column key."""
+    title, spec = TABLES[name] if columns is None else ("", columns)
+    out_rows = []
+    for row in rows:
+        cells = []
+        for key, _, fmt in spec:
+            if isinstance(key, tuple):
+                cells.append({"col": "_".join(key), "text": fmt(row.get(key[0]), row.get(key[1]))})
+            else:
+                cells.append({"col": key, "text": fmt(row.get(key))})
+        out_rows.append(cells)
+    return {"id": name, "title": title, "headers": [h for _, h, _ in spec], "rows": out_rows}
+
+
+# -- HTML --------------------------------------------------------------------------------
+
+
+def inline_svg(data: bytes) -> str:
+    """An SVG document as an element to put inside HTML (XML prolog and doctype removed)."""
+    svg = data.decode()
+    return mark_safe(svg[svg.index("<svg") :])  # noqa: S308 - our own matplotlib/render output
+
+
+def _extremes(report: Report) -> list[dict]:
+    wanted: dict[int, list] = {}
+    for r in report.rankings:
+        compared = [i for i in r.items if i["wins"] + i["losses"] + i["ties"] > 0]
+        if len(compared) >= 2:
+            k = min(EXTREMES, len(compared) // 2)
+            wanted[r.category.pk] = [r.category.name, compared[:k], compared[-k:]]
+    ids = [i["sketch_id"] for _, best, worst in wanted.values() for i in best + worst]
+    strokes = dict(Sketch.objects.filter(pk__in=ids).values_list("pk", "strokes"))
+
+    def pictures(items):
+        return [{"id": i["sketch_id"], "rank": i["bt_rank"], "svg": mark_safe(render.svg(strokes[i["sketch_id"]]))}
+                for i in items]  # fmt: skip
+
+    return [{"category": name, "best": pictures(best), "worst": pictures(worst)} for name, best, worst in wanted.values()]
+
+
+def report_context(report: Report, *, links: dict | None = None) -> dict:
+    tables = report.tables()
+    rankings = [
+        html_table("rankings", r.items, _ranking_columns(report)) | {"id": f"rankings-{r.category.slug}",
+                                                                     "title": r.category.name}
+        for r in report.rankings
+    ]  # fmt: skip
+    return {
+        "report": report,
+        "meta": report.meta,
+        "rules": RULES,
+        "config": list(report.meta["study"].items()),
+        "figures": {name: inline_svg(report.figure(name, "svg")) for name in report.figure_names()},
+        "summary_tables": [html_table(n, tables[n]) for n in ("agreement_by_method", "agreement_across_methods")],
+        "category_table": html_table("agreement_by_category", tables["agreement_by_category"]),
+        "level_table": html_table("agreement_by_level", tables["agreement_by_level"]),
+        "ranking_tables": [html_table(n, tables[n]) for n in ("bt_fits", "rank_correlations")],
+        "rankings": rankings,
+        "extremes": _extremes(report),
+        "recognition_table": html_table("recognition", tables["recognition"]),
+        "qa_table": html_table("worker_qa", tables["worker_qa"]),
+        "reliability_table": html_table("reliability", tables["reliability"]),
+        "exclusion_tables": [html_table(n, tables[n]) for n in ("exclusions", "answer_accounting")],
+        "files": FILE_NOTES,
+        "links": links or {},
+    }
+
+
+def _ranking_columns(report: Report) -> list[Column]:
+    cols: list[Column] = [
+        ("bt_rank", "BT rank", whole), ("sketch_id", "Sketch", whole), ("bt_score", "BT score", num),
+        (("bt_lo", "bt_hi"), "95% bootstrap", num_interval), ("wins", "Wins", whole), ("losses", "Losses", whole),
+        ("ties", "Ties", whole),
+    ]  # fmt: skip
+    for s in report.frame.scorers:
+        cols += [(f"q[{s.name}]", f"q {s.name}", num), (f"q_rank[{s.name}]", f"q rank {s.name}", whole)]
+    return cols
+
+
+def render_report_html(report: Report, *, links: dict | None = None) -> str:
+    """The self-contained HTML report (no external requests: figures and sketches are inline SVG)."""
+    return render_to_string("analysis/report.html", report_context(report, links=links))
+
+
+# -- files -------------------------------------------------------------------------------
+
+FILE_NOTES = [
+    ("report.html", "this page, self-contained"),
+    ("report.json", "configuration, parameters, rules and every table below"),
+    ("answers.csv / answers.json", "every stored answer, one row each, with why it is or is not analysed"),
+    ("<table>.csv", "each table of this report"),
+    ("figures/*.svg|png|pdf", "the figures"),
+    ("manifest.json", "SHA-256 of every file"),
+]
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def csv_bytes(rows: list[dict], columns: list[str] | None = None) -> bytes:
+    if columns is None:
+        columns = []
+        for row in rows:
+            columns += [k for k in row if k not in columns]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return buffer.getvalue().encode()
+
+
+def _json_bytes(data) -> bytes:
+    return json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False, default=str).encode()
+
+
+def report_files(report: Report) -> Iterator[tuple[str, bytes]]:
+    """Every file of the export, as (relative path, content). manifest.json comes last."""
+    manifest = {}
+
+    def emit(name: str, data: bytes):
+        manifest[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        return name, data
+
+    yield emit("report.html", render_report_html(report).encode())
+    yield emit("report.json", _json_bytes(report.to_dict()))
+    answers = list(report.answer_rows())
+    yield emit("answers.csv", csv_bytes(answers, ANSWER_FIELDS))
+    yield emit("answers.json", _json_bytes(answers))
+    for name, rows in report.tables().items():
+        yield emit(f"{name}.csv", csv_bytes(rows))
+    for name in report.figure_names():
+        for fmt in figure_formats.FORMATS:
+            yield emit(f"figures/{name}.{fmt}", report.figure(name, fmt))
+    yield "manifest.json", _json_bytes({"study": report.study.slug, "generated_at": report.meta["generated_at"],
+                                        "files": manifest})  # fmt: skip
+
+
+def report_zip(report: Report) -> bytes:
+    """The export as a zip, in memory; everything sits in a folder named after the study."""
+    buffer = io.BytesIO()
+    folder = f"{report.study.slug}-report"
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in report_files(report):
+            archive.writestr(f"{folder}/{name}", data)
+    return buffer.getvalue()
+
+
+class ExportError(ValueError):
+    pass
+
+
+def write_report(report: Report, out_dir, *, overwrite: bool = False) -> list[Path]:
+    """Write every file under ``out_dir``. Built in memory, written to a temporary folder
+    beside it, then moved into place: a failure leaves no partial report."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ExportError(f"{out} is not empty; choose an empty folder or allow overwriting")
+    files = list(report_files(report))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        for name, data in files:
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+            out.rename(old / out.name)
+            staging.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [out / name for name, _ in files]
+
+
+def safe_filename(slug: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", slug)

@@ -1,0 +1,274 @@
+"""A study's full report: ``build_report(study, include_excluded=False) -> Report``.
+
+The report is what the HTML page, the CSV/JSON files and the figures are all written
+from (``analysis.exports``), so every number in every format comes from one computation.
+It records what is needed to reproduce it: the study configuration and seed, the
+scorers' checkpoint hashes, who and what was excluded and why, the rules and parameters.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import numpy as np
+from django.utils import timezone
+
+from analysis import figures, selectors, services
+from analysis.rankings import Ranking, ranking
+from annotation.models import TrialKind
+from studies.models import Study
+
+#: Sub-streams of the study seed for the report's bootstraps.
+AGREEMENT_STREAM, RANKING_STREAM = 101, 102
+CONFIG_FIELDS = [
+    "name", "slug", "question", "state", "seed", "split", "pairs_per_cell", "n_levels", "level_edges",
+    "sampling_mode", "auto_gold_pairs", "trials_per_participant", "practice_trials", "sentinels_per_participant",
+    "max_sentinel_mistakes", "duplicates_per_participant", "min_duplicate_agreement", "min_duplicate_distance",
+    "allow_no_difference", "target_participants", "panel", "plan_frozen_at", "launched_at", "closed_at",
+]  # fmt: skip
+ANSWER_FIELDS = [
+    "answer_id", "participant", "participant_index", "participant_status", "analysed", "excluded_reason",
+    "trial_id", "trial_kind", "position", "planned_pair_id", "gold_pair_id", "duplicate_of_trial_id",
+    "category", "method", "level", "q_left", "q_right", "left_sketch_id", "right_sketch_id", "choice",
+    "chosen_sketch_id", "agrees_with_q", "correct", "server_response_ms", "client_response_ms",
+    "served_at", "answered_at",
+]  # fmt: skip
+
+
+@dataclass
+class Report:
+    study: Study
+    meta: dict
+    frame: services.Frame
+    agreement: services.Agreement
+    rankings: list[Ranking]
+    worker_qa: list[dict]
+    reliability: list[dict]
+    recognition: list[dict]
+    exclusions: list[dict]
+    accounting: list[dict]
+    _figures: dict = field(default_factory=dict, repr=False)
+
+    def tables(self) -> dict[str, list[dict]]:
+        """Every table of the report by file name (CSV), in reading order."""
+        return {
+            "agreement_by_method": self.agreement.by_method,
+            "agreement_across_methods": self.agreement.across_methods,
+            "agreement_by_category": self.agreement.by_category,
+            "agreement_by_level": self.agreement.cells,
+            "recognition": self.recognition,
+            "bt_fits": [r.fit for r in self.rankings],
+            "rank_correlations": [c for r in self.rankings for c in r.correlations],
+            "rankings": [item for r in self.rankings for item in r.items],
+            "worker_qa": self.worker_qa,
+            "reliability": self.reliability,
+            "exclusions": self.exclusions,
+            "answer_accounting": self.accounting,
+        }
+
+    def to_dict(self) -> dict:
+        return {"meta": self.meta, "rules": services.RULES, **self.tables()}
+
+    def figure_names(self) -> list[str]:
+        names = ["agreement"] if self.frame.categories else []
+        method = reference_method(self.frame.scorers)
+        if any(len(r.points.get(method, ((),))[0]) for r in self.rankings):
+            names.append("bt_vs_q")
+        return names
+
+    def figure(self, name: str, fmt: str = "svg") -> bytes:
+        key = (name, fmt)
+        if key not in self._figures:
+            if name == "agreement":
+                title = f"{self.study.name}: agreement with q ({self.agreement.interval} 95% intervals)"
+                data = figures.agreement_figure(self.agreement.curves, self.frame.levels, fmt, title=title)
+            elif name == "bt_vs_q" and name in self.figure_names():
+                data = bt_vs_q(self, fmt)
+            else:
+                raise KeyError(f"no figure {name!r} in this report")
+            self._figures[key] = data
+        return self._figures[key]
+
+    def answer_rows(self) -> Iterator[dict]:
+        """One row per stored answer (practice included), with why it is or is not analysed."""
+        return answer_rows(self.frame, {e["participant_id"]: e["reason"] for e in self.exclusions})
+
+
+def reference_method(scorers) -> str | None:
+    """The method the BT-vs-q figure shows: the first GACL scorer with soft binning, else the first."""
+    preferred = [s for s in scorers if s.variant != "softmax" and s.soft_binning]
+    chosen = (preferred or list(scorers))[:1]
+    return chosen[0].name if chosen else None
+
+
+def bt_vs_q(report: Report, fmt: str) -> bytes:
+    """One panel per category, against the reference method's q (every method's τ and ρ are in the table)."""
+    method = reference_method(report.frame.scorers)
+    points, notes = {}, {}
+    for r in report.rankings:
+        c = next((c for c in r.correlations if c["method"] == method), None)
+        q, s, lo, hi = r.points.get(method, ((),) * 4)
+        if c is None or not len(q):
+            continue
+        panel = f"{r.category.name} · {method}"
+        points[panel] = (q, s, lo, hi)
+        if c.get("tau") is not None:
+            notes[panel] = f"τ = {c['tau']:.2f} [{c['tau_lo']:.2f}, {c['tau_hi']:.2f}]"
+    title = f"Bradley–Terry score vs q of {method}"
+    return figures.bt_vs_q_figure(points, fmt, annotations=notes, ncols=min(4, max(1, len(points))), title=title)
+
+
+def build_report(
+    study: Study,
+    include_excluded: bool = False,
+    *,
+    agreement_boot: int | None = None,
+    bt_boot: int | None = None,
+    correlation_boot: int | None = None,
+) -> Report:
+    """Everything about ``study``'s results. ``include_excluded`` analyses blocked,
+    unqualified and unfinished workers too (for comparison with the default). Bootstrap
+    sizes default to ``services.AGREEMENT_BOOT``, ``BT_BOOT`` and ``CORRELATION_BOOT``."""
+    agreement_boot = services.AGREEMENT_BOOT if agreement_boot is None else agreement_boot
+    bt_boot = services.BT_BOOT if bt_boot is None else bt_boot
+    correlation_boot = services.CORRELATION_BOOT if correlation_boot is None else correlation_boot
+    scope = selectors.EVERYONE if include_excluded else selectors.ANALYSABLE
+    frame = services.load_frame(study, scope)
+    agreement = services.agreement(frame, n_boot=agreement_boot, seed=[study.seed, AGREEMENT_STREAM])
+    rankings = category_rankings(frame, n_boot=bt_boot, n_boot_corr=correlation_boot)
+    report = Report(
+        study=study,
+        meta={},
+        frame=frame,
+        agreement=agreement,
+        rankings=rankings,
+        worker_qa=services.worker_quality(frame),
+        reliability=services.reliability(frame),
+        recognition=recognition(study, frame),
+        exclusions=services.exclusions(frame),
+        accounting=services.answer_accounting(frame),
+    )
+    report.meta = _meta(report, include_excluded, agreement_boot, bt_boot, correlation_boot)
+    return report
+
+
+def category_rankings(frame: services.Frame, *, n_boot: int, n_boot_corr: int, only=None) -> list[Ranking]:
+    planned = selectors.planned_sketches(frame.study)
+    all_ids = np.concatenate(list(planned.values())) if planned else np.zeros(0, np.int64)
+    scores = selectors.study_scores(frame.study, [s.pk for s in frame.scorers], all_ids)
+    out = []
+    for category in frame.categories:
+        if category.pk not in planned or (only is not None and category.pk != only.pk):
+            continue
+        seed = [frame.study.seed, RANKING_STREAM, category.pk]
+        out.append(
+            ranking(
+                frame, category, planned[category.pk], scores, n_boot=n_boot, n_boot_corr=n_boot_corr, seed=seed
+            )
+        )
+    return out
+
+
+def recognition(study: Study, frame: services.Frame) -> list[dict]:
+    """Top-1 accuracy of each scorer on the study's sketches (the paper's Table 1, on this set)."""
+    found = selectors.recognition_accuracy(study)
+    rows = []
+    for s in frame.scorers:
+        correct, n = found.get(s.pk, (0, 0))
+        rows.append({"method": s.name, "variant": s.variant, "scored": n, "correct": correct,
+                     "accuracy": correct / n if n else None})  # fmt: skip
+    return rows
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _meta(report: Report, include_excluded: bool, agreement_boot: int, bt_boot: int, corr_boot: int) -> dict:
+    study, frame = report.study, report.frame
+    config = {name: getattr(study, name) for name in CONFIG_FIELDS}
+    config = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in config.items()}
+    a = frame.answers
+    return {
+        "title": f"SketchQ report: {study.name}",
+        "generated_at": timezone.now().isoformat(timespec="seconds"),
+        "study": config,
+        "owner": study.owner.get_username() if study.owner else None,
+        "scope": frame.scope,
+        "scope_label": selectors.SCOPES[frame.scope],
+        "include_excluded": include_excluded,
+        "scorers": [
+            {"id": s.pk, "name": s.name, "variant": s.variant, "soft_binning": s.soft_binning, "encoder": s.encoder,
+             "checkpoint_sha256": s.checkpoint_sha256, "status": s.status}  # fmt: skip
+            for s in frame.scorers
+        ],
+        "categories": [{"id": c.pk, "name": c.name, "slug": c.slug} for c in frame.categories],
+        "levels": frame.levels,
+        "plan": {k: (study.plan_summary or {}).get(k) for k in ("total_pairs", "gold_pairs", "mode", "edges")},
+        "counts": {
+            "participants": len(frame.participants),
+            "participants_analysed": int(frame.in_scope.size),
+            "answers": len(a),
+            "main_answers": int(a.main.sum()),
+            "analysed_answers": int(frame.analysed.sum()),
+        },
+        "parameters": {
+            "agreement_bootstrap": agreement_boot, "bt_bootstrap": bt_boot, "correlation_bootstrap": corr_boot,
+            "bt_alpha_per_item": services.ALPHA_PER_ITEM, "interval_z": 1.96, "fast_answer_ms": services.FAST_MS,
+            "seed_streams": {"agreement": [study.seed, AGREEMENT_STREAM], "ranking": [study.seed, RANKING_STREAM]},
+        },  # fmt: skip
+        "software": {"python": platform.python_version()}
+        | {p: _version(p) for p in ("django", "numpy", "scipy", "choix", "matplotlib")},
+    }
+
+
+def answer_rows(frame: services.Frame, excluded: dict[int, str]) -> Iterator[dict]:
+    a = frame.answers
+    analysed = frame.analysed
+    methods = {s.pk: s.name for s in frame.scorers}
+    categories = {c.pk: c.name for c in frame.categories}
+    people = {p["id"]: p for p in frame.participants}
+    q_left, q_right = a.q_left, a.q_right
+    for i in range(len(a)):
+        p = people[int(a.participant_id[i])]
+        kind = str(a.kind[i])
+        planned = int(a.planned_pair[i]) >= 0
+        chosen = int(a.chosen[i])
+        agrees = correct = None
+        if planned and chosen >= 0 and q_left[i] != q_right[i]:
+            agrees = bool((chosen == a.left[i]) == (q_left[i] > q_right[i]))
+        known = a.gold_better[i] if kind == TrialKind.SENTINEL else a.practice_better[i]
+        if kind in (TrialKind.SENTINEL, TrialKind.PRACTICE):
+            correct = bool(chosen == known)
+        if analysed[i]:
+            reason = ""
+        elif kind != TrialKind.REGULAR:
+            reason = {"practice": "practice", "sentinel": "sentinel", "duplicate": "duplicate"}[kind]
+        else:
+            reason = excluded.get(p["id"], "not in scope")
+        yield {
+            "answer_id": int(a.answer_id[i]), "participant": p["panel_id"], "participant_index": p["index"],
+            "participant_status": p["status"], "analysed": bool(analysed[i]), "excluded_reason": reason,
+            "trial_id": int(a.trial_id[i]), "trial_kind": kind, "position": int(a.position[i]),
+            "planned_pair_id": int(a.planned_pair[i]) if planned else None,
+            "gold_pair_id": int(a.gold_pair[i]) if a.gold_pair[i] >= 0 else None,
+            "duplicate_of_trial_id": int(a.duplicate_of[i]) if a.duplicate_of[i] >= 0 else None,
+            "category": categories.get(int(a.category[i])), "method": methods.get(int(a.scorer[i])),
+            "level": int(a.level[i]) if planned else None,
+            "q_left": float(q_left[i]) if planned else None, "q_right": float(q_right[i]) if planned else None,
+            "left_sketch_id": int(a.left[i]), "right_sketch_id": int(a.right[i]), "choice": str(a.choice[i]),
+            "chosen_sketch_id": chosen if chosen >= 0 else None, "agrees_with_q": agrees, "correct": correct,
+            "server_response_ms": _ms(a.server_ms[i]), "client_response_ms": _ms(a.client_ms[i]),
+            "served_at": a.served_at[i].isoformat() if a.served_at[i] else None,
+            "answered_at": a.answered_at[i].isoformat() if a.answered_at[i] else None,
+        }  # fmt: skip
+
+
+def _ms(x) -> int | None:
+    return None if np.isnan(x) else int(x)

@@ -1,0 +1,349 @@
+"""A study's results from the selectors' arrays: agreement, rankings, worker QA, reliability.
+
+Rules (also written into every report, ``RULES``):
+
+- **Analysed answers** are the *regular* trials of the participants in scope (by default
+  ``Participant.objects.analysable()``: completed and qualified). Practice trials are never
+  analysed; sentinels only screen workers.
+- **Duplicates** (the second showing of a pair to the same worker) are not new
+  observations: they count for duplicate consistency only, never for agreement, Bradley–Terry
+  or inter-annotator reliability. The first showing is an ordinary regular trial.
+- **Agreement**: the human picked the sketch with the higher q of the pair's scorer (q frozen
+  in the plan). Pairs with equal q and "no difference" answers have no winner: they are left
+  out of n and counted (``n_q_ties``, ``n_no_difference``).
+- **Bradley–Terry** per category pools every method's pairs of that category; "no
+  difference" answers count as ties (half a win each way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis import agreement as agr
+from analysis import reliability as rel
+from analysis import selectors
+from analysis.worker_qa import worker_qa
+from annotation.models import ParticipantStatus, TrialKind
+from scoring.models import Scorer
+from sketches.models import Category
+from studies.models import Study
+
+AGREEMENT_BOOT = 1000  # bootstrap-over-workers replicates for the agreement intervals
+BT_BOOT = 200  # bootstrap replicates (resampling comparisons) for the BT intervals
+CORRELATION_BOOT = 200  # bootstrap replicates (resampling items) for τ and ρ
+ALPHA_PER_ITEM = 0.1  # BT prior strength: alpha = ALPHA_PER_ITEM / n_items (mild)
+CHOIX_MAX_COMPARISONS = 50_000  # above this (or with ties) the vectorised fit_fast is used
+FAST_MS = 300.0
+
+RULES = [
+    "Analysed: regular trials of the participants in scope; practice is never analysed, sentinels only screen workers.",
+    "A duplicate (second showing of a pair to the same worker) is not a new observation: it counts for "
+    "duplicate consistency only.",
+    "Agreement: the human chose the sketch with the higher q of the pair's scorer (q frozen in the plan); "
+    "equal q and 'no difference' answers are left out of n and counted.",
+    "Intervals: 95% Wilson per cell, and a percentile bootstrap resampling whole workers.",
+    "Bradley–Terry per category pools all methods' pairs; 'no difference' counts as a tie (half a win each way); "
+    f"prior alpha = {ALPHA_PER_ITEM} / n_items; choix.ilsr_pairwise is the reference, the vectorised Newton fit "
+    f"is used with ties or above {CHOIX_MAX_COMPARISONS:,} comparisons.",
+    "Kendall τ-b and Spearman ρ between BT scores and q use the sketches compared at least once; intervals "
+    "resample sketches.",
+    "Response time: the browser's measurement when sent, else the server's (first served → received).",
+]
+
+
+@dataclass
+class Frame:
+    """What every computation needs: the study, its methods and categories, all answers, who is in scope."""
+
+    study: Study
+    scorers: list[Scorer]
+    categories: list[Category]
+    levels: list[str]
+    answers: selectors.StudyAnswers
+    participants: list[dict]
+    scope: str
+    in_scope: np.ndarray  # participant ids analysed
+
+    @property
+    def analysed(self) -> np.ndarray:
+        a = self.answers
+        return a.regular & np.isin(a.participant_id, self.in_scope)
+
+
+def load_frame(study: Study, scope: str = selectors.ANALYSABLE) -> Frame:
+    participants = selectors.participant_table(study)
+    in_scope = np.array(sorted(selectors.scope_participants(study, scope).values_list("pk", flat=True)), np.int64)
+    return Frame(
+        study=study,
+        scorers=selectors.study_scorers(study),
+        categories=selectors.study_categories(study),
+        levels=level_names(study),
+        answers=selectors.study_answers(study),
+        participants=participants,
+        scope=scope,
+        in_scope=in_scope,
+    )
+
+
+def level_names(study: Study) -> list[str]:
+    levels = (study.plan_summary or {}).get("levels") or []
+    return list(levels) if len(levels) == study.n_levels else agr.level_labels(study.n_levels)
+
+
+def _codes(values: np.ndarray, keys: list[int]) -> np.ndarray:
+    lookup = {k: i for i, k in enumerate(keys)}
+    return np.array([lookup[int(v)] for v in values], dtype=np.int64)
+
+
+def _f(x) -> float | None:
+    x = float(x)
+    return None if np.isnan(x) else x
+
+
+# -- agreement ------------------------------------------------------------------------
+
+
+@dataclass
+class Agreement:
+    table: agr.AgreementTable
+    n_no_difference: np.ndarray  # (methods, categories, levels)
+    cells: list[dict]  # per method × category × level
+    by_category: list[dict]  # per method × category, pooled over levels
+    by_method: list[dict]  # per method: pooled, and mean ± std across categories
+    across_methods: list[dict]  # mean ± std over methods (all; GACL with soft binning)
+    curves: dict  # {category: {method: (levels, rates, lo, hi)}} for figures.agreement_figure
+    interval: str  # "bootstrap" or "wilson": what the curves' bands show
+
+
+def agreement(frame: Frame, *, n_boot: int = AGREEMENT_BOOT, seed=None) -> Agreement:
+    a = frame.answers.take(frame.analysed)
+    shape = (len(frame.scorers), len(frame.categories), len(frame.levels))
+    method = _codes(a.scorer, [s.pk for s in frame.scorers])
+    category = _codes(a.category, [c.pk for c in frame.categories])
+    none = a.choice == "none"
+    n_none = np.zeros(shape, np.int64)
+    np.add.at(n_none, (method[none], category[none], a.level[none]), 1)
+    d = a.take(~none)
+    table = agr.agreement_table(
+        q_left=d.q_left, q_right=d.q_right, chose_left=d.choice == "left",
+        level=d.level, category=category[~none], method=method[~none], worker=d.participant_index,
+        n_methods=shape[0], n_categories=shape[1], n_levels=shape[2],
+        n_boot=n_boot if len(d) else 0, rng=np.random.default_rng(seed),
+    )  # fmt: skip
+    names_m = [s.name for s in frame.scorers]
+    names_c = [c.name for c in frame.categories]
+    ci = "bootstrap" if table.boot_lo is not None else "wilson"
+    curves = {
+        names_c[c]: {names_m[m]: agr.curve(table, m, c, ci=ci) for m in range(shape[0]) if table.n[m, c].sum()}
+        for c in range(shape[1])
+    }
+    return Agreement(
+        table=table,
+        n_no_difference=n_none,
+        cells=_cells(table, n_none, names_m, names_c, frame.levels),
+        by_category=_by_category(table, n_none, names_m, names_c),
+        by_method=_by_method(table, frame.scorers),
+        across_methods=_across(table, frame.scorers),
+        curves=curves,
+        interval=ci,
+    )
+
+
+def _cells(table, n_none, names_m, names_c, levels) -> list[dict]:
+    out = []
+    for m, c, lv in zip(*np.nonzero(table.n + table.n_q_ties + n_none)):
+        rec = {
+            "method": names_m[m], "category": names_c[c], "level": levels[lv], "level_index": int(lv),
+            "n": int(table.n[m, c, lv]), "agree": int(table.agree[m, c, lv]), "rate": _f(table.rate[m, c, lv]),
+            "wilson_lo": _f(table.lo[m, c, lv]), "wilson_hi": _f(table.hi[m, c, lv]),
+        }  # fmt: skip
+        if table.boot_lo is not None:
+            rec |= {"boot_lo": _f(table.boot_lo[m, c, lv]), "boot_hi": _f(table.boot_hi[m, c, lv])}
+        rec |= {"n_q_ties": int(table.n_q_ties[m, c, lv]), "n_no_difference": int(n_none[m, c, lv])}
+        out.append(rec)
+    return out
+
+
+def _by_category(table, n_none, names_m, names_c) -> list[dict]:
+    n, k = table.n.sum(axis=2), table.agree.sum(axis=2)
+    lo, hi = agr.wilson_interval(k, n, table.z)
+    none = n_none.sum(axis=2)
+    return [
+        {
+            "method": names_m[m], "category": names_c[c], "n": int(n[m, c]), "agree": int(k[m, c]),
+            "rate": _f(k[m, c] / n[m, c]) if n[m, c] else None, "wilson_lo": _f(lo[m, c]), "wilson_hi": _f(hi[m, c]),
+            "n_no_difference": int(none[m, c]),
+        }  # fmt: skip
+        for m, c in zip(*np.nonzero(n + none))
+    ]
+
+
+def _by_method(table, scorers) -> list[dict]:
+    summary = agr.method_summary(table)
+    return [
+        {
+            "method": scorers[m].name, "variant": scorers[m].variant, "soft_binning": scorers[m].soft_binning,
+            "n": s.n, "agree": s.agree, "rate": s.rate, "wilson_lo": s.lo, "wilson_hi": s.hi,
+            "category_mean": s.category_mean, "category_std": _f(s.category_std), "n_categories": s.n_categories,
+        }  # fmt: skip
+        for m, s in summary.items()
+    ]
+
+
+def _across(table, scorers) -> list[dict]:
+    groups = [("all methods", list(range(len(scorers))))]
+    gacl = [i for i, s in enumerate(scorers) if s.variant != "softmax" and s.soft_binning]
+    if gacl and len(gacl) < len(scorers):
+        groups.append(("GACL with soft binning", gacl))
+    summary = agr.method_summary(table)
+    out = []
+    for label, methods in groups:
+        present = [m for m in methods if m in summary]
+        mean, std = agr.across_methods(table, present)
+        out.append(
+            {"methods": label, "n_methods": len(present), "names": ", ".join(scorers[m].name for m in present),
+             "mean": _f(mean), "std": _f(std)}  # fmt: skip
+        )
+    return out
+
+
+# -- worker QA and reliability -------------------------------------------------------------
+
+
+def status_of(participant: dict) -> str:
+    """ok, blocked or unqualified: what live screening decided (blocked wins)."""
+    if participant["status"] == ParticipantStatus.BLOCKED:
+        return "blocked"
+    if participant["qualified"] is False:
+        return "unqualified"
+    return "ok"
+
+
+def worker_quality(frame: Frame) -> list[dict]:
+    """One row per participant with main answers: screening counters (as stored, i.e. what
+    decided their status) and behaviour recomputed from the answers."""
+    study, a = frame.study, frame.answers
+    main = a.take(a.main)
+    decided = main.take(main.choice != "none")
+    originals = decided.duplicate_of[decided.duplicate_of >= 0]
+    qa = worker_qa(
+        decided.participant_id, decided.left, decided.right, decided.choice == "left", decided.response_ms,
+        gold=np.where(decided.kind == TrialKind.SENTINEL, decided.gold_better, -1),
+        is_duplicate=(decided.kind == TrialKind.DUPLICATE) | np.isin(decided.trial_id, originals),
+        max_sentinel_mistakes=study.max_sentinel_mistakes, min_duplicate_agreement=study.min_duplicate_agreement,
+        fast_ms=FAST_MS,
+    )  # fmt: skip
+    computed = {r["worker"]: r for r in qa.to_records()}
+    ids, answered = np.unique(main.participant_id, return_counts=True)
+    n_main = dict(zip(ids.tolist(), answered.tolist()))
+    in_scope = set(frame.in_scope.tolist())
+    rows = []
+    for p in frame.participants:
+        if p["id"] not in n_main:
+            continue
+        r = computed.get(p["id"], {})
+        rows.append(
+            {
+                "participant_id": p["id"], "panel_id": p["panel_id"], "index": p["index"],
+                "flow_status": p["status"], "status": status_of(p), "analysed": p["id"] in in_scope,
+                "trials": n_main[p["id"]], "of_trials": p["n_trials"],
+                "no_difference": n_main[p["id"]] - r.get("trials", 0),
+                "sentinels": p["sentinels_answered"], "sentinel_mistakes": p["sentinel_mistakes"],
+                "duplicates": p["duplicates_answered"], "duplicate_consistency": p["duplicate_agreement"],
+                "median_rt_ms": r.get("median_rt_ms"), "fast_share": r.get("fast_share"),
+                "left_rate": r.get("left_rate"), "majority_trials": r.get("majority_trials", 0),
+                "majority_agreement": r.get("majority_agreement"),
+                "recomputed_status": r.get("status"),
+            }  # fmt: skip
+        )
+    return rows
+
+
+def reliability(frame: Frame) -> list[dict]:
+    """Krippendorff's α (nominal) and Fleiss' κ over pairs answered by several analysed workers."""
+    a = frame.answers.take(frame.analysed)
+    value = np.where(a.choice == "none", 2, np.where(a.chosen == a.sketch_a, 0, 1))
+    groups = [("all categories", np.ones(len(a), bool))]
+    groups += [(c.name, a.category == c.pk) for c in frame.categories]
+    out = []
+    for label, sel in groups:
+        rec = {"category": label, "units": 0, "answers": 0, "krippendorff_alpha": None,
+               "fleiss_kappa": None, "fleiss_units": 0, "fleiss_raters": None}  # fmt: skip
+        if sel.any():
+            matrix, _, _ = rel.units_by_coders(a.planned_pair[sel], a.participant_id[sel], value[sel])
+            counts, _ = rel.ratings_to_counts(matrix)
+            per_unit = counts.sum(axis=1)
+            multi = per_unit >= 2
+            rec |= {"units": int(multi.sum()), "answers": int(per_unit[multi].sum())}
+            if multi.any():
+                rec["krippendorff_alpha"] = _safe(rel.krippendorff_alpha_nominal, matrix[multi])
+                k = int(np.bincount(per_unit[multi]).argmax())
+                rec |= {"fleiss_raters": k, "fleiss_units": int((per_unit == k).sum())}
+                rec["fleiss_kappa"] = _safe(rel.fleiss_kappa, counts[per_unit == k])
+        out.append(rec)
+    return out
+
+
+def _safe(fn, *args):
+    try:
+        return float(fn(*args))
+    except ValueError:
+        return None  # undefined (e.g. every answer identical)
+
+
+# -- what was left out -----------------------------------------------------------------
+
+
+def exclusion_reason(p: dict, study: Study) -> str:
+    status = p["status"]
+    if status == ParticipantStatus.BLOCKED:
+        return (f"blocked: {p['sentinel_mistakes']} sentinel mistakes in {p['sentinels_answered']} "
+                f"(more than {study.max_sentinel_mistakes} allowed)")  # fmt: skip
+    if p["qualified"] is False:
+        share = p["duplicate_agreement"]
+        shown = "n/a" if share is None else f"{100 * share:.0f}%"
+        return (f"unqualified: reproduced {shown} of {p['duplicates_answered']} duplicates "
+                f"(minimum {100 * study.min_duplicate_agreement:.0f}%)")  # fmt: skip
+    if status == ParticipantStatus.ABANDONED:
+        return f"abandoned (idle timeout) after {p['current_position']} of {p['n_trials']} trials"
+    if status in (ParticipantStatus.CONSENTING, ParticipantStatus.DECLINED):
+        return "did not start the trials (" + ("declined consent" if status == "declined" else "no consent yet") + ")"
+    if status != ParticipantStatus.COMPLETED:
+        return f"not finished yet ({status}, {p['current_position']} of {p['n_trials']} trials)"
+    return "not in the analysed scope"
+
+
+def exclusions(frame: Frame) -> list[dict]:
+    """Every participant whose answers are not analysed, and why."""
+    in_scope = set(frame.in_scope.tolist())
+    main = frame.answers.take(frame.answers.main)
+    ids, n = np.unique(main.participant_id, return_counts=True)
+    answered = dict(zip(ids.tolist(), n.tolist()))
+    return [
+        {"participant_id": p["id"], "panel_id": p["panel_id"], "index": p["index"], "status": p["status"],
+         "answers": answered.get(p["id"], 0), "reason": exclusion_reason(p, frame.study)}  # fmt: skip
+        for p in frame.participants
+        if p["id"] not in in_scope
+    ]
+
+
+def answer_accounting(frame: Frame) -> list[dict]:
+    """Answers by trial kind: how many, how many of them analysed, and what each kind is used for."""
+    a = frame.answers
+    in_scope = np.isin(a.participant_id, frame.in_scope)
+    uses = {
+        TrialKind.PRACTICE: "never analysed (feedback only)",
+        TrialKind.SENTINEL: "screening only (sentinel mistakes)",
+        TrialKind.DUPLICATE: "consistency only (not a new observation)",
+        TrialKind.REGULAR: "agreement, Bradley–Terry, reliability",
+    }
+    out = []
+    for kind, use in uses.items():
+        sel = a.kind == kind
+        analysed = int((sel & in_scope).sum()) if kind == TrialKind.REGULAR else 0
+        none = int((sel & in_scope & (a.choice == "none")).sum()) if kind == TrialKind.REGULAR else 0
+        out.append({"kind": str(kind), "answers": int(sel.sum()), "in_scope": int((sel & in_scope).sum()),
+                    "analysed": analysed, "no_difference": none, "used_for": use})  # fmt: skip
+    return out

@@ -1,0 +1,273 @@
+"""Simulated crowdworkers that take a study through its real participant pages (no Django).
+
+A simulated participant sees only what a browser sees: the step pages (HTML) and the
+two stimulus SVGs of each trial. It recognises a stimulus by the SHA-256 of its SVG
+(a table built up front from the public sketches, see ``analysis.crowd``) and answers
+from a *latent quality* per sketch id, also fixed up front: a noisy, monotone function
+of a scorer's q (``latent_quality``). It never sees pair ids, sentinel flags or answers.
+
+Profiles:
+
+- ``good``: Bradley–Terry on the latent quality, P(left) = σ(β·(u_left − u_right)), β = 12;
+- ``thurstone``: a good worker with Thurstone noise, P(left) = Φ((u_left − u_right)/σ);
+- ``spammer``: a fair coin, fast;
+- ``left_biased``: presses left 90% of the time, otherwise answers like a good worker;
+- ``inconsistent``: a weak signal (β = 1.5), close to a coin flip.
+
+``run_participant`` drives one participant over a ``Transport`` (Django's test Client or a
+real HTTP client): consent, instructions, practice and its feedback, trials and breaks,
+until the completion, blocked, expired or closed page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Protocol
+
+import numpy as np
+
+__all__ = [
+    "PROFILES",
+    "Page",
+    "ParticipantOutcome",
+    "Profile",
+    "Responder",
+    "SimulationError",
+    "Transport",
+    "crowd_profiles",
+    "latent_quality",
+    "parse_step",
+    "run_participant",
+    "svg_digest",
+]
+
+FINAL_STEPS = ("complete", "blocked", "expired", "closed", "declined")
+
+
+@dataclass(frozen=True)
+class Profile:
+    kind: str
+    beta: float = 12.0  # Bradley–Terry sharpness on the latent scale [0, 1]
+    thurstone_sigma: float = 0.0  # > 0: Thurstone (probit) instead of Bradley–Terry
+    left_rate: float = 0.0  # share of trials answered "left" whatever is shown
+    random_rate: float = 0.0  # share of trials answered by a fair coin
+    rt_median_ms: float = 1400.0
+    rt_sigma: float = 0.45  # log-normal spread of the response time
+    none_below: float = 0.03  # answers "no difference" (when offered) if |u_left − u_right| is below this
+
+
+PROFILES: dict[str, Profile] = {
+    "good": Profile("good"),
+    "thurstone": Profile("thurstone", thurstone_sigma=0.09),
+    "spammer": Profile("spammer", random_rate=1.0, rt_median_ms=330.0, rt_sigma=0.35, none_below=0.0),
+    "left_biased": Profile("left_biased", left_rate=0.9, rt_median_ms=600.0),
+    "inconsistent": Profile("inconsistent", beta=1.5, rt_median_ms=900.0),
+}
+
+
+def crowd_profiles(counts: Mapping[str, int], rng: np.random.Generator) -> list[Profile]:
+    """``{"good": 12, "spammer": 2, ...}`` → the profiles in a seeded random arrival order."""
+    unknown = set(counts) - set(PROFILES)
+    if unknown:
+        raise ValueError(f"unknown responder profile(s): {', '.join(sorted(unknown))}")
+    if any(int(n) < 0 for n in counts.values()):
+        raise ValueError("profile counts must be ≥ 0")
+    crowd = [PROFILES[kind] for kind, n in counts.items() for _ in range(int(n))]
+    return [crowd[i] for i in rng.permutation(len(crowd))]
+
+
+def latent_quality(sketch_ids, q, groups, rng: np.random.Generator, noise: float = 0.05) -> dict[int, float]:
+    """A latent quality per sketch id: q min–max normalised within its group (category),
+    plus Gaussian noise of sd ``noise``. Monotone in q up to the noise."""
+    ids = np.asarray(sketch_ids, dtype=np.int64)
+    q = np.asarray(q, dtype=float)
+    groups = np.asarray(groups)
+    if not (ids.shape == q.shape == groups.shape) or ids.ndim != 1:
+        raise ValueError("sketch_ids, q and groups must be 1-D arrays of the same length")
+    if not np.all(np.isfinite(q)):
+        raise ValueError("q must be finite for every sketch")
+    latent = np.empty(ids.size)
+    for g in np.unique(groups):
+        sel = groups == g
+        lo, hi = q[sel].min(), q[sel].max()
+        latent[sel] = (q[sel] - lo) / (hi - lo) if hi > lo else 0.5
+    latent += noise * rng.standard_normal(ids.size)
+    return dict(zip(ids.tolist(), latent.tolist()))
+
+
+class Responder:
+    """One simulated worker: a profile, its latent-quality table, its own random stream."""
+
+    def __init__(self, profile: Profile, latent: Mapping[int, float], rng: np.random.Generator):
+        self.profile, self.latent, self.rng = profile, latent, rng
+
+    def p_left(self, left_id: int | None, right_id: int | None) -> float:
+        p = self.profile
+        u_l, u_r = self.latent.get(left_id), self.latent.get(right_id)
+        if u_l is None or u_r is None:
+            signal = 0.5  # an unrecognised stimulus: no opinion
+        elif p.thurstone_sigma > 0:
+            signal = 0.5 * (1.0 + math.erf((u_l - u_r) / (p.thurstone_sigma * math.sqrt(2.0))))
+        else:
+            signal = 1.0 / (1.0 + math.exp(-p.beta * (u_l - u_r)))
+        return p.left_rate + p.random_rate * 0.5 + (1.0 - p.left_rate - p.random_rate) * signal
+
+    def choose(self, left_id: int | None, right_id: int | None, allow_none: bool = False) -> str:
+        draw = self.rng.random()  # one draw per trial, whatever the answer
+        known = left_id in self.latent and right_id in self.latent
+        if allow_none and known and abs(self.latent[left_id] - self.latent[right_id]) < self.profile.none_below:
+            return "none"
+        return "left" if draw < self.p_left(left_id, right_id) else "right"
+
+    def response_ms(self) -> int:
+        p = self.profile
+        return int(round(p.rt_median_ms * math.exp(p.rt_sigma * self.rng.standard_normal())))
+
+
+def svg_digest(svg: str | bytes) -> str:
+    data = svg.encode() if isinstance(svg, str) else svg
+    return hashlib.sha256(data).hexdigest()
+
+
+# -- reading the pages ---------------------------------------------------------------
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    fields: dict[str, str] = field(default_factory=dict)  # hidden inputs
+    buttons: dict[str, list[str]] = field(default_factory=dict)  # name → offered values
+
+
+@dataclass
+class Step:
+    name: str
+    forms: list[Form]
+    images: dict[str, str]  # alt text → src
+
+    def form_with(self, button: str | None = None) -> Form:
+        for form in self.forms:
+            if button is None or button in form.buttons:
+                return form
+        raise SimulationError(f"the {self.name!r} page has no form with a {button!r} button")
+
+
+class _StepParser(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.name = ""
+        self.forms: list[Form] = []
+        self.images: dict[str, str] = {}
+        self._form: Form | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v or "" for k, v in attrs}
+        if tag == "main" and a.get("id") == "step":
+            self.name = a.get("data-step", "")
+        elif tag == "form":
+            self._form = Form(a.get("action", ""), a.get("method", "get").lower())
+            self.forms.append(self._form)
+        elif tag == "input" and self._form is not None and a.get("type") == "hidden":
+            self._form.fields[a.get("name", "")] = a.get("value", "")
+        elif tag == "button" and self._form is not None and a.get("name"):
+            self._form.buttons.setdefault(a["name"], []).append(a.get("value", ""))
+        elif tag == "img" and a.get("alt"):
+            self.images[a["alt"]] = a.get("src", "")
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._form = None
+
+
+def parse_step(html: str) -> Step:
+    """The participant screen in ``html`` (a full page or the htmx fragment)."""
+    parser = _StepParser()
+    parser.feed(html)
+    return Step(parser.name, parser.forms, parser.images)
+
+
+# -- driving one participant -----------------------------------------------------------
+
+
+class SimulationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int
+    text: str
+    content: bytes = b""
+
+
+class Transport(Protocol):
+    def get(self, path: str, *, htmx: bool = False) -> Page: ...  # follows redirects
+
+    def post(self, path: str, data: dict, *, htmx: bool = False) -> Page: ...
+
+
+@dataclass
+class ParticipantOutcome:
+    panel_id: str
+    profile: str
+    final_step: str  # complete | blocked | expired | closed | declined | refused:<notice>
+    answered: int = 0  # answers sent, practice included
+    unrecognised_stimuli: int = 0
+
+
+def _stimulus(transport: Transport, url: str, identify: Callable[[str], int | None]) -> int | None:
+    page = transport.get(url)
+    if page.status != 200:
+        raise SimulationError(f"stimulus {url} answered HTTP {page.status}")
+    return identify(svg_digest(page.content))
+
+
+def run_participant(
+    transport: Transport,
+    entry_url: str,
+    panel_id: str,
+    responder: Responder,
+    identify: Callable[[str], int | None],
+    *,
+    max_steps: int = 100_000,
+) -> ParticipantOutcome:
+    """Take one participant from the panel link to a final page; returns what happened."""
+    outcome = ParticipantOutcome(panel_id, responder.profile.kind, "")
+    page = transport.get(entry_url)
+    for _ in range(max_steps):
+        step = parse_step(page.text)
+        if not step.name:
+            if page.status >= 400:  # a notice page: full, closed, not open ...
+                outcome.final_step = f"refused:{page.status}"
+                return outcome
+            raise SimulationError(f"{panel_id}: no participant screen in the response (HTTP {page.status})")
+        if step.name in FINAL_STEPS:
+            outcome.final_step = step.name
+            return outcome
+        if step.name == "trial":
+            form = step.form_with("choice")
+            left = _stimulus(transport, step.images["Left sketch"], identify)
+            right = _stimulus(transport, step.images["Right sketch"], identify)
+            outcome.unrecognised_stimuli += (left is None) + (right is None)
+            choice = responder.choose(left, right, allow_none="none" in form.buttons["choice"])
+            data = form.fields | {"choice": choice, "client_ms": responder.response_ms()}
+            page = transport.post(form.action, data, htmx=True)
+            outcome.answered += 1
+        elif step.name == "consent":
+            form = step.form_with("decision")
+            page = transport.post(form.action, form.fields | {"decision": "accept"}, htmx=True)
+        elif step.name == "feedback":
+            page = transport.get(step.form_with().action, htmx=True)
+        elif step.name in ("instructions", "break"):
+            form = step.form_with()
+            page = transport.post(form.action, form.fields, htmx=True)
+        else:
+            raise SimulationError(f"{panel_id}: unknown participant screen {step.name!r}")
+        if page.status >= 500:
+            raise SimulationError(f"{panel_id}: the server failed (HTTP {page.status}) after the {step.name} screen")
+    raise SimulationError(f"{panel_id}: no final page after {max_steps} screens")

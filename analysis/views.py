@@ -1,0 +1,162 @@
+"""Staff pages: studies, a live dashboard, rankings, the HTML report and its downloads.
+
+Only signed-in staff get in (others: 403 with a sign-in link); a researcher sees only
+the studies ``Study.objects.visible_to`` them (others: 404).
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from analysis import exports, live, selectors
+from analysis.models import ExportJob, ExportStatus
+from sketches.admin import sketch_thumbnail
+from studies.models import Study
+
+THUMB = 56
+
+
+def _refused(request):
+    context = {"signed_in": request.user.is_authenticated, "login_url": f"{reverse('admin:login')}?next={request.path}"}
+    return render(request, "analysis/forbidden.html", context, status=403)
+
+
+def staff_only(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not (request.user.is_authenticated and request.user.is_staff):
+            return _refused(request)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def with_study(view):
+    """Staff only, and the study must be visible to the user (else 404)."""
+
+    @staff_only
+    @wraps(view)
+    def wrapper(request, slug: str, *args, **kwargs):
+        study = Study.objects.visible_to(request.user).filter(slug=slug).first()
+        if study is None:
+            raise Http404("No such study, or it is not shared with you.")
+        return view(request, study, *args, **kwargs)
+
+    return wrapper
+
+
+def _scope(request, study: Study) -> str:
+    scope = request.GET.get("scope", "")
+    return scope if scope in selectors.SCOPES else live.default_scope(study)
+
+
+def _links(study: Study) -> dict:
+    return {
+        "Dashboard": reverse("analysis:dashboard", args=[study.slug]),
+        "Rankings": reverse("analysis:rankings", args=[study.slug]),
+        "Report": reverse("analysis:report", args=[study.slug]),
+        "Download (zip)": reverse("analysis:report_zip", args=[study.slug]),
+    }
+
+
+@require_GET
+@staff_only
+def index(request):
+    studies = Study.objects.visible_to(request.user).order_by("-created_at")
+    rows = [{"study": s, "links": _links(s)} for s in studies]
+    return render(request, "analysis/index.html", {"rows": rows})
+
+
+@require_GET
+@with_study
+def dashboard(request, study: Study):
+    scope = _scope(request, study)
+    context = {
+        "study": study,
+        "scope": scope,
+        "scopes": selectors.SCOPE_TABS,
+        "scope_label": selectors.SCOPES[scope],
+        "polling": study.state in ("pilot", "live", "paused"),
+        "links": _links(study),
+        **live.dashboard(study, scope),
+    }
+    template = "analysis/dashboard.html#live" if request.htmx else "analysis/dashboard.html"
+    return render(request, template, context)
+
+
+@require_GET
+@with_study
+def rankings(request, study: Study, category: str | None = None):
+    categories = list(study.categories.order_by("slug"))
+    if not categories:
+        raise Http404("This study has no categories.")
+    if category is None:
+        return redirect("analysis:ranking", study.slug, categories[0].slug)
+    chosen = next((c for c in categories if c.slug == category), None)
+    if chosen is None:
+        raise Http404("No such category in this study.")
+    scope = _scope(request, study)
+    ranking = live.category_ranking(study, chosen, scope)
+    scorers = list(study.scorers.order_by("name"))
+    scorer = next((s for s in scorers if s.name == request.GET.get("scorer")), scorers[0] if scorers else None)
+    context = {
+        "study": study, "categories": categories, "category": chosen, "scorers": scorers, "scorer": scorer,
+        "scope": scope, "scopes": selectors.SCOPE_TABS, "ranking": ranking, "links": _links(study),
+    }  # fmt: skip
+    if ranking is not None and scorer is not None:
+        context |= _ranking_columns(ranking, scorer.name)
+    return render(request, "analysis/ranking.html", context)
+
+
+def _ranking_columns(ranking, scorer_name: str) -> dict:
+    q_key, rank_key = f"q[{scorer_name}]", f"q_rank[{scorer_name}]"
+    items = [
+        {**item, "thumb": sketch_thumbnail(item["sketch_id"], THUMB), "q": item.get(q_key),
+         "q_rank": item.get(rank_key), "compared": item["wins"] + item["losses"] + item["ties"]}
+        for item in ranking.items
+    ]  # fmt: skip
+    by_q = sorted(items, key=lambda i: (i["q_rank"] is None, i["q_rank"] or 0))
+    correlation = next((c for c in ranking.correlations if c["method"] == scorer_name), None)
+    return {"by_bt": items, "by_q": by_q, "correlation": correlation}
+
+
+def _include_excluded(request) -> bool:
+    return request.GET.get("include_excluded") in ("1", "true", "yes", "on")
+
+
+@require_GET
+@with_study
+def report(request, study: Study):
+    """The HTML report, exactly as exported."""
+    return HttpResponse(live.report_output(study, _include_excluded(request), "html", links=_links(study)))
+
+
+@require_GET
+@with_study
+def report_zip(request, study: Study):
+    include = _include_excluded(request)
+    data = live.report_output(study, include, "zip")
+    name = exports.safe_filename(f"{study.slug}-report{'-all-workers' if include else ''}.zip")
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_GET
+@staff_only
+def export_download(request, pk: int):
+    job = (
+        ExportJob.objects.filter(pk=pk, study__in=Study.objects.visible_to(request.user), status=ExportStatus.DONE)
+        .select_related("study")
+        .first()
+    )
+    if job is None or not job.file:
+        raise Http404("No such finished export.")
+    name = exports.safe_filename(f"{job.study.slug}-report-{job.pk}.zip")
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=name, content_type="application/zip")
+
