@@ -6,12 +6,14 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
+import analysis.api
 import sketches.api
 import studies.api
 
 router = DefaultRouter()
 sketches.api.register(router)
 studies.api.register(router)
+analysis.api.register(router)
 
 urlpatterns = [
     path("", include(router.urls)),

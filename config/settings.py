@@ -189,6 +189,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "sketches.models.ImportBatch.Status",  # same values as exports' status
+        "ParticipantStatusEnum": "annotation.models.ParticipantStatus",
+        "StudyStateEnum": "studies.models.StudyState",
+    },
 }
 
 # Celery: with no broker configured, tasks run in-process (the embedded default).
