@@ -6,6 +6,7 @@ another researcher's study answers 404, as in the pages.
 
 from __future__ import annotations
 
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -14,9 +15,9 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from analysis import live, selectors, services
+from analysis import exports, live, selectors, services
 from analysis.actions import do_refresh_worker_quality, do_request_export
-from analysis.models import ExportJob, WorkerQuality
+from analysis.models import ExportJob, ExportStatus, WorkerQuality
 from annotation.models import Participant
 from studies.models import Study
 
@@ -157,9 +158,9 @@ class ExportJobSerializer(serializers.ModelSerializer):
         return study
 
     def get_download_url(self, job) -> str | None:
-        if job.status != "done":
+        if job.status != ExportStatus.DONE:
             return None
-        return reverse("analysis:export_download", args=[job.pk])
+        return reverse("export-download", args=[job.pk])
 
 
 class ExportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -183,6 +184,15 @@ class ExportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         )
         job.refresh_from_db()
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY, 404: OpenApiResponse()})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        job = self.get_object()
+        if job.status != ExportStatus.DONE or not job.file:
+            raise Http404("The export has not finished.")
+        name = exports.safe_filename(f"{job.study.slug}-report-{job.pk}.zip")
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=name, content_type="application/zip")
 
 
 def register(router) -> None:

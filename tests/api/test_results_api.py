@@ -83,9 +83,7 @@ def test_an_export_job_runs_and_its_zip_downloads(api, world, django_capture_on_
     assert started.status_code == 202
     job = api.get(f"/api/exports/{started.data['id']}/").data
     assert job["status"] == "done" and job["download_url"]
-    api_client_session = APIClient()
-    api_client_session.force_login(world["study"].owner)
-    download = api_client_session.get(job["download_url"])
+    download = api.get(job["download_url"])
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
     assert any(name.endswith("answers.csv") for name in archive.namelist())
     assert ExportJob.objects.get(pk=job["id"]).sha256 == job["sha256"]
