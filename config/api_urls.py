@@ -7,11 +7,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 import analysis.api
+import scoring.api
 import sketches.api
 import studies.api
 
 router = DefaultRouter()
 sketches.api.register(router)
+scoring.api.register(router)
 studies.api.register(router)
 analysis.api.register(router)
 

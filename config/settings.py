@@ -237,6 +237,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# Device for scoring workers: auto (cuda, then mps, then cpu), cpu, cuda or mps.
+SKETCHQ_SCORING_DEVICE = os.environ.get("SKETCHQ_SCORING_DEVICE", "auto")
+
 # Where `make demo` and the tests find the shared Quick, Draw! corpus.
 SKETCHQ_DATA_DIR = Path(
     os.environ.get("SKETCHQ_DATA_DIR") or BASE_DIR.parent / "shared" / "data" / "quickdraw"

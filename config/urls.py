@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("sketches/", include("sketches.urls")),
+    path("scoring/", include("scoring.urls")),
     path("p/", include("annotation.urls")),
     path("analysis/", include("analysis.urls")),
     path("api/", include("config.api_urls")),

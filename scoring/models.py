@@ -42,6 +42,11 @@ class Scorer(models.Model):
     checkpoint_sha256 = models.CharField(max_length=64, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     figure = models.FileField(upload_to="figures/", blank=True)
+    heldout = models.FileField(
+        upload_to="heldout/",
+        blank=True,
+        help_text="Held-out (test split) outputs of the training evaluation, as .npz: sketch ids, labels, q, cosθ_y.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -68,6 +73,9 @@ class ScoringRun(models.Model):
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    task_batch_size = models.PositiveIntegerField(
+        default=512, help_text="Sketches per Celery task (each task is one load → score → upsert)."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

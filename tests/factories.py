@@ -170,11 +170,12 @@ def sample_checkpoint(variant: str = "cos", categories=SAMPLE_SCORER_CATEGORIES,
     ``categories`` (80/20 split, 6 epochs). Trained once per test process and cached."""
     key = (variant, tuple(categories), seed)
     if key not in _CHECKPOINTS:
-        from scoring.dataset import encode_strokes, load_ndjson_dir, stratified_split
+        from scoring.dataset import load_ndjson_dir, stratified_split
+        from scoring.encoding import encode_stored
         from scoring.training import save_checkpoint, train
 
         sketches = load_ndjson_dir(SAMPLE_DIR, list(categories), 60)
-        X, lengths = encode_strokes(sketches.strokes)
+        X, lengths = encode_stored([geometry.strokes_to_json(s) for s in sketches.strokes])
         tr, te = stratified_split(sketches.labels, 0.2, seed)
         y = sketches.labels
         config = tiny_training_config(variant, seed, class_names=[Category.slug_for(c) for c in categories])

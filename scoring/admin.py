@@ -1,0 +1,347 @@
+"""Scorers, scoring runs and scores in the admin. Every state change calls an action."""
+
+from __future__ import annotations
+
+import json
+import math
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+
+from scoring import actions, run_actions, selectors
+from scoring.errors import ScoringInputError
+from scoring.forms import TrainScorerForm
+from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
+from sketches.admin import sketch_thumbnail
+
+SCORE_LIST_DISPLAY = [
+    "thumbnail", "sketch_link", "category", "scorer", "q_value", "theta", "cos_value", "predicted_class", "correct",
+    "split",
+]
+Q_COLUMN = SCORE_LIST_DISPLAY.index("q_value")
+
+
+def scores_url(scorer: Scorer, category=None, best_first: bool = True) -> str:
+    """The score list of one scorer (and category), best or worst q first."""
+    query = {"scorer__id__exact": scorer.pk, "o": f"{'-' if best_first else ''}{Q_COLUMN}"}
+    if category is not None:
+        query["sketch__category__id__exact"] = category.pk
+    return f"{reverse('admin:scoring_sketchscore_changelist')}?{urlencode(query)}"
+
+
+def figure_url(scorer: Scorer, fmt: str = "png", compare: Scorer | None = None) -> str:
+    url = reverse("scoring:figure", args=[scorer.pk, fmt])
+    return f"{url}?{urlencode({'compare': compare.pk})}" if compare else url
+
+
+def _number(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+@admin.register(Scorer)
+class ScorerAdmin(admin.ModelAdmin):
+    list_display = [
+        "name", "variant", "soft_binning", "encoder", "status", "accuracy", "spearman", "training_time", "device",
+        "created_at",
+    ]
+    list_filter = ["status", "variant", "encoder"]
+    search_fields = ["name"]
+    actions = ["score_sketches", "train_again"]
+    change_form_template = "admin/scoring/scorer/change_form.html"
+    fieldsets = [
+        (None, {"fields": ["name", "variant", "soft_binning", "encoder", "category_list", "status", "error"]}),
+        ("Training", {"fields": [
+            "device", "training_seconds", "created_by", "created_at", "finished_at", "checkpoint_file",
+            "checkpoint_sha256", "config_json",
+        ]}),
+        ("Held-out evaluation (test split)", {"fields": ["metrics_table"]}),
+    ]
+    readonly_fields = [
+        "name", "variant", "soft_binning", "encoder", "category_list", "status", "error", "device",
+        "training_seconds", "created_by", "created_at", "finished_at", "checkpoint_file", "checkpoint_sha256",
+        "config_json", "metrics_table",
+    ]
+
+    # -- permissions: scorers are made by training, never edited -------------------
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_score_permission(self, request):
+        return request.user.has_perm("scoring.add_scoringrun")
+
+    def has_train_permission(self, request):
+        return request.user.has_perm("scoring.add_scorer")
+
+    # -- list columns ---------------------------------------------------------------
+
+    @admin.display(description="top-1", ordering="metrics__accuracy")
+    def accuracy(self, obj):
+        return _number(obj.metrics.get("accuracy"))
+
+    @admin.display(description="ρ(q, cosθ)")
+    def spearman(self, obj):
+        return _number(obj.metrics.get("spearman_q_cos"))
+
+    @admin.display(description="training", ordering="training_seconds")
+    def training_time(self, obj):
+        return "–" if obj.training_seconds is None else f"{obj.training_seconds:.0f} s"
+
+    # -- change page fields ---------------------------------------------------------
+
+    @admin.display(description="categories")
+    def category_list(self, obj):
+        return ", ".join(c.name for c in obj.categories.order_by("name")) or "–"
+
+    @admin.display(description="checkpoint")
+    def checkpoint_file(self, obj):
+        return obj.checkpoint.name or "–"
+
+    @admin.display(description="configuration")
+    def config_json(self, obj):
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(obj.config, indent=1))
+
+    @admin.display(description="metrics")
+    def metrics_table(self, obj):
+        m = obj.metrics
+        if not m:
+            return "–"
+        categories = {c.name: c for c in obj.categories.all()}
+        rows = []
+        for name, summary in sorted(m.get("q_summary", {}).items()):
+            category = categories.get(name)
+            links = (
+                format_html('<a href="{}">best</a> · <a href="{}">worst</a>',
+                            scores_url(obj, category), scores_url(obj, category, best_first=False))
+                if category is not None else ""
+            )
+            rows.append((
+                name, _number(m.get("accuracy_per_category", {}).get(name)),
+                *(_number(summary.get(k), 1) for k in ("min", "p10", "median", "p90", "max")), links,
+            ))
+        head = format_html(
+            "<p>Top-1 {} (chance {}, n={} test / {} train) · Spearman(q, cosθ<sub>y</sub>) pooled {}, "
+            "mean per category {} · share of q at the working-range bounds {}</p>",
+            _number(m.get("accuracy")), _number(m.get("chance")), m.get("n_test"), m.get("n_train"),
+            _number(m.get("spearman_q_cos")), _number(m.get("spearman_q_cos_per_class")),
+            _number(m.get("fraction_at_bounds")),
+        )
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                                "<td>{}</td><td>{}</td></tr>", rows)
+        return format_html(
+            "{}<table><thead><tr><th>category</th><th>top-1</th><th>q min</th><th>p10</th><th>median</th>"
+            "<th>p90</th><th>max</th><th>scored sketches</th></tr></thead><tbody>{}</tbody></table>",
+            head, body,
+        )
+
+    # -- pages ----------------------------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/score/", wrap(require_POST(self.score_view)), name="scoring_scorer_score"),
+            path("<int:pk>/train-again/", wrap(require_POST(self.train_again_view)),
+                 name="scoring_scorer_train_again"),
+        ] + super().get_urls()
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """"Add scorer" is "train a scorer": the form queues a training task on the gpu queue."""
+        if not self.has_add_permission(request):
+            messages.error(request, "You may not train scorers.")
+            return redirect("admin:scoring_scorer_changelist")
+        form = TrainScorerForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                with transaction.atomic():
+                    scorer = actions.create_scorer(form.training_request(), user=request.user)
+                    actions.do_queue_training(scorer)
+            except ScoringInputError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Training of {scorer.name} is queued; its progress shows below.")
+                return redirect("admin:scoring_scorer_change", scorer.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": "Train a scorer",
+        }
+        return TemplateResponse(request, "admin/scoring/scorer/train.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        scorer = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if scorer is not None:
+            compare = selectors.comparable_scorers(scorer)
+            extra.update(
+                can_score=self.has_score_permission(request) and scorer.status == JobStatus.DONE,
+                can_train_again=self.has_train_permission(request) and scorer.status != JobStatus.DONE,
+                figure_png=figure_url(scorer),
+                figure_svg=figure_url(scorer, "svg"),
+                comparisons=[(other, figure_url(scorer, "png", other), figure_url(scorer, "svg", other))
+                             for other in compare[:4]],
+                best_url=scores_url(scorer),
+                worst_url=scores_url(scorer, best_first=False),
+                n_scores=selectors.score_count(scorer),
+                runs=scorer.runs.order_by("-created_at")[:5],
+            )
+        return super().change_view(request, object_id, form_url, extra)
+
+    def score_view(self, request, pk: int):
+        scorer = get_object_or_404(Scorer, pk=pk)
+        if not self.has_score_permission(request):
+            messages.error(request, "You may not start scoring runs.")
+            return redirect("admin:scoring_scorer_change", pk)
+        try:
+            run = run_actions.do_start_scoring_run(scorer, user=request.user)
+        except ScoringInputError as exc:
+            messages.error(request, exc.message)
+            return redirect("admin:scoring_scorer_change", pk)
+        messages.success(request, f"Scoring run #{run.pk} queued: {run.total} sketches.")
+        return redirect("admin:scoring_scoringrun_change", run.pk)
+
+    def train_again_view(self, request, pk: int):
+        scorer = get_object_or_404(Scorer, pk=pk)
+        if not self.has_train_permission(request):
+            messages.error(request, "You may not train scorers.")
+        else:
+            try:
+                actions.do_reset_for_training(scorer)
+                messages.success(request, f"{scorer.name} is queued for training again.")
+            except ScoringInputError as exc:
+                messages.error(request, exc.message)
+        return redirect("admin:scoring_scorer_change", pk)
+
+    # -- list actions -----------------------------------------------------------------
+
+    @admin.action(description="Score every sketch of their categories", permissions=["score"])
+    def score_sketches(self, request, queryset):
+        for scorer in queryset:
+            try:
+                run = run_actions.do_start_scoring_run(scorer, user=request.user)
+            except ScoringInputError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, f"{scorer.name}: run #{run.pk} queued ({run.total} sketches).")
+
+    @admin.action(description="Train again (failed or stalled scorers)", permissions=["train"])
+    def train_again(self, request, queryset):
+        for scorer in queryset:
+            try:
+                actions.do_reset_for_training(scorer)
+            except ScoringInputError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, f"{scorer.name} is queued for training again.")
+
+
+def run_progress_fragment(run: ScoringRun) -> str:
+    return render_to_string("scoring/progress.html#run-progress", {"run": run})
+
+
+@admin.register(ScoringRun)
+class ScoringRunAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "scorer", "status", "live_progress", "started_at", "finished_at", "created_by"]
+    list_filter = ["status", "scorer"]
+    list_select_related = ["scorer", "created_by"]
+    actions = ["cancel"]
+    change_form_template = "admin/scoring/scoringrun/change_form.html"
+    change_list_template = "admin/scoring/scoringrun/change_list.html"
+    readonly_fields = [
+        "scorer", "category_list", "status", "total", "done", "task_batch_size", "error_list", "created_by",
+        "created_at", "started_at", "finished_at",
+    ]
+    exclude = ["categories", "errors"]
+
+    def has_add_permission(self, request):
+        return False  # start runs from a scorer (button or list action) or `manage.py score_sketches`
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("scoring.add_scoringrun")
+
+    @admin.display(description="progress")
+    def live_progress(self, obj):
+        return run_progress_fragment(obj)
+
+    @admin.display(description="categories")
+    def category_list(self, obj):
+        return ", ".join(c.name for c in obj.categories.order_by("name")) or "–"
+
+    @admin.display(description="errors")
+    def error_list(self, obj):
+        return format_html_join("", "<div>{}</div>", ((e,) for e in obj.errors)) or "–"
+
+    @admin.action(description="Cancel (queued batches will do nothing)", permissions=["cancel"])
+    def cancel(self, request, queryset):
+        n = sum(run_actions.do_cancel_run(run, user=request.user) for run in queryset)
+        self.message_user(request, f"{n} run(s) cancelled.")
+
+
+@admin.register(SketchScore)
+class SketchScoreAdmin(admin.ModelAdmin):
+    """Scores with thumbnails: filter a scorer and category, sort by q, see the best and worst at a glance."""
+
+    list_display = SCORE_LIST_DISPLAY
+    list_display_links = ["sketch_link"]
+    list_filter = ["scorer", "sketch__category", "correct", "sketch__split"]
+    list_select_related = ["sketch__category", "scorer", "predicted_class"]
+    search_fields = ["=sketch__key_id"]
+    ordering = ["scorer", "-q"]
+    list_per_page = 60
+    actions = None
+    show_full_result_count = False
+    readonly_fields = ["large_thumbnail", "sketch", "scorer", "q", "cos_theta_y", "predicted_class", "correct",
+                       "run", "scored_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="sketch")
+    def thumbnail(self, obj):
+        return sketch_thumbnail(obj.sketch_id, size=72)
+
+    @admin.display(description="sketch")
+    def large_thumbnail(self, obj):
+        return sketch_thumbnail(obj.sketch_id, size=320)
+
+    @admin.display(description="id", ordering="sketch_id")
+    def sketch_link(self, obj):
+        return f"#{obj.sketch_id}"
+
+    @admin.display(description="category", ordering="sketch__category__name")
+    def category(self, obj):
+        return obj.sketch.category.name
+
+    @admin.display(description="split", ordering="sketch__split")
+    def split(self, obj):
+        return obj.sketch.split
+
+    @admin.display(description="q", ordering="q")
+    def q_value(self, obj):
+        return f"{obj.q:.3f}"
+
+    @admin.display(description="cosθ_y", ordering="cos_theta_y")
+    def cos_value(self, obj):
+        return f"{obj.cos_theta_y:.3f}"
+
+    @admin.display(description="θ (°)", ordering="-cos_theta_y")
+    def theta(self, obj):
+        return f"{math.degrees(math.acos(max(-1.0, min(1.0, obj.cos_theta_y)))):.1f}"

@@ -1,0 +1,130 @@
+"""The scorer handler: load a checkpoint once, then preprocess → infer → postprocess.
+
+Pure torch/numpy (a Celery task on the ``gpu`` queue wraps it)::
+
+    scorer = Scorer.from_bytes(checkpoint_bytes)          # once per worker process
+    results = scorer.score(list_of_normalised_strokes, class_indices)
+
+Batches are padded to the longest sketch in the batch; RNN encoders run on
+packed sequences, so padding never changes a score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from scoring.dataset import encode_strokes
+from scoring.gacl import ScorerModel
+from scoring.training import TrainConfig, load_checkpoint, pick_device
+
+__all__ = ["Batch", "Outputs", "ScoreResult", "Scorer", "pick_device"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    x: torch.Tensor  # (B, T, 7) float32 on the scorer's device
+    lengths: torch.Tensor  # (B,) int64
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    q: float  # quality score ‖f(x)‖
+    cos_theta_y: float  # cosine to the given class (the predicted one if none given)
+    predicted_class_index: int
+    class_index: int  # the class cos_theta_y refers to
+
+    @property
+    def correct(self) -> bool:
+        return self.predicted_class_index == self.class_index
+
+
+@dataclass(frozen=True)
+class Outputs:
+    q: torch.Tensor  # (B,)
+    cos_theta: torch.Tensor  # (B, C) cosine to every class weight
+    predicted: torch.Tensor  # (B,) argmax of the head's logits
+
+
+class Scorer:
+    """Handler around a trained :class:`ScorerModel` (eval mode, fixed device)."""
+
+    def __init__(self, model: ScorerModel, config: TrainConfig, class_names: list[str], device: torch.device):
+        self.model = model.to(device).eval()
+        self.config = config
+        self.class_names = list(class_names)
+        self.device = device
+
+    @classmethod
+    def from_bytes(cls, data: bytes, device: str = "auto") -> Scorer:
+        """Load a checkpoint made by :func:`scoring.training.save_checkpoint`."""
+        target = pick_device(device)
+        model, config, class_names = load_checkpoint(data, target)
+        return cls(model, config, class_names, target)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    def preprocess(self, strokes_list: Sequence[Sequence[np.ndarray]]) -> Batch:
+        """Normalised sketches → padded stroke-5 tensors, trimmed to the longest one."""
+        if len(strokes_list) == 0:
+            raise ValueError("no sketches to preprocess")
+        X, lengths = encode_strokes(strokes_list, max_len=self.config.max_len)
+        t = int(lengths.max())
+        return Batch(
+            torch.from_numpy(np.ascontiguousarray(X[:, :t])).to(self.device),
+            torch.from_numpy(lengths).to(self.device),
+        )
+
+    def infer(self, batch: Batch) -> Outputs:
+        """Forward pass under ``torch.inference_mode()``."""
+        with torch.inference_mode():
+            logits, q, cos = self.model(batch.x, batch.lengths)
+        return Outputs(q, cos, logits.argmax(1))
+
+    def postprocess(self, outputs: Outputs, class_indices: Sequence[int] | None = None) -> list[ScoreResult]:
+        """Per sketch: q, cosθ to ``class_indices[i]`` (or to the predicted class), prediction.
+
+        The prediction is argmax of the head's logits: argmax cosθ for GACL
+        heads, argmax ``W f + B`` for the softmax baseline.
+        """
+        q = outputs.q.float().cpu().numpy()
+        cos = outputs.cos_theta.float().cpu().numpy()
+        predicted = outputs.predicted.cpu().numpy()
+        if class_indices is None:
+            targets = predicted.astype(np.int64)
+        else:
+            targets = np.asarray(class_indices, dtype=np.int64).reshape(-1)
+            if len(targets) != len(q):
+                raise ValueError(f"need one class index per sketch ({len(q)}), got {len(targets)}")
+            if len(targets) and (targets.min() < 0 or targets.max() >= self.n_classes):
+                raise ValueError(f"class indices must be in [0, {self.n_classes})")
+        cos_y = cos[np.arange(len(q)), targets]
+        return [
+            ScoreResult(float(q[i]), float(cos_y[i]), int(predicted[i]), int(targets[i]))
+            for i in range(len(q))
+        ]
+
+    def score(
+        self,
+        strokes_list: Sequence[Sequence[np.ndarray]],
+        class_indices: Sequence[int] | None = None,
+        batch_size: int = 512,
+    ) -> list[ScoreResult]:
+        """Score sketches in batches of ``batch_size``; one :class:`ScoreResult` each."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        if class_indices is not None and len(class_indices) != len(strokes_list):
+            raise ValueError(
+                f"need one class index per sketch ({len(strokes_list)}), got {len(class_indices)}"
+            )
+        results: list[ScoreResult] = []
+        for start in range(0, len(strokes_list), batch_size):
+            chunk = strokes_list[start : start + batch_size]
+            targets = None if class_indices is None else list(class_indices[start : start + batch_size])
+            results.extend(self.postprocess(self.infer(self.preprocess(chunk)), targets))
+        return results

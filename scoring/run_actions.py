@@ -1,0 +1,242 @@
+"""State changes of scoring runs: score sketches with a trained scorer.
+
+``do_start_scoring_run`` validates everything a worker would trip over (scorer,
+checkpoint bytes and sha256, categories) before it writes the run and queues
+one ``score_batch`` task per ``task_batch_size`` sketches on the ``gpu`` queue.
+``do_score_batch`` is what each task runs: load the checkpoint once per process
+→ preprocess → infer → upsert ``SketchScore`` → recount the run's progress.
+Re-running a batch (a redelivered task) rewrites the same rows and recounts,
+so ``done`` stays exact.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from scoring import checkpoints
+from scoring.actions import resolve_categories
+from scoring.encoding import encode_stored
+from scoring.errors import CheckpointError, ScoringInputError
+from scoring.inference import Batch
+from scoring.inference import Scorer as Handler
+from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
+from sketches.models import Category, Sketch
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TASK_BATCH_SIZE = 512
+#: Sketches per forward pass inside one task.
+INFER_BATCH_SIZE = 512
+MAX_ERRORS_KEPT = 50
+UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+def scoring_device() -> str:
+    """Where workers run the scorer: ``SKETCHQ_SCORING_DEVICE`` or auto (cuda, mps, cpu)."""
+    return getattr(settings, "SKETCHQ_SCORING_DEVICE", "auto")
+
+
+def get_scorer(name: str) -> Scorer:
+    scorer = Scorer.objects.filter(name=name).first()
+    if scorer is None:
+        known = list(Scorer.objects.order_by("name").values_list("name", flat=True)[:20])
+        raise ScoringInputError(
+            f"no scorer named {name!r}" + (f"; known scorers: {', '.join(known)}" if known else "; train one first")
+        )
+    return scorer
+
+
+def scoring_categories(scorer: Scorer, names: Sequence[str] | None) -> list[Category]:
+    """The categories to score: the scorer's own, or the named ones if it was trained on them."""
+    trained = list(scorer.categories.order_by("slug"))
+    if not names:
+        categories = trained
+    else:
+        categories = resolve_categories(names)
+        trained_ids = {c.pk for c in trained}
+        untrained = [c.name for c in categories if c.pk not in trained_ids]
+        if untrained:
+            raise ScoringInputError(
+                f"scorer {scorer.name!r} was not trained on {', '.join(untrained)}: it can only score "
+                f"{', '.join(c.name for c in trained) or 'no category'}"
+            )
+    if not categories:
+        raise ScoringInputError(f"scorer {scorer.name!r} has no categories to score")
+    counts = dict(
+        Sketch.objects.filter(category__in=categories).values_list("category").order_by().annotate(n=Count("pk"))
+    )
+    empty = [c.name for c in categories if not counts.get(c.pk)]
+    if empty:
+        raise ScoringInputError(f"no sketches to score in {', '.join(empty)}")
+    return categories
+
+
+def do_start_scoring_run(
+    scorer: Scorer | str,
+    categories: Sequence[str] | None = None,
+    user=None,
+    task_batch_size: int | None = None,
+) -> ScoringRun:
+    """Check, then create a run over every sketch of the categories and queue its batches.
+
+    Refuses (nothing written): an unknown scorer, one that is not trained, a
+    missing checkpoint or one whose bytes do not match the recorded sha256, an
+    unknown category or one without sketches, a category the scorer was not
+    trained on, and a second run of a scorer while one is still unfinished.
+    """
+    if isinstance(scorer, str):
+        scorer = get_scorer(scorer)
+    if scorer.status != JobStatus.DONE:
+        raise ScoringInputError(f"scorer {scorer.name!r} is not trained (status: {scorer.status})")
+    checkpoints.read_verified(scorer)
+    chosen = scoring_categories(scorer, categories)
+    size = task_batch_size or DEFAULT_TASK_BATCH_SIZE
+    if size < 1:
+        raise ScoringInputError("the task batch size must be at least 1")
+    with transaction.atomic():
+        Scorer.objects.select_for_update().get(pk=scorer.pk)  # one start at a time per scorer
+        busy = ScoringRun.objects.filter(scorer=scorer, status__in=UNFINISHED).first()
+        if busy is not None:
+            raise ScoringInputError(
+                f"scorer {scorer.name!r} already has run #{busy.pk} in progress ({busy.done}/{busy.total}); "
+                "wait for it or cancel it first"
+            )
+        ids = list(Sketch.objects.filter(category__in=chosen).order_by("pk").values_list("pk", flat=True))
+        run = ScoringRun.objects.create(
+            scorer=scorer,
+            total=len(ids),
+            task_batch_size=size,
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        run.categories.set(chosen)
+        from scoring.tasks import score_batch
+
+        for start in range(0, len(ids), size):
+            score_batch.delay_on_commit(run.pk, ids[start : start + size])
+    return run
+
+
+def do_score_batch(run_id: int, sketch_ids: Sequence[int]) -> int:
+    """Score one batch of a run and upsert the results; returns the number of scores written.
+
+    Safe to repeat. A run that has finished, failed or been cancelled is left alone.
+    """
+    run = ScoringRun.objects.select_related("scorer").filter(pk=run_id).first()
+    if run is None or run.status not in UNFINISHED:
+        return 0
+    ScoringRun.objects.filter(pk=run_id, status=JobStatus.PENDING).update(
+        status=JobStatus.RUNNING, started_at=timezone.now()
+    )
+    try:
+        handler = checkpoints.load_handler(run.scorer, scoring_device())
+    except CheckpointError as exc:
+        _record_failure(run_id, exc.message, fail=True)
+        return 0
+    rows = list(
+        Sketch.objects.filter(pk__in=sketch_ids, category__in=run.categories.all())
+        .order_by("pk")
+        .values_list("pk", "category__slug", "strokes")
+    )
+    if rows:
+        try:
+            scores = score_rows(handler, rows, run)
+        except ValueError as exc:
+            _record_failure(run_id, f"sketches {sketch_ids[0]}…{sketch_ids[-1]}: {exc}", fail=True)
+            return 0
+        SketchScore.objects.bulk_create(
+            scores,
+            update_conflicts=True,
+            unique_fields=["sketch", "scorer"],
+            update_fields=["q", "cos_theta_y", "predicted_class", "correct", "run", "scored_at"],
+        )
+    refresh_run_progress(run_id)
+    return len(rows)
+
+
+def score_rows(handler: Handler, rows: list[tuple[int, str, list]], run: ScoringRun) -> list[SketchScore]:
+    """preprocess → infer → postprocess for ``(sketch id, category slug, strokes)`` rows."""
+    index = {slug: i for i, slug in enumerate(handler.class_names)}
+    unknown = sorted({slug for _, slug, _ in rows if slug not in index})
+    if unknown:
+        raise ValueError(f"the checkpoint has no class for {', '.join(unknown)}")
+    category_ids = dict(Category.objects.filter(slug__in=handler.class_names).values_list("slug", "pk"))
+    scores: list[SketchScore] = []
+    for start in range(0, len(rows), INFER_BATCH_SIZE):
+        chunk = rows[start : start + INFER_BATCH_SIZE]
+        batch = preprocess(handler, [strokes for _, _, strokes in chunk])
+        targets = [index[slug] for _, slug, _ in chunk]
+        for (pk, _, _), result in zip(chunk, handler.postprocess(handler.infer(batch), targets), strict=True):
+            scores.append(
+                SketchScore(
+                    sketch_id=pk,
+                    scorer_id=run.scorer_id,
+                    run=run,
+                    q=result.q,
+                    cos_theta_y=result.cos_theta_y,
+                    predicted_class_id=category_ids.get(handler.class_names[result.predicted_class_index]),
+                    correct=result.correct,
+                )
+            )
+    return scores
+
+
+def preprocess(handler: Handler, stored_strokes: Sequence[list]) -> Batch:
+    """Stored strokes → the handler's padded batch (same tensors as ``Handler.preprocess``)."""
+    X, lengths = encode_stored(stored_strokes, max_len=handler.config.max_len)
+    t = int(lengths.max()) if len(lengths) else 1
+    return Batch(
+        torch.from_numpy(np.ascontiguousarray(X[:, :t])).to(handler.device),
+        torch.from_numpy(lengths).to(handler.device),
+    )
+
+
+def refresh_run_progress(run_id: int) -> ScoringRun:
+    """Recount ``done`` from the stored scores (exact under redelivery); finish the run when complete."""
+    with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().get(pk=run_id)
+        done = SketchScore.objects.filter(run_id=run_id).count()
+        fields = ["done"]
+        run.done = done
+        if done >= run.total and run.status in UNFINISHED:
+            run.status, run.finished_at = JobStatus.DONE, timezone.now()
+            fields += ["status", "finished_at"]
+        run.save(update_fields=fields)
+    return run
+
+
+def _record_failure(run_id: int, message: str, fail: bool) -> None:
+    log.warning("scoring run %s: %s", run_id, message)
+    with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().get(pk=run_id)
+        if message not in run.errors:
+            run.errors = [*run.errors, message][-MAX_ERRORS_KEPT:]
+        fields = ["errors"]
+        if fail and run.status in UNFINISHED:
+            run.status, run.finished_at = JobStatus.FAILED, timezone.now()
+            fields += ["status", "finished_at"]
+        run.save(update_fields=fields)
+
+
+def do_cancel_run(run: ScoringRun, user=None) -> bool:
+    """Stop an unfinished run: its queued batches find it failed and do nothing. Scores written stay."""
+    who = f" by {user}" if user is not None else ""
+    cancelled = ScoringRun.objects.filter(pk=run.pk, status__in=UNFINISHED).update(
+        status=JobStatus.FAILED, finished_at=timezone.now()
+    )
+    if cancelled:
+        _record_failure(run.pk, f"cancelled{who}", fail=False)
+    return bool(cancelled)
+
+
+def record_unexpected_failure(run_id: int, exc: BaseException) -> None:
+    """For the task: an error no retry fixes is shown on the run (which is marked failed)."""
+    if ScoringRun.objects.filter(pk=run_id).exists():
+        _record_failure(run_id, f"unexpected error: {type(exc).__name__}: {exc}", fail=True)

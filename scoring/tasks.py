@@ -1,0 +1,42 @@
+"""Celery tasks of the scoring app. All are routed to the ``gpu`` queue (settings.CELERY_TASK_ROUTES).
+
+Tasks take ids and call the actions; the actions hold the logic.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from scoring import actions, run_actions
+
+#: Only these are worth retrying: the database was briefly unreachable.
+RETRYABLE = (OperationalError, InterfaceError)
+
+
+@shared_task
+def train_scorer(scorer_id: int) -> str:
+    """Train a pending scorer. Acknowledged on receipt (training can take hours, longer
+    than the broker's visibility timeout): a worker lost mid-training leaves the scorer
+    ``running``, and the admin's "Train again" action re-queues it."""
+    return actions.do_train_scorer(scorer_id).status
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=True,
+    max_retries=5,
+)
+def score_batch(self, run_id: int, sketch_ids: list[int]) -> int:
+    """Score one batch of a run. Idempotent (upserts, recount), so a redelivered
+    message (worker killed: acks_late + reject_on_worker_lost) simply runs again."""
+    try:
+        return run_actions.do_score_batch(run_id, sketch_ids)
+    except RETRYABLE:
+        raise
+    except Exception as exc:
+        run_actions.record_unexpected_failure(run_id, exc)
+        raise

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from scoring import views
+
+app_name = "scoring"
+urlpatterns = [
+    path("scorers/<int:pk>/q-theta.<str:fmt>", views.scorer_figure, name="figure"),
+    path("scorers/<int:pk>/progress/", views.scorer_progress, name="scorer_progress"),
+    path("runs/<int:pk>/progress/", views.run_progress, name="run_progress"),
+]
