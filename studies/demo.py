@@ -36,7 +36,7 @@ CONFIG = {
     "auto_gold_pairs": 40,
     "break_every": 30,
     "seed": 20261122,
-    "target_participants": 10,
+    "target_participants": 20,
     "panel": Panel.GENERIC,
     "completion_code": "SKETCHQ-DEMO",
 }

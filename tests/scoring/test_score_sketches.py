@@ -18,21 +18,9 @@ from tests.factories import (
     make_scorer,
     make_sketches,
     make_trained_scorer,
-    sample_checkpoint,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def checkpoint_bytes() -> bytes:
-    return sample_checkpoint("cos")
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    checkpoints.clear_cache()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_media")]
 
 
 @pytest.fixture

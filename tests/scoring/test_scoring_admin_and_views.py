@@ -7,7 +7,6 @@ import io
 import pytest
 from PIL import Image
 
-from scoring import checkpoints
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
 from scoring.outputs import heldout_npz
 from scoring.run_actions import do_start_scoring_run
@@ -20,18 +19,7 @@ from tests.factories import (
     sample_checkpoint,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def checkpoint_bytes() -> bytes:
-    return sample_checkpoint("cos")
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    checkpoints.clear_cache()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_media")]
 
 
 @pytest.fixture
