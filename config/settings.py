@@ -175,7 +175,6 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_THROTTLE_ANON", "60/min"),
         "user": os.environ.get("API_THROTTLE_USER", "2000/min"),
-        "participant": os.environ.get("PARTICIPANT_THROTTLE", "240/min"),
     },
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
 }
@@ -195,6 +194,9 @@ SPECTACULAR_SETTINGS = {
         "StudyStateEnum": "studies.models.StudyState",
     },
 }
+
+# Participant pages: requests per session (or address) and window, e.g. "600/min".
+SKETCHQ_PARTICIPANT_RATE = os.environ.get("PARTICIPANT_THROTTLE", "600/min")
 
 # Celery: with no broker configured, tasks run in-process (the embedded default).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

@@ -16,3 +16,7 @@ from config.settings import *  # noqa: E402,F403
 
 # Fast hashing: the persona fixtures create users with passwords in every test.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The participant rate limit has its own test (tests/annotation/test_rate_limit.py); elsewhere
+# replay storms and simulated crowds must not trip it.
+SKETCHQ_PARTICIPANT_RATE = "1000000/min"

@@ -6,6 +6,8 @@ real world (sample sketches and a scored study), so that paths hit real rows too
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -14,6 +16,18 @@ from config.wsgi import application
 from tests.factories import make_scored_study
 
 schema = schemathesis.from_wsgi("/api/schema/?format=json", application)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Like Django's test client: the WSGI handler must not close the test transaction's
+    connection between requests (on PostgreSQL it would, autocommit being off)."""
+    signals = (request_started, request_finished)
+    for signal in signals:
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in signals:
+        signal.connect(close_old_connections)
 
 
 @pytest.fixture
