@@ -46,9 +46,9 @@ CASES = [
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.method}-{i}" for i, c in enumerate(CASES)])
-def test_results_endpoints_follow_the_permission_matrix(case, persona, world, users, django_capture_on_commit_callbacks):
+def test_results_endpoints_follow_the_permission_matrix(case, persona, world, users, django_capture_on_commit_callbacks, participant_client):
     with django_capture_on_commit_callbacks(execute=False):
-        check(case, persona, world, users)
+        check(case, persona, world, users, participant_client)
 
 
 def test_participants_come_with_their_screening_and_qa(api, world):

@@ -32,8 +32,8 @@ CASES = [
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.method}-{i}" for i, c in enumerate(CASES)])
-def test_corpus_endpoints_follow_the_permission_matrix(case, persona, world, users):
-    check(case, persona, world, users)
+def test_corpus_endpoints_follow_the_permission_matrix(case, persona, world, users, participant_client):
+    check(case, persona, world, users, participant_client)
 
 
 @pytest.fixture

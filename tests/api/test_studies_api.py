@@ -52,8 +52,8 @@ CASES = [
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.method}-{i}" for i, c in enumerate(CASES)])
-def test_study_endpoints_follow_the_permission_matrix(case, persona, world, users):
-    check(case, persona, world, users)
+def test_study_endpoints_follow_the_permission_matrix(case, persona, world, users, participant_client):
+    check(case, persona, world, users, participant_client)
 
 
 def test_the_list_shows_only_your_studies_and_those_shared_with_you(api, world, other_researcher):
