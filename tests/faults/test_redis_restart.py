@@ -83,10 +83,9 @@ def broker(tmp_path, monkeypatch):
 
 
 def use_broker(url: str) -> None:
-    """Point this process's Celery producer at ``url`` (drop its cached connection pools)."""
+    """Point this process's Celery producer at ``url``: forget its cached pools (kombu keeps
+    them per broker URL, so they are reused, not closed, when we switch back)."""
     app.conf.broker_url = url
-    if app._pool is not None:
-        app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
 
