@@ -10,6 +10,9 @@ from django.contrib.auth.models import Group, User
 
 from tests import services
 
+# One browser harness (a session-wide Chromium) for every test folder that drives pages.
+pytest_plugins = ["tests.browser.harness"]
+
 SAMPLE_DIR = Path(settings.BASE_DIR) / "sketches" / "fixtures" / "quickdraw_sample"
 RESEARCHER_PASSWORD = "researcher-password-1"
 

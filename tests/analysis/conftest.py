@@ -8,7 +8,6 @@ from django.core.cache import cache
 from django.db import transaction
 
 from tests.analysis.factories import answered_study
-from tests.browser.conftest import browser, login_as, page, screenshot  # noqa: F401 - the browser harness
 
 
 @pytest.fixture(autouse=True)
