@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import transaction
 
-from studies import trial_lists
+from studies import checks, trial_lists
 from studies.errors import StudyConfigError
 from studies.handout import claim_planned_pairs, release_planned_pairs
 from studies.lifecycle import (
@@ -168,12 +168,7 @@ def _check_can_draw(study: Study, participant_index: int) -> None:
     if study.plan_frozen_at is None:
         problems.append("the pair plan is not frozen yet (freeze it before launching)")
     else:
-        n_pairs = PlannedPair.objects.filter(study=study).count()
-        if n_pairs < study.regular_trials_per_participant:
-            problems.append(
-                f"each participant needs {study.regular_trials_per_participant} distinct planned pairs, "
-                f"the plan has {n_pairs} (short by {study.regular_trials_per_participant - n_pairs})"
-            )
+        problems += checks.plan_size_problems(study)
     needed = study.sentinels_per_participant
     n_gold = GoldPair.objects.filter(study=study).count()
     if n_gold < needed:

@@ -88,18 +88,22 @@ def gold_problems(study: Study, n_gold: int) -> list[str]:
     ]
 
 
+def plan_size_problems(study: Study) -> list[str]:
+    """Does the frozen plan hold enough distinct pairs for one participant's regular trials?"""
+    n_pairs = PlannedPair.objects.filter(study=study).count()
+    need = study.regular_trials_per_participant
+    if n_pairs >= need:
+        return []
+    return [f"the frozen plan has {n_pairs} pairs, each participant needs {need} (short by {need - n_pairs})"]
+
+
 def launch_problems(study: Study) -> list[str]:
     """Everything that must hold before participants may enter (the plan is frozen by then)."""
     problems = config_problems(study)
     if study.plan_frozen_at is None:
         problems.append("the pair plan is not frozen")
     else:
-        n_pairs = PlannedPair.objects.filter(study=study).count()
-        if n_pairs < study.regular_trials_per_participant:
-            problems.append(
-                f"the frozen plan has {n_pairs} pairs, each participant needs "
-                f"{study.regular_trials_per_participant} (short by {study.regular_trials_per_participant - n_pairs})"
-            )
+        problems += plan_size_problems(study)
         problems += gold_problems(study, GoldPair.objects.filter(study=study).count())
         frozen = {s["id"]: s["checkpoint_sha256"] for s in study.plan_summary.get("scorers", [])}
         for scorer in study.scorers.all():

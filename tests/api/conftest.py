@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
+from rest_framework.test import APIClient
 
 from annotation.views import SESSION_PREFIX
 
@@ -20,4 +21,18 @@ def participant_client(db):
     session.save()
     client = Client()
     client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    return client
+
+
+@pytest.fixture
+def users(researcher, other_researcher):
+    """The signed-in personas of the matrix."""
+    return {"researcher": researcher, "other_researcher": other_researcher}
+
+
+@pytest.fixture
+def api(researcher):
+    """An API client authenticated as the researcher."""
+    client = APIClient()
+    client.force_authenticate(researcher)
     return client

@@ -4,7 +4,6 @@ import io
 import zipfile
 
 import pytest
-from rest_framework.test import APIClient
 
 from analysis.models import ExportJob
 from tests.analysis.factories import answered_study
@@ -20,18 +19,6 @@ OWNED = {"researcher": 200, "other_researcher": 404, "participant": DENIED, "ano
 def world(researcher):
     study, workers = answered_study(owner=researcher)
     return {"study": study, "workers": workers}
-
-
-@pytest.fixture
-def users(researcher, other_researcher):
-    return {"researcher": researcher, "other_researcher": other_researcher}
-
-
-@pytest.fixture
-def api(researcher):
-    client = APIClient()
-    client.force_authenticate(researcher)
-    return client
 
 
 CASES = [

@@ -1,7 +1,6 @@
 """Scorers and scoring runs through the API."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from scoring.models import Scorer, ScoringRun, SketchScore
 from tests.api.matrix import PERSONAS, Case, check
@@ -26,18 +25,6 @@ def world(db):
     sketches = [s for name in SAMPLE_SCORER_CATEGORIES for s in make_sketches(name, 10)]
     categories = list(dict.fromkeys(s.category for s in sketches))
     return {"scorer": make_trained_scorer("api-gacl-cos", categories)}
-
-
-@pytest.fixture
-def users(researcher, other_researcher):
-    return {"researcher": researcher, "other_researcher": other_researcher}
-
-
-@pytest.fixture
-def api(researcher):
-    client = APIClient()
-    client.force_authenticate(researcher)
-    return client
 
 
 CASES = [

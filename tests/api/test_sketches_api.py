@@ -16,11 +16,6 @@ def world(db):
     return {"sketch": sketches[0]}
 
 
-@pytest.fixture
-def users(researcher, other_researcher):
-    return {"researcher": researcher, "other_researcher": other_researcher}
-
-
 CASES = [
     Case("GET", lambda w: "/api/sketches/", {"researcher": 200, "other_researcher": 200, "participant": DENIED, "anonymous": DENIED}),
     Case("GET", lambda w: f"/api/sketches/{w['sketch'].pk}/", {"researcher": 200, "other_researcher": 200, "participant": DENIED, "anonymous": DENIED}),
@@ -34,13 +29,6 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.method}-{i}" for i, c in enumerate(CASES)])
 def test_corpus_endpoints_follow_the_permission_matrix(case, persona, world, users, participant_client):
     check(case, persona, world, users, participant_client)
-
-
-@pytest.fixture
-def api(researcher):
-    client = APIClient()
-    client.force_authenticate(researcher)
-    return client
 
 
 def test_sketches_filter_by_category_and_split(api, world):

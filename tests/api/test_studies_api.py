@@ -1,7 +1,6 @@
 """Studies through the API: the same actions as the admin, and who may see what."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from studies.models import PlannedPair, Study
 from tests.api.matrix import PERSONAS, Case, check
@@ -16,18 +15,6 @@ HIDDEN = 404  # another researcher's study does not exist for you
 @pytest.fixture
 def world(researcher):
     return {"study": make_scored_study(owner=researcher)}
-
-
-@pytest.fixture
-def users(researcher, other_researcher):
-    return {"researcher": researcher, "other_researcher": other_researcher}
-
-
-@pytest.fixture
-def api(researcher):
-    client = APIClient()
-    client.force_authenticate(researcher)
-    return client
 
 
 def study_url(world, suffix=""):
