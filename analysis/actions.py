@@ -36,7 +36,10 @@ def do_refresh_worker_quality(study: Study, *, force: bool = False) -> int:
     now = timezone.now()
     objects = [
         WorkerQuality(
-            participant_id=r["participant_id"], study=study, fingerprint=fingerprint, computed_at=now,
+            participant_id=r["participant_id"],
+            study=study,
+            fingerprint=fingerprint,
+            computed_at=now,
             **{name: r[name] for name in QUALITY_FIELDS},
         )
         for r in rows

@@ -47,7 +47,12 @@ class StudyResultsAdmin(_ReadOnly, admin.ModelAdmin):
 
     def get_queryset(self, request):
         visible = Study.objects.visible_to(request.user).values("pk")
-        return super().get_queryset(request).filter(pk__in=visible).annotate(n_participants=Count("participants"))
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=visible)
+            .annotate(n_participants=Count("participants"))
+        )
 
     @admin.display(description="participants", ordering="n_participants")
     def participant_count(self, obj):
@@ -73,7 +78,9 @@ class StudyResultsAdmin(_ReadOnly, admin.ModelAdmin):
         url = reverse("admin:analysis_exportjob_changelist")
         self.message_user(
             request,
-            format_html('{} export(s) queued. Follow them under <a href="{}">report exports</a>.', len(jobs), url),
+            format_html(
+                '{} export(s) queued. Follow them under <a href="{}">report exports</a>.', len(jobs), url
+            ),
             messages.SUCCESS,
         )
 

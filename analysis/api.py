@@ -39,9 +39,24 @@ class ParticipantSerializer(serializers.ModelSerializer):
     class Meta:
         model = Participant
         fields = [
-            "id", "study", "panel_id", "index", "status", "qualified", "n_trials", "current_position",
-            "sentinels_answered", "sentinel_mistakes", "duplicates_answered", "duplicates_consistent",
-            "duplicate_agreement", "started_at", "last_seen_at", "completed_at", "blocked_at", "quality",
+            "id",
+            "study",
+            "panel_id",
+            "index",
+            "status",
+            "qualified",
+            "n_trials",
+            "current_position",
+            "sentinels_answered",
+            "sentinel_mistakes",
+            "duplicates_answered",
+            "duplicates_consistent",
+            "duplicate_agreement",
+            "started_at",
+            "last_seen_at",
+            "completed_at",
+            "blocked_at",
+            "quality",
         ]
 
 
@@ -75,7 +90,9 @@ class ParticipantViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 SCOPE_PARAM = OpenApiParameter(
-    "scope", OpenApiTypes.STR, enum=[selectors.ANALYSABLE, selectors.PROVISIONAL, selectors.EVERYONE],
+    "scope",
+    OpenApiTypes.STR,
+    enum=[selectors.ANALYSABLE, selectors.PROVISIONAL, selectors.EVERYONE],
     description="analysable (default): qualified, completed workers; provisional: also those still at it; "
     "all: also blocked and unqualified workers, for comparison.",
 )
@@ -99,7 +116,9 @@ class ResultsViewSet(viewsets.GenericViewSet):
             raise serializers.ValidationError({"scope": f"unknown scope {scope!r}"})
         return scope
 
-    @extend_schema(parameters=[SCOPE_PARAM], responses={200: OpenApiResponse(description="Agreement tables.")})
+    @extend_schema(
+        parameters=[SCOPE_PARAM], responses={200: OpenApiResponse(description="Agreement tables.")}
+    )
     @action(detail=True, methods=["get"])
     def agreement(self, request, slug=None):
         study, scope = self.get_object(), self._scope()
@@ -117,7 +136,10 @@ class ResultsViewSet(viewsets.GenericViewSet):
         )
 
     @extend_schema(
-        parameters=[SCOPE_PARAM, OpenApiParameter("category", OpenApiTypes.STR, description="Category slug.")],
+        parameters=[
+            SCOPE_PARAM,
+            OpenApiParameter("category", OpenApiTypes.STR, description="Category slug."),
+        ],
         responses={200: OpenApiResponse(description="BT ranking per category, with τ and ρ against each q.")},
     )
     @action(detail=True, methods=["get"])
@@ -132,7 +154,12 @@ class ResultsViewSet(viewsets.GenericViewSet):
                 "study": study.slug,
                 "scope": scope,
                 "rankings": [
-                    {"category": r.category.slug, "fit": r.fit, "correlations": r.correlations, "items": r.items}
+                    {
+                        "category": r.category.slug,
+                        "fit": r.fit,
+                        "correlations": r.correlations,
+                        "items": r.items,
+                    }
                     for r in found
                     if r is not None
                 ],
@@ -147,8 +174,17 @@ class ExportJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = ExportJob
         fields = [
-            "id", "study", "include_excluded", "status", "sha256", "size", "summary", "error", "created_at",
-            "finished_at", "download_url",
+            "id",
+            "study",
+            "include_excluded",
+            "status",
+            "sha256",
+            "size",
+            "summary",
+            "error",
+            "created_at",
+            "finished_at",
+            "download_url",
         ]
         read_only_fields = ["status", "sha256", "size", "summary", "error", "created_at", "finished_at"]
 
@@ -180,7 +216,9 @@ class ExportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = do_request_export(
-            serializer.validated_data["study"], request.user, serializer.validated_data.get("include_excluded", False)
+            serializer.validated_data["study"],
+            request.user,
+            serializer.validated_data.get("include_excluded", False),
         )
         job.refresh_from_db()
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
@@ -192,7 +230,9 @@ class ExportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         if job.status != ExportStatus.DONE or not job.file:
             raise Http404("The export has not finished.")
         name = exports.safe_filename(f"{job.study.slug}-report-{job.pk}.zip")
-        return FileResponse(job.file.open("rb"), as_attachment=True, filename=name, content_type="application/zip")
+        return FileResponse(
+            job.file.open("rb"), as_attachment=True, filename=name, content_type="application/zip"
+        )
 
 
 def register(router) -> None:

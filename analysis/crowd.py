@@ -88,7 +88,9 @@ def truth_scorer(study: Study, name: str | None = None) -> Scorer:
     if name:
         scorer = scorers.filter(name=name).first()
         if scorer is None:
-            raise CrowdError(f"{name!r} is not one of the study's scorers ({', '.join(s.name for s in scorers)})")
+            raise CrowdError(
+                f"{name!r} is not one of the study's scorers ({', '.join(s.name for s in scorers)})"
+            )
         return scorer
     scorer = scorers.first()
     if scorer is None:
@@ -96,7 +98,9 @@ def truth_scorer(study: Study, name: str | None = None) -> Scorer:
     return scorer
 
 
-def latent_table(study: Study, scorer: Scorer, rng: np.random.Generator, noise: float = 0.05) -> dict[int, float]:
+def latent_table(
+    study: Study, scorer: Scorer, rng: np.random.Generator, noise: float = 0.05
+) -> dict[int, float]:
     """Latent quality per sketch of the study's categories: a noisy monotone function of q."""
     rows = list(
         SketchScore.objects.filter(scorer=scorer, sketch__category__in=study.categories.all())
@@ -181,7 +185,11 @@ class HttpTransport:
 def entry_url(study: Study, panel_id: str) -> str:
     path = reverse("annotation:entry", args=[study.slug])
     if study.panel == Panel.PROLIFIC:
-        query = {"PROLIFIC_PID": panel_id, "STUDY_ID": f"sim-{study.slug}", "SESSION_ID": f"session-{panel_id}"}
+        query = {
+            "PROLIFIC_PID": panel_id,
+            "STUDY_ID": f"sim-{study.slug}",
+            "SESSION_ID": f"session-{panel_id}",
+        }
     else:
         query = {"pid": panel_id}
     return f"{path}?{urllib.parse.urlencode(query)}"
@@ -212,12 +220,16 @@ def simulate_crowd(
     if transport_factory is None:
         transport_factory = (lambda: HttpTransport(base_url)) if base_url else DjangoClientTransport
     transport_factory()  # validates --base-url before anything is sent
-    latent = latent_table(study, truth_scorer(study, scorer_name), np.random.default_rng([seed, LATENT_STREAM]), noise)
+    latent = latent_table(
+        study, truth_scorer(study, scorer_name), np.random.default_rng([seed, LATENT_STREAM]), noise
+    )
     index = stimulus_index(study)
     result = CrowdResult(study.slug)
     for number, profile in enumerate(profiles):
         panel_id = f"sim-{seed}-{number}"
-        responder = simulation.Responder(profile, latent, np.random.default_rng([seed, WORKER_STREAM, number]))
+        responder = simulation.Responder(
+            profile, latent, np.random.default_rng([seed, WORKER_STREAM, number])
+        )
         outcome = simulation.run_participant(
             transport_factory(), entry_url(study, panel_id), panel_id, responder, index.get
         )

@@ -163,7 +163,10 @@ def _extremes(report: Report) -> list[dict]:
         return [{"id": i["sketch_id"], "rank": i["bt_rank"], "svg": mark_safe(render.svg(strokes[i["sketch_id"]]))}
                 for i in items]  # fmt: skip
 
-    return [{"category": name, "best": pictures(best), "worst": pictures(worst)} for name, best, worst in wanted.values()]
+    return [
+        {"category": name, "best": pictures(best), "worst": pictures(worst)}
+        for name, best, worst in wanted.values()
+    ]
 
 
 def report_context(report: Report, *, links: dict | None = None) -> dict:
@@ -179,7 +182,9 @@ def report_context(report: Report, *, links: dict | None = None) -> dict:
         "rules": RULES,
         "config": list(report.meta["study"].items()),
         "figures": {name: inline_svg(report.figure(name, "svg")) for name in report.figure_names()},
-        "summary_tables": [html_table(n, tables[n]) for n in ("agreement_by_method", "agreement_across_methods")],
+        "summary_tables": [
+            html_table(n, tables[n]) for n in ("agreement_by_method", "agreement_across_methods")
+        ],
         "category_table": html_table("agreement_by_category", tables["agreement_by_category"]),
         "level_table": html_table("agreement_by_level", tables["agreement_by_level"]),
         "ranking_tables": [html_table(n, tables[n]) for n in ("bt_fits", "rank_correlations")],

@@ -30,7 +30,9 @@ def dashboard(study: Study, scope: str) -> dict:
         agreement = services.agreement(frame, n_boot=0)
         svg = None
         if frame.categories and int(frame.analysed.sum()):
-            figure = figures.agreement_figure(agreement.curves, frame.levels, "svg", ncols=min(4, len(frame.categories)))
+            figure = figures.agreement_figure(
+                agreement.curves, frame.levels, "svg", ncols=min(4, len(frame.categories))
+            )
             svg = str(exports.inline_svg(figure))
         data = {
             "by_method": exports.html_table("agreement_by_method", agreement.by_method),
@@ -68,6 +70,8 @@ def report_output(study: Study, include_excluded: bool, kind: str, links: dict |
     data = cache.get(key)
     if data is None:
         report = build_report(study, include_excluded=include_excluded)
-        data = exports.render_report_html(report, links=links) if kind == "html" else exports.report_zip(report)
+        data = (
+            exports.render_report_html(report, links=links) if kind == "html" else exports.report_zip(report)
+        )
         cache.set(key, data, CACHE_SECONDS)
     return data

@@ -51,7 +51,9 @@ def ranking(
     info = {"category": category.name, **info}
     compared = (wins + losses + ties) > 0
     order = np.lexsort((sketch_ids, -scores_bt, ~compared))  # never-compared sketches last, unranked
-    q_by_scorer = {s.name: np.array([scores[s.pk].get(int(i), np.nan) for i in sketch_ids]) for s in frame.scorers}
+    q_by_scorer = {
+        s.name: np.array([scores[s.pk].get(int(i), np.nan) for i in sketch_ids]) for s in frame.scorers
+    }
     q_rank = {name: _rank_desc(q) for name, q in q_by_scorer.items()}
     items = []
     for rank, i in enumerate(order, start=1):
@@ -71,7 +73,9 @@ def ranking(
         rec = {"category": category.name, "method": name, "n_items": int(keep.sum())}
         if keep.sum() >= 3 and np.ptp(scores_bt[keep]) > 0 and np.ptp(q[keep]) > 0:
             rc = bt.rank_correlation(scores_bt[keep], q[keep], n_boot=n_boot_corr, rng=rng)
-            rec |= {k: _f(v) if isinstance(v, float) else v for k, v in rc.to_dict().items() if k != "n_items"}
+            rec |= {
+                k: _f(v) if isinstance(v, float) else v for k, v in rc.to_dict().items() if k != "n_items"
+            }
         else:
             rec |= {"tau": None, "note": "needs 3 compared sketches whose BT scores and q both vary"}
         correlations.append(rec)

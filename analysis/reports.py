@@ -118,7 +118,9 @@ def bt_vs_q(report: Report, fmt: str) -> bytes:
         if c.get("tau") is not None:
             notes[panel] = f"τ = {c['tau']:.2f} [{c['tau_lo']:.2f}, {c['tau_hi']:.2f}]"
     title = f"Bradley–Terry score vs q of {method}"
-    return figures.bt_vs_q_figure(points, fmt, annotations=notes, ncols=min(4, max(1, len(points))), title=title)
+    return figures.bt_vs_q_figure(
+        points, fmt, annotations=notes, ncols=min(4, max(1, len(points))), title=title
+    )
 
 
 def build_report(
@@ -166,7 +168,13 @@ def category_rankings(frame: services.Frame, *, n_boot: int, n_boot_corr: int, o
         seed = [frame.study.seed, RANKING_STREAM, category.pk]
         out.append(
             ranking(
-                frame, category, planned[category.pk], scores, n_boot=n_boot, n_boot_corr=n_boot_corr, seed=seed
+                frame,
+                category,
+                planned[category.pk],
+                scores,
+                n_boot=n_boot,
+                n_boot_corr=n_boot_corr,
+                seed=seed,
             )
         )
     return out
@@ -204,13 +212,22 @@ def _meta(report: Report, include_excluded: bool, agreement_boot: int, bt_boot: 
         "scope_label": selectors.SCOPES[frame.scope],
         "include_excluded": include_excluded,
         "scorers": [
-            {"id": s.pk, "name": s.name, "variant": s.variant, "soft_binning": s.soft_binning, "encoder": s.encoder,
-             "checkpoint_sha256": s.checkpoint_sha256, "status": s.status}  # fmt: skip
+            {
+                "id": s.pk,
+                "name": s.name,
+                "variant": s.variant,
+                "soft_binning": s.soft_binning,
+                "encoder": s.encoder,
+                "checkpoint_sha256": s.checkpoint_sha256,
+                "status": s.status,
+            }  # fmt: skip
             for s in frame.scorers
         ],
         "categories": [{"id": c.pk, "name": c.name, "slug": c.slug} for c in frame.categories],
         "levels": frame.levels,
-        "plan": {k: (study.plan_summary or {}).get(k) for k in ("total_pairs", "gold_pairs", "mode", "edges")},
+        "plan": {
+            k: (study.plan_summary or {}).get(k) for k in ("total_pairs", "gold_pairs", "mode", "edges")
+        },
         "counts": {
             "participants": len(frame.participants),
             "participants_analysed": int(frame.in_scope.size),
@@ -219,9 +236,16 @@ def _meta(report: Report, include_excluded: bool, agreement_boot: int, bt_boot: 
             "analysed_answers": int(frame.analysed.sum()),
         },
         "parameters": {
-            "agreement_bootstrap": agreement_boot, "bt_bootstrap": bt_boot, "correlation_bootstrap": corr_boot,
-            "bt_alpha_per_item": services.ALPHA_PER_ITEM, "interval_z": 1.96, "fast_answer_ms": services.FAST_MS,
-            "seed_streams": {"agreement": [study.seed, AGREEMENT_STREAM], "ranking": [study.seed, RANKING_STREAM]},
+            "agreement_bootstrap": agreement_boot,
+            "bt_bootstrap": bt_boot,
+            "correlation_bootstrap": corr_boot,
+            "bt_alpha_per_item": services.ALPHA_PER_ITEM,
+            "interval_z": 1.96,
+            "fast_answer_ms": services.FAST_MS,
+            "seed_streams": {
+                "agreement": [study.seed, AGREEMENT_STREAM],
+                "ranking": [study.seed, RANKING_STREAM],
+            },
         },  # fmt: skip
         "software": {"python": platform.python_version()}
         | {p: _version(p) for p in ("django", "numpy", "scipy", "choix", "matplotlib")},

@@ -133,7 +133,9 @@ def study_answers(study: Study, participant_ids=None) -> StudyAnswers:
     if participant_ids is not None:
         qs = qs.filter(trial__participant_id__in=list(participant_ids))
     paths = [path for path, _, _ in _ANSWER_COLUMNS.values()]
-    rows = list(qs.order_by("trial__participant__index", "-trial__is_practice", "trial__position").values_list(*paths))
+    rows = list(
+        qs.order_by("trial__participant__index", "-trial__is_practice", "trial__position").values_list(*paths)
+    )
     columns = list(zip(*rows)) if rows else [()] * len(paths)
     data = {}
     for (name, (_, dtype, missing)), values in zip(_ANSWER_COLUMNS.items(), columns):
@@ -166,9 +168,21 @@ def participant_table(study: Study) -> list[dict]:
         Participant.objects.filter(study=study)
         .order_by("index")
         .values(
-            "id", "index", "panel_id", "status", "qualified", "n_trials", "current_position",
-            "sentinels_answered", "sentinel_mistakes", "duplicates_answered", "duplicates_consistent",
-            "duplicate_agreement", "started_at", "completed_at", "blocked_at",
+            "id",
+            "index",
+            "panel_id",
+            "status",
+            "qualified",
+            "n_trials",
+            "current_position",
+            "sentinels_answered",
+            "sentinel_mistakes",
+            "duplicates_answered",
+            "duplicates_consistent",
+            "duplicate_agreement",
+            "started_at",
+            "completed_at",
+            "blocked_at",
         )
     )
 
@@ -196,7 +210,9 @@ def recognition_accuracy(study: Study) -> dict[int, tuple[int, int]]:
     """{scorer id: (correct, scored)} over the study's sketches (categories × split)."""
     rows = (
         SketchScore.objects.filter(
-            scorer__in=study.scorers.all(), sketch__category__in=study.categories.all(), sketch__split=study.split
+            scorer__in=study.scorers.all(),
+            sketch__category__in=study.categories.all(),
+            sketch__split=study.split,
         )
         .values("scorer_id")
         .annotate(n=Count("id"), correct=Count("id", filter=Q(correct=True)))

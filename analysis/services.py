@@ -74,7 +74,9 @@ class Frame:
 
 def load_frame(study: Study, scope: str = selectors.ANALYSABLE) -> Frame:
     participants = selectors.participant_table(study)
-    in_scope = np.array(sorted(selectors.scope_participants(study, scope).values_list("pk", flat=True)), np.int64)
+    in_scope = np.array(
+        sorted(selectors.scope_participants(study, scope).values_list("pk", flat=True)), np.int64
+    )
     return Frame(
         study=study,
         scorers=selectors.study_scorers(study),
@@ -136,7 +138,9 @@ def agreement(frame: Frame, *, n_boot: int = AGREEMENT_BOOT, seed=None) -> Agree
     names_c = [c.name for c in frame.categories]
     ci = "bootstrap" if table.boot_lo is not None else "wilson"
     curves = {
-        names_c[c]: {names_m[m]: agr.curve(table, m, c, ci=ci) for m in range(shape[0]) if table.n[m, c].sum()}
+        names_c[c]: {
+            names_m[m]: agr.curve(table, m, c, ci=ci) for m in range(shape[0]) if table.n[m, c].sum()
+        }
         for c in range(shape[1])
     }
     return Agreement(
@@ -172,8 +176,13 @@ def _by_category(table, n_none, names_m, names_c) -> list[dict]:
     none = n_none.sum(axis=2)
     return [
         {
-            "method": names_m[m], "category": names_c[c], "n": int(n[m, c]), "agree": int(k[m, c]),
-            "rate": _f(k[m, c] / n[m, c]) if n[m, c] else None, "wilson_lo": _f(lo[m, c]), "wilson_hi": _f(hi[m, c]),
+            "method": names_m[m],
+            "category": names_c[c],
+            "n": int(n[m, c]),
+            "agree": int(k[m, c]),
+            "rate": _f(k[m, c] / n[m, c]) if n[m, c] else None,
+            "wilson_lo": _f(lo[m, c]),
+            "wilson_hi": _f(hi[m, c]),
             "n_no_difference": int(none[m, c]),
         }  # fmt: skip
         for m, c in zip(*np.nonzero(n + none))
@@ -184,9 +193,17 @@ def _by_method(table, scorers) -> list[dict]:
     summary = agr.method_summary(table)
     return [
         {
-            "method": scorers[m].name, "variant": scorers[m].variant, "soft_binning": scorers[m].soft_binning,
-            "n": s.n, "agree": s.agree, "rate": s.rate, "wilson_lo": s.lo, "wilson_hi": s.hi,
-            "category_mean": s.category_mean, "category_std": _f(s.category_std), "n_categories": s.n_categories,
+            "method": scorers[m].name,
+            "variant": scorers[m].variant,
+            "soft_binning": scorers[m].soft_binning,
+            "n": s.n,
+            "agree": s.agree,
+            "rate": s.rate,
+            "wilson_lo": s.lo,
+            "wilson_hi": s.hi,
+            "category_mean": s.category_mean,
+            "category_std": _f(s.category_std),
+            "n_categories": s.n_categories,
         }  # fmt: skip
         for m, s in summary.items()
     ]
@@ -203,8 +220,13 @@ def _across(table, scorers) -> list[dict]:
         present = [m for m in methods if m in summary]
         mean, std = agr.across_methods(table, present)
         out.append(
-            {"methods": label, "n_methods": len(present), "names": ", ".join(scorers[m].name for m in present),
-             "mean": _f(mean), "std": _f(std)}  # fmt: skip
+            {
+                "methods": label,
+                "n_methods": len(present),
+                "names": ", ".join(scorers[m].name for m in present),
+                "mean": _f(mean),
+                "std": _f(std),
+            }  # fmt: skip
         )
     return out
 
@@ -246,14 +268,23 @@ def worker_quality(frame: Frame) -> list[dict]:
         r = computed.get(p["id"], {})
         rows.append(
             {
-                "participant_id": p["id"], "panel_id": p["panel_id"], "index": p["index"],
-                "flow_status": p["status"], "status": status_of(p), "analysed": p["id"] in in_scope,
-                "trials": n_main[p["id"]], "of_trials": p["n_trials"],
+                "participant_id": p["id"],
+                "panel_id": p["panel_id"],
+                "index": p["index"],
+                "flow_status": p["status"],
+                "status": status_of(p),
+                "analysed": p["id"] in in_scope,
+                "trials": n_main[p["id"]],
+                "of_trials": p["n_trials"],
                 "no_difference": n_main[p["id"]] - r.get("trials", 0),
-                "sentinels": p["sentinels_answered"], "sentinel_mistakes": p["sentinel_mistakes"],
-                "duplicates": p["duplicates_answered"], "duplicate_consistency": p["duplicate_agreement"],
-                "median_rt_ms": r.get("median_rt_ms"), "fast_share": r.get("fast_share"),
-                "left_rate": r.get("left_rate"), "majority_trials": r.get("majority_trials", 0),
+                "sentinels": p["sentinels_answered"],
+                "sentinel_mistakes": p["sentinel_mistakes"],
+                "duplicates": p["duplicates_answered"],
+                "duplicate_consistency": p["duplicate_agreement"],
+                "median_rt_ms": r.get("median_rt_ms"),
+                "fast_share": r.get("fast_share"),
+                "left_rate": r.get("left_rate"),
+                "majority_trials": r.get("majority_trials", 0),
                 "majority_agreement": r.get("majority_agreement"),
                 "recomputed_status": r.get("status"),
             }  # fmt: skip
@@ -309,7 +340,11 @@ def exclusion_reason(p: dict, study: Study) -> str:
     if status == ParticipantStatus.ABANDONED:
         return f"abandoned (idle timeout) after {p['current_position']} of {p['n_trials']} trials"
     if status in (ParticipantStatus.CONSENTING, ParticipantStatus.DECLINED):
-        return "did not start the trials (" + ("declined consent" if status == "declined" else "no consent yet") + ")"
+        return (
+            "did not start the trials ("
+            + ("declined consent" if status == "declined" else "no consent yet")
+            + ")"
+        )
     if status != ParticipantStatus.COMPLETED:
         return f"not finished yet ({status}, {p['current_position']} of {p['n_trials']} trials)"
     return "not in the analysed scope"
@@ -322,8 +357,14 @@ def exclusions(frame: Frame) -> list[dict]:
     ids, n = np.unique(main.participant_id, return_counts=True)
     answered = dict(zip(ids.tolist(), n.tolist()))
     return [
-        {"participant_id": p["id"], "panel_id": p["panel_id"], "index": p["index"], "status": p["status"],
-         "answers": answered.get(p["id"], 0), "reason": exclusion_reason(p, frame.study)}  # fmt: skip
+        {
+            "participant_id": p["id"],
+            "panel_id": p["panel_id"],
+            "index": p["index"],
+            "status": p["status"],
+            "answers": answered.get(p["id"], 0),
+            "reason": exclusion_reason(p, frame.study),
+        }  # fmt: skip
         for p in frame.participants
         if p["id"] not in in_scope
     ]

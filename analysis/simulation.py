@@ -119,7 +119,11 @@ class Responder:
     def choose(self, left_id: int | None, right_id: int | None, allow_none: bool = False) -> str:
         draw = self.rng.random()  # one draw per trial, whatever the answer
         known = left_id in self.latent and right_id in self.latent
-        if allow_none and known and abs(self.latent[left_id] - self.latent[right_id]) < self.profile.none_below:
+        if (
+            allow_none
+            and known
+            and abs(self.latent[left_id] - self.latent[right_id]) < self.profile.none_below
+        ):
             return "none"
         return "left" if draw < self.p_left(left_id, right_id) else "right"
 
@@ -269,5 +273,7 @@ def run_participant(
         else:
             raise SimulationError(f"{panel_id}: unknown participant screen {step.name!r}")
         if page.status >= 500:
-            raise SimulationError(f"{panel_id}: the server failed (HTTP {page.status}) after the {step.name} screen")
+            raise SimulationError(
+                f"{panel_id}: the server failed (HTTP {page.status}) after the {step.name} screen"
+            )
     raise SimulationError(f"{panel_id}: no final page after {max_steps} screens")

@@ -22,7 +22,10 @@ THUMB = 56
 
 
 def _refused(request):
-    context = {"signed_in": request.user.is_authenticated, "login_url": f"{reverse('admin:login')}?next={request.path}"}
+    context = {
+        "signed_in": request.user.is_authenticated,
+        "login_url": f"{reverse('admin:login')}?next={request.path}",
+    }
     return render(request, "analysis/forbidden.html", context, status=403)
 
 
@@ -103,7 +106,9 @@ def rankings(request, study: Study, category: str | None = None):
     scope = _scope(request, study)
     ranking = live.category_ranking(study, chosen, scope)
     scorers = list(study.scorers.order_by("name"))
-    scorer = next((s for s in scorers if s.name == request.GET.get("scorer")), scorers[0] if scorers else None)
+    scorer = next(
+        (s for s in scorers if s.name == request.GET.get("scorer")), scorers[0] if scorers else None
+    )
     context = {
         "study": study, "categories": categories, "category": chosen, "scorers": scorers, "scorer": scorer,
         "scope": scope, "scopes": selectors.SCOPE_TABS, "ranking": ranking, "links": _links(study),
@@ -151,12 +156,15 @@ def report_zip(request, study: Study):
 @staff_only
 def export_download(request, pk: int):
     job = (
-        ExportJob.objects.filter(pk=pk, study__in=Study.objects.visible_to(request.user), status=ExportStatus.DONE)
+        ExportJob.objects.filter(
+            pk=pk, study__in=Study.objects.visible_to(request.user), status=ExportStatus.DONE
+        )
         .select_related("study")
         .first()
     )
     if job is None or not job.file:
         raise Http404("No such finished export.")
     name = exports.safe_filename(f"{job.study.slug}-report-{job.pk}.zip")
-    return FileResponse(job.file.open("rb"), as_attachment=True, filename=name, content_type="application/zip")
-
+    return FileResponse(
+        job.file.open("rb"), as_attachment=True, filename=name, content_type="application/zip"
+    )

@@ -49,7 +49,9 @@ def do_mark_served(participant: Participant) -> None:
     a second tab) or the answer that led here already did."""
     if participant.trial_served_at is None:
         now = timezone.now()
-        Participant.objects.filter(pk=participant.pk, trial_served_at__isnull=True).update(trial_served_at=now)
+        Participant.objects.filter(pk=participant.pk, trial_served_at__isnull=True).update(
+            trial_served_at=now
+        )
         participant.trial_served_at = now
 
 

@@ -54,8 +54,15 @@ class TrialAdmin(_OwnStudiesOnly, admin.ModelAdmin):
 @admin.register(Participant)
 class ParticipantAdmin(_OwnStudiesOnly, admin.ModelAdmin):
     list_display = [
-        "panel_id", "study", "index", "status", "qualified", "progress", "sentinel_mistakes",
-        "duplicate_agreement", "last_seen_at",
+        "panel_id",
+        "study",
+        "index",
+        "status",
+        "qualified",
+        "progress",
+        "sentinel_mistakes",
+        "duplicate_agreement",
+        "last_seen_at",
     ]
     list_filter = ["study", "status", "qualified"]
     search_fields = ["=panel_id", "=prolific_session_id"]
@@ -118,7 +125,8 @@ class StudyLinksAdmin(admin.ModelAdmin):
     def participant_link(self, obj):
         link = participant_link(obj, obj.site_root)
         return format_html(
-            '<input type="text" readonly value="{}" size="70" onclick="this.select()" aria-label="study link">', link
+            '<input type="text" readonly value="{}" size="70" onclick="this.select()" aria-label="study link">',
+            link,
         )
 
     @admin.display(description="completion URL")
@@ -133,4 +141,6 @@ class StudyLinksAdmin(admin.ModelAdmin):
 
     @admin.display(description="preview")
     def preview(self, obj):
-        return format_html('<a href="{}">preview the trial screen</a>', reverse("annotation:preview", args=[obj.slug]))
+        return format_html(
+            '<a href="{}">preview the trial screen</a>', reverse("annotation:preview", args=[obj.slug])
+        )

@@ -47,9 +47,19 @@ _REFUSAL_FOR_STATUS = {
     ParticipantStatus.INSTRUCTIONS: RefusalReason.NOT_STARTED,
 }
 _UPDATED_FIELDS = [
-    "status", "qualified", "practice_position", "current_position", "sentinels_answered", "sentinel_mistakes",
-    "duplicates_answered", "duplicates_consistent", "duplicate_agreement", "last_seen_at", "completed_at",
-    "blocked_at", "trial_served_at",
+    "status",
+    "qualified",
+    "practice_position",
+    "current_position",
+    "sentinels_answered",
+    "sentinel_mistakes",
+    "duplicates_answered",
+    "duplicates_consistent",
+    "duplicate_agreement",
+    "last_seen_at",
+    "completed_at",
+    "blocked_at",
+    "trial_served_at",
 ]
 
 
@@ -127,7 +137,12 @@ def do_submit_answer(
         if blocked_now:
             release_unanswered_pairs(locked)
         return SubmitResult(
-            ACCEPTED, locked, trial, answer, blocked_now=blocked_now, completed_now=completed_now,
+            ACCEPTED,
+            locked,
+            trial,
+            answer,
+            blocked_now=blocked_now,
+            completed_now=completed_now,
             upcoming=upcoming if shows_trial else (),
         )
 
@@ -213,11 +228,13 @@ def _advance(p: Participant, study: Study, trial: Trial, answer: Answer, now: da
 def release_unanswered_pairs(participant: Participant) -> int:
     """Give back the planned pairs this participant will never answer (once per pair)."""
     unanswered = set(
-        Trial.objects.filter(participant=participant, planned_pair__isnull=False, answer__isnull=True)
-        .values_list("planned_pair_id", flat=True)
+        Trial.objects.filter(
+            participant=participant, planned_pair__isnull=False, answer__isnull=True
+        ).values_list("planned_pair_id", flat=True)
     )
     answered = set(
-        Trial.objects.filter(participant=participant, planned_pair__isnull=False, answer__isnull=False)
-        .values_list("planned_pair_id", flat=True)
+        Trial.objects.filter(
+            participant=participant, planned_pair__isnull=False, answer__isnull=False
+        ).values_list("planned_pair_id", flat=True)
     )
     return do_release_planned_pairs(sorted(unanswered - answered))

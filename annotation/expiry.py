@@ -31,9 +31,14 @@ def do_expire_idle_participants(now: datetime) -> ExpiryReport:
     Safe to run concurrently and repeatedly.
     """
     participants = pairs = 0
-    studies = Study.objects.filter(participants__status__in=[
-        ParticipantStatus.INSTRUCTIONS, ParticipantStatus.PRACTICE, ParticipantStatus.ACTIVE,
-    ], idle_timeout_minutes__gt=0).distinct()
+    studies = Study.objects.filter(
+        participants__status__in=[
+            ParticipantStatus.INSTRUCTIONS,
+            ParticipantStatus.PRACTICE,
+            ParticipantStatus.ACTIVE,
+        ],
+        idle_timeout_minutes__gt=0,
+    ).distinct()
     for study in studies.only("pk", "idle_timeout_minutes"):
         cutoff = now - timedelta(minutes=study.idle_timeout_minutes)
         for pk in Participant.objects.filter(study=study).idle_since(cutoff).values_list("pk", flat=True):

@@ -20,9 +20,21 @@ from studies.models import GoldPair, Study
 STUDY_FIELDS = [
     f.name
     for f in Study._meta.concrete_fields
-    if f.name in {
-        "id", "name", "slug", "question", "state", "panel", "allow_no_difference", "max_sentinel_mistakes",
-        "min_duplicate_agreement", "break_every", "idle_timeout_minutes", "completion_code", "completion_url",
+    if f.name
+    in {
+        "id",
+        "name",
+        "slug",
+        "question",
+        "state",
+        "panel",
+        "allow_no_difference",
+        "max_sentinel_mistakes",
+        "min_duplicate_agreement",
+        "break_every",
+        "idle_timeout_minutes",
+        "completion_code",
+        "completion_url",
     }
 ]
 
@@ -33,7 +45,9 @@ def _q(name: str) -> str:
 
 @cache
 def _lock_sql(with_slug: bool) -> str:
-    study_columns = ", ".join(f"s.{_q(Study._meta.get_field(n).column)} AS {_q('study_' + n)}" for n in STUDY_FIELDS)
+    study_columns = ", ".join(
+        f"s.{_q(Study._meta.get_field(n).column)} AS {_q('study_' + n)}" for n in STUDY_FIELDS
+    )
     slug = f" AND s.{_q('slug')} = %s" if with_slug else ""
     lock = " FOR UPDATE OF p" if connection.features.has_select_for_update_of else ""
     return (
@@ -53,7 +67,9 @@ def lock_participant(pk: int, study_slug: str | None = None) -> Participant:
         raise Participant.DoesNotExist(f"participant {pk} not found")
     participant = rows[0]
     values = [getattr(participant, f"study_{name}") for name in STUDY_FIELDS]
-    values[STUDY_FIELDS.index("allow_no_difference")] = bool(values[STUDY_FIELDS.index("allow_no_difference")])
+    values[STUDY_FIELDS.index("allow_no_difference")] = bool(
+        values[STUDY_FIELDS.index("allow_no_difference")]
+    )
     participant.study = Study.from_db(participant._state.db, STUDY_FIELDS, values)
     return participant
 

@@ -61,7 +61,9 @@ class Participant(models.Model):
     prolific_study_id = models.CharField(max_length=64, blank=True)
     prolific_session_id = models.CharField(max_length=64, blank=True)
     index = models.PositiveIntegerField(help_text="0, 1, 2 ... per study; seeds the trial list.")
-    status = models.CharField(max_length=12, choices=ParticipantStatus.choices, default=ParticipantStatus.CONSENTING)
+    status = models.CharField(
+        max_length=12, choices=ParticipantStatus.choices, default=ParticipantStatus.CONSENTING
+    )
     qualified = models.BooleanField(
         null=True, help_text="Empty until the end; no when duplicate agreement is below the study's minimum."
     )
@@ -93,7 +95,8 @@ class Participant(models.Model):
             models.UniqueConstraint(fields=["study", "index"], name="participant_unique_index"),
             models.CheckConstraint(condition=~Q(panel_id=""), name="participant_has_panel_id"),
             models.CheckConstraint(
-                condition=Q(sentinel_mistakes__lte=F("sentinels_answered")), name="participant_mistakes_le_sentinels"
+                condition=Q(sentinel_mistakes__lte=F("sentinels_answered")),
+                name="participant_mistakes_le_sentinels",
             ),
             models.CheckConstraint(
                 condition=Q(duplicates_consistent__lte=F("duplicates_answered")),
@@ -113,7 +116,11 @@ class Participant(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (ParticipantStatus.COMPLETED, ParticipantStatus.BLOCKED, ParticipantStatus.ABANDONED)
+        return self.status in (
+            ParticipantStatus.COMPLETED,
+            ParticipantStatus.BLOCKED,
+            ParticipantStatus.ABANDONED,
+        )
 
     @property
     def break_due(self) -> bool:
@@ -157,9 +164,16 @@ class Trial(models.Model):
     planned_pair = models.ForeignKey(
         PlannedPair, null=True, blank=True, on_delete=models.PROTECT, related_name="trials"
     )
-    gold_pair = models.ForeignKey(GoldPair, null=True, blank=True, on_delete=models.PROTECT, related_name="trials")
+    gold_pair = models.ForeignKey(
+        GoldPair, null=True, blank=True, on_delete=models.PROTECT, related_name="trials"
+    )
     practice_better_sketch = models.ForeignKey(
-        Sketch, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="Practice: the answer."
+        Sketch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Practice: the answer.",
     )
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
@@ -180,10 +194,12 @@ class Trial(models.Model):
                 name="trial_practice_flag_matches_kind",
             ),
             models.CheckConstraint(
-                condition=~Q(kind="sentinel") | Q(gold_pair__isnull=False), name="trial_sentinel_has_gold_pair"
+                condition=~Q(kind="sentinel") | Q(gold_pair__isnull=False),
+                name="trial_sentinel_has_gold_pair",
             ),
             models.CheckConstraint(
-                condition=~Q(kind="regular") | Q(planned_pair__isnull=False), name="trial_regular_has_planned_pair"
+                condition=~Q(kind="regular") | Q(planned_pair__isnull=False),
+                name="trial_regular_has_planned_pair",
             ),
             models.CheckConstraint(
                 condition=~Q(kind="duplicate") | Q(duplicate_of__isnull=False, planned_pair__isnull=False),
@@ -205,12 +221,18 @@ class Choice(models.TextChoices):
 class Answer(models.Model):
     trial = models.OneToOneField(Trial, on_delete=models.CASCADE, related_name="answer")
     choice = models.CharField(max_length=5, choices=Choice.choices)
-    chosen_sketch = models.ForeignKey(Sketch, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    chosen_sketch = models.ForeignKey(
+        Sketch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     is_correct = models.BooleanField(null=True, help_text="Sentinels and practice: matches the known answer.")
     is_consistent = models.BooleanField(null=True, help_text="Duplicates: the same sketch as the first time.")
     served_at = models.DateTimeField(null=True, blank=True, help_text="When the trial was first sent.")
-    server_response_ms = models.PositiveIntegerField(null=True, blank=True, help_text="First served → received.")
-    client_response_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Measured in the browser.")
+    server_response_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="First served → received."
+    )
+    client_response_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Measured in the browser."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

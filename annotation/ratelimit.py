@@ -41,7 +41,8 @@ def participant_rate_limited(view):
             count = 1
         if count > limit:
             response = HttpResponse(
-                "Too many requests: please slow down and try again in a minute.", status=429,
+                "Too many requests: please slow down and try again in a minute.",
+                status=429,
                 content_type="text/plain; charset=utf-8",
             )
             response["Retry-After"] = str(window)

@@ -17,7 +17,9 @@ PREVIEW_TOKEN = "preview"
 
 def _preview_pairs(study: Study) -> list[tuple[int, int]]:
     """A few pairs to show: the plan's first, else gold pairs, else two sketches of the study."""
-    planned = PlannedPair.objects.filter(study=study).order_by("order").values_list("sketch_a_id", "sketch_b_id")
+    planned = (
+        PlannedPair.objects.filter(study=study).order_by("order").values_list("sketch_a_id", "sketch_b_id")
+    )
     pairs = list(planned[:50]) or list(
         GoldPair.objects.filter(study=study).order_by("pk").values_list("better_id", "worse_id")[:50]
     )
@@ -59,6 +61,11 @@ def preview(request, slug: str):
         label=f"Preview {number + 1} of {len(pairs)}",
         prefetch=[svg(following[0]), svg(following[1])],
     )
-    context |= {"study": study, "step_template": "annotation/steps/trial.html", "step_name": "trial", "preview": True}
+    context |= {
+        "study": study,
+        "step_template": "annotation/steps/trial.html",
+        "step_name": "trial",
+        "preview": True,
+    }
     template = "annotation/task.html#step" if request.htmx else "annotation/task.html"
     return render(request, template, context)

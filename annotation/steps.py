@@ -33,7 +33,9 @@ def stimulus_url(slug: str, token: str, side: str) -> str:
     return reverse("annotation:stimulus", args=[slug, token, side])
 
 
-def trial_context(*, question, allow_none, token, left_url, right_url, answer_url, done, total, label, prefetch):
+def trial_context(
+    *, question, allow_none, token, left_url, right_url, answer_url, done, total, label, prefetch
+):
     """Everything the trial screen shows; shared by participants and the staff preview."""
     return {
         "question": question,
@@ -57,20 +59,31 @@ def current_step(
     fetched and marked served by the action that just ran (saves the queries)."""
     study = participant.study
     status = participant.status
-    base = {"study": study, "participant": participant, "notice": notice, "panel_name": panels.panel_name(study)}
+    base = {
+        "study": study,
+        "participant": participant,
+        "notice": notice,
+        "panel_name": panels.panel_name(study),
+    }
     if feedback_for is not None:
         return Step("feedback", base | _feedback(participant, feedback_for))
     if status == ParticipantStatus.COMPLETED:
         return Step("complete", base | {"completion_url": panels.completion_url(study)})
     if status in (ParticipantStatus.BLOCKED, ParticipantStatus.ABANDONED) or study.state == StudyState.CLOSED:
-        name = {ParticipantStatus.BLOCKED: "blocked", ParticipantStatus.ABANDONED: "expired"}.get(status, "closed")
+        name = {ParticipantStatus.BLOCKED: "blocked", ParticipantStatus.ABANDONED: "expired"}.get(
+            status, "closed"
+        )
         return Step(name, base | {"return_instructions": panels.return_instructions(study)})
     if status in (ParticipantStatus.CONSENTING, ParticipantStatus.DECLINED):
         name = "consent" if status == ParticipantStatus.CONSENTING else "declined"
-        return Step(name, base | {
-            "consent_html": render_markdown(study.consent_text),
-            "return_instructions": panels.return_instructions(study),
-        })
+        return Step(
+            name,
+            base
+            | {
+                "consent_html": render_markdown(study.consent_text),
+                "return_instructions": panels.return_instructions(study),
+            },
+        )
     if status == ParticipantStatus.INSTRUCTIONS:
         return Step("instructions", base | _instructions(participant))
     if participant.break_due:
@@ -83,7 +96,9 @@ def _trial(participant: Participant, fetched=()) -> dict:
     position = participant.practice_position if in_practice else participant.current_position
     total = participant.n_practice if in_practice else participant.n_trials
     trials = list(fetched) or list(
-        Trial.objects.filter(participant=participant, is_practice=in_practice, position__in=[position, position + 1])
+        Trial.objects.filter(
+            participant=participant, is_practice=in_practice, position__in=[position, position + 1]
+        )
         .only("token", "position")
         .order_by("position")
     )
@@ -112,7 +127,10 @@ def _instructions(participant: Participant) -> dict:
         .only("token", "left_sketch_id", "practice_better_sketch_id")
         .first()
     )
-    context = {"instructions_html": render_markdown(study.instructions), "has_practice": participant.n_practice > 0}
+    context = {
+        "instructions_html": render_markdown(study.instructions),
+        "has_practice": participant.n_practice > 0,
+    }
     if example is not None:
         better_left = example.practice_better_sketch_id == example.left_sketch_id
         context["example"] = {

@@ -42,18 +42,38 @@ REFUSAL_NOTICES = {
     RefusalReason.INVALID_CHOICE: "Please choose one of the offered answers.",
 }
 NOTICE_PAGES = {
-    "missing_id": (400, "We could not tell who you are",
-                   "This link is missing your participant id. Please open the study again from {panel}."),
-    "bad_id": (400, "We could not read your participant id",
-               "Please open the study again from {panel}, using the link exactly as given."),
+    "missing_id": (
+        400,
+        "We could not tell who you are",
+        "This link is missing your participant id. Please open the study again from {panel}.",
+    ),
+    "bad_id": (
+        400,
+        "We could not read your participant id",
+        "Please open the study again from {panel}, using the link exactly as given.",
+    ),
     "not_open": (200, "This study has not opened yet", "Please come back later."),
-    "paused": (200, "This study is paused", "No new participants can start right now. Please try again later."),
-    "closed": (200, "This study has closed", "Thank you for your interest. No more answers are being collected."),
+    "paused": (
+        200,
+        "This study is paused",
+        "No new participants can start right now. Please try again later.",
+    ),
+    "closed": (
+        200,
+        "This study has closed",
+        "Thank you for your interest. No more answers are being collected.",
+    ),
     "full": (200, "This study is full", "All places have been taken. Thank you for your interest."),
-    "not_qualified": (403, "This study is for invited participants",
-                      "It is open only to people who completed an earlier study of ours."),
-    "unavailable": (503, "This study is not available right now",
-                    "Something is wrong on our side; the researchers have been told. Please try again later."),
+    "not_qualified": (
+        403,
+        "This study is for invited participants",
+        "It is open only to people who completed an earlier study of ours.",
+    ),
+    "unavailable": (
+        503,
+        "This study is not available right now",
+        "Something is wrong on our side; the researchers have been told. Please try again later.",
+    ),
     "no_session": (403, "Your session has ended", "Please open the study again from {panel}."),
     "not_found": (404, "There is no such study", "Please check the link you were given."),
 }
@@ -150,7 +170,9 @@ def _participant_view(handler):
 def task(request, participant: Participant):
     """Whatever the participant should see now: resuming after a reload is just this page."""
     do_touch(participant)
-    return _show_step(request, participant, feedback_for=feedback_trial(participant, request.GET.get("after", "")))
+    return _show_step(
+        request, participant, feedback_for=feedback_trial(participant, request.GET.get("after", ""))
+    )
 
 
 @require_POST

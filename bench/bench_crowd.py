@@ -88,8 +88,13 @@ def main() -> None:
     latent = latent_table(study, truth_scorer(study), np.random.default_rng([SEED, LATENT_STREAM]))
     for ranking in report.rankings:
         compared = [i for i in ranking.items if i["bt_rank"] is not None]
-        tau = scipy.stats.kendalltau([i["bt_score"] for i in compared], [latent[i["sketch_id"]] for i in compared])
-        print_row(f"BT vs latent, Kendall τ ({ranking.category.name}, {len(compared)} sketches)", f"{tau.statistic:.3f}")
+        tau = scipy.stats.kendalltau(
+            [i["bt_score"] for i in compared], [latent[i["sketch_id"]] for i in compared]
+        )
+        print_row(
+            f"BT vs latent, Kendall τ ({ranking.category.name}, {len(compared)} sketches)",
+            f"{tau.statistic:.3f}",
+        )
     print_row("Krippendorff α (all categories)", f"{report.reliability[0]['krippendorff_alpha']}")
 
 

@@ -60,7 +60,9 @@ def main() -> None:
     reimport = time.perf_counter() - start
     assert sum(r.n_new for r in again) == 0
 
-    print_header(f"import throughput ({n:,} real sketches, {len(paths)} files, {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")
+    print_header(
+        f"import throughput ({n:,} real sketches, {len(paths)} files, {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})"
+    )
     print_row("plain bulk_create of prepared rows", f"{n / baseline:,.0f} sketches/s")
     print_row("import_sketches (parse, validate, normalise, store)", f"{n / measured:,.0f} sketches/s")
     print_row("re-import of the same files (adds 0)", f"{n / reimport:,.0f} sketches/s")

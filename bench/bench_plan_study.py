@@ -64,8 +64,12 @@ def make_scorers(categories: list[Category]) -> list[Scorer]:
         )
         scorer.categories.set(categories)
         SketchScore.objects.bulk_create(
-            [SketchScore(sketch_id=pk, scorer=scorer, q=points + k * strokes, cos_theta_y=0.5, correct=True)
-             for pk, points, strokes in sketches],
+            [
+                SketchScore(
+                    sketch_id=pk, scorer=scorer, q=points + k * strokes, cos_theta_y=0.5, correct=True
+                )
+                for pk, points, strokes in sketches
+            ],
             batch_size=5000,
         )
         scorers.append(scorer)
@@ -77,9 +81,18 @@ def pure_sampling(study: Study) -> None:
     for category in study.categories.all():
         ids = list(Sketch.objects.filter(category=category).order_by("pk").values_list("pk", flat=True))
         for scorer in study.scorers.all():
-            q = dict(SketchScore.objects.filter(scorer=scorer, sketch__category=category).values_list("sketch_id", "q"))
-            sampling.plan_pairs(np.array([q[i] for i in ids]), study.pairs_per_cell, edges, study.sampling_mode,
-                                np.random.default_rng([study.seed, category.pk, scorer.pk]))
+            q = dict(
+                SketchScore.objects.filter(scorer=scorer, sketch__category=category).values_list(
+                    "sketch_id", "q"
+                )
+            )
+            sampling.plan_pairs(
+                np.array([q[i] for i in ids]),
+                study.pairs_per_cell,
+                edges,
+                study.sampling_mode,
+                np.random.default_rng([study.seed, category.pk, scorer.pk]),
+            )
 
 
 def main() -> None:
@@ -88,14 +101,20 @@ def main() -> None:
     n_sketches = Sketch.objects.count()
     per_category = n_sketches // len(categories)
     study = Study.objects.create(
-        name="bench", slug="bench", pairs_per_cell=PAIRS_PER_CELL, sampling_mode="natural",
-        trials_per_participant=1000, completion_code="BENCH",
+        name="bench",
+        slug="bench",
+        pairs_per_cell=PAIRS_PER_CELL,
+        sampling_mode="natural",
+        trials_per_participant=1000,
+        completion_code="BENCH",
     )
     study.categories.set(categories)
     study.scorers.set(scorers)
     total = PAIRS_PER_CELL * len(categories) * len(scorers)
-    print_header(f"do_freeze_plan: {total:,} pairs, {len(categories)} categories × {len(scorers)} scorers, "
-                 f"~{per_category} sketches each ({connection.vendor})")
+    print_header(
+        f"do_freeze_plan: {total:,} pairs, {len(categories)} categories × {len(scorers)} scorers, "
+        f"~{per_category} sketches each ({connection.vendor})"
+    )
     baseline = best_of(lambda: pure_sampling(study), repeat=1)
     start = time.perf_counter()
     do_freeze_plan(study)

@@ -60,7 +60,9 @@ def make_scorer(class_names: list[str]) -> Scorer:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--per-category", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=512, help="sketches per task and per forward pass")
@@ -115,7 +117,9 @@ def main() -> None:
     insert_rate, pipeline_rate = n / timings[0], n / min(timings[1:])
 
     engine = connection.vendor
-    print_header(f"bench_scoring_pipeline: {n:,} real sketches, batch {args.batch}, {args.threads} threads, {engine}")
+    print_header(
+        f"bench_scoring_pipeline: {n:,} real sketches, batch {args.batch}, {args.threads} threads, {engine}"
+    )
     print_row("raw forward pass (baseline)", f"{forward_rate:,.0f} sketches/s")
     print_row("encode only (stored strokes -> stroke-5)", f"{encode_rate:,.0f} sketches/s")
     print_row("handler: preprocess + infer + postprocess", f"{handler_rate:,.0f} sketches/s")

@@ -51,10 +51,18 @@ THINK_SECONDS = tuple(float(x) for x in os.environ.get("BENCH_THINK", "1.0,3.0")
 TOKEN = re.compile(r'name="token" value="([\w-]+)"')
 CSRF = re.compile(r'"X-CSRFToken": "([^"]+)"')
 STUDY = {
-    "pairs_per_cell": 100, "sampling_mode": "natural", "n_levels": 10, "trials_per_participant": 160,
-    "practice_trials": 0, "sentinels_per_participant": 4, "duplicates_per_participant": 4,
-    "max_sentinel_mistakes": 10, "min_duplicate_distance": 8, "break_every": 0,
-    "target_participants": 10_000, "idle_timeout_minutes": 600,
+    "pairs_per_cell": 100,
+    "sampling_mode": "natural",
+    "n_levels": 10,
+    "trials_per_participant": 160,
+    "practice_trials": 0,
+    "sentinels_per_participant": 4,
+    "duplicates_per_participant": 4,
+    "max_sentinel_mistakes": 10,
+    "min_duplicate_distance": 8,
+    "break_every": 0,
+    "target_participants": 10_000,
+    "idle_timeout_minutes": 600,
 }
 
 
@@ -82,7 +90,9 @@ def build_study():
         "bench-trials", category_files=("pig", "face", "apple", "cactus", "ambulance"), n=60, **STUDY
     )
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {BASELINE_TABLE} (id bigserial PRIMARY KEY, choice text, at timestamptz)")
+        cursor.execute(
+            f"CREATE TABLE {BASELINE_TABLE} (id bigserial PRIMARY KEY, choice text, at timestamptz)"
+        )
     assert not Participant.objects.exists()
     return do_launch_study(study)
 
@@ -121,8 +131,18 @@ def start_gunicorn(database_url: str, port: int) -> subprocess.Popen:
         "CELERY_BROKER_URL": "",
     }
     command = [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", str(WORKERS),
-        "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--workers",
+        str(WORKERS),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
     ]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
@@ -188,7 +208,7 @@ def _unchunk(payload: bytes) -> bytes:
         if size == 0:
             break
         out.append(rest[:size])
-        rest = rest[size + 2:]
+        rest = rest[size + 2 :]
     return b"".join(out)
 
 
@@ -252,7 +272,7 @@ def percentile(values: list[float], p: float) -> float:
 async def measure(port: int, slug: str) -> dict:
     workers = [Worker(RawClient("127.0.0.1", port), slug, f"bench-{i:04d}") for i in range(PARTICIPANTS)]
     for chunk in range(0, len(workers), 10):
-        await asyncio.gather(*(w.enter() for w in workers[chunk:chunk + 10]))
+        await asyncio.gather(*(w.enter() for w in workers[chunk : chunk + 10]))
     await run_phase(workers, "baseline", 2, None)  # warm-up: every worker process has served
     results = {}
     results["baseline_1"] = await run_phase(workers, "baseline", SECONDS, None)
@@ -268,14 +288,20 @@ def report(results: dict, queries: int) -> None:
     print_row("queries per answer request (in-process)", str(queries))
     baseline = statistics.mean([results["baseline_1"][0], results["baseline_2"][0]])
     trials = results["trials"][0]
-    print_row("saturated: baseline (1 INSERT) requests/s", f"{results['baseline_1'][0]:.0f} then {results['baseline_2'][0]:.0f}")
+    print_row(
+        "saturated: baseline (1 INSERT) requests/s",
+        f"{results['baseline_1'][0]:.0f} then {results['baseline_2'][0]:.0f}",
+    )
     print_row("saturated: trials/s (answer + next trial)", f"{trials:.0f}")
     for label, key in (("saturated baseline", "baseline_1"), ("saturated trials", "trials")):
         lat = results[key][1]
         print_row(f"{label} latency p50 / p99 (ms)", f"{percentile(lat, 50):.1f} / {percentile(lat, 99):.1f}")
     for label, key in (("paced baseline", "paced_baseline"), ("paced trials", "paced_trials")):
         rate, lat = results[key]
-        print_row(f"{label}: req/s, p50 / p99 (ms)", f"{rate:.0f}, {percentile(lat, 50):.1f} / {percentile(lat, 99):.1f}")
+        print_row(
+            f"{label}: req/s, p50 / p99 (ms)",
+            f"{rate:.0f}, {percentile(lat, 50):.1f} / {percentile(lat, 99):.1f}",
+        )
     print_ratio("trials/s ÷ baseline requests/s (saturated)", trials, baseline, goal="≥ 0.60")
     p99 = percentile(results["paced_trials"][1], 99)
     print_row("paced trial p99 ≤ 50 ms?", f"{'yes' if p99 <= 50 else 'no'} ({p99:.1f} ms)")

@@ -43,7 +43,9 @@ class TrainingRequest:
     soft_binning: bool = True
     encoder: str = DEFAULT_ENCODER
     encoder_kwargs: dict[str, Any] = field(default_factory=dict)
-    categories: Sequence[str] | None = None  # names or slugs; None = every category with train & test sketches
+    categories: Sequence[str] | None = (
+        None  # names or slugs; None = every category with train & test sketches
+    )
     per_category: int | None = None  # training sketches per category (lowest ids first); None = all
     epochs: int = 6
     batch_size: int = 64
@@ -91,7 +93,9 @@ def _training_categories(request: TrainingRequest) -> list[Category]:
             + ", ".join(lacking)
         )
     if not request.categories:
-        categories = [c for c in categories if counts.get((c.pk, Split.TRAIN)) and counts.get((c.pk, Split.TEST))]
+        categories = [
+            c for c in categories if counts.get((c.pk, Split.TRAIN)) and counts.get((c.pk, Split.TEST))
+        ]
     if len(categories) < 2:
         raise ScoringInputError(
             f"a scorer needs at least 2 categories with train and test sketches, got {len(categories)}"
@@ -102,7 +106,9 @@ def _training_categories(request: TrainingRequest) -> list[Category]:
 
 def _train_config(request: TrainingRequest, categories: Sequence[Category]) -> TrainConfig:
     if request.encoder not in ENCODERS:
-        raise ScoringInputError(f"unknown encoder {request.encoder!r}; choose one of {', '.join(sorted(ENCODERS))}")
+        raise ScoringInputError(
+            f"unknown encoder {request.encoder!r}; choose one of {', '.join(sorted(ENCODERS))}"
+        )
     if request.device not in DEVICES:
         raise ScoringInputError(f"unknown device {request.device!r}; choose one of {', '.join(DEVICES)}")
     if not request.lr > 0:
@@ -112,7 +118,9 @@ def _train_config(request: TrainingRequest, categories: Sequence[Category]) -> T
     try:
         build_encoder(request.encoder, **request.encoder_kwargs)
     except (TypeError, ValueError) as exc:
-        raise ScoringInputError(f"encoder {request.encoder!r} does not accept {request.encoder_kwargs}: {exc}") from exc
+        raise ScoringInputError(
+            f"encoder {request.encoder!r} does not accept {request.encoder_kwargs}: {exc}"
+        ) from exc
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(request.extra) - known)
     if unknown:
@@ -143,9 +151,13 @@ def create_scorer(request: TrainingRequest, user=None) -> Scorer:
     if not name or slugify(name) != name:
         raise ScoringInputError(f"scorer name {name!r} must be a slug: lowercase letters, digits and hyphens")
     if Scorer.objects.filter(name=name).exists():
-        raise ScoringInputError(f"a scorer named {name!r} already exists; pick another name or delete it first")
+        raise ScoringInputError(
+            f"a scorer named {name!r} already exists; pick another name or delete it first"
+        )
     if request.variant not in Variant.values:
-        raise ScoringInputError(f"unknown variant {request.variant!r}; choose one of {', '.join(Variant.values)}")
+        raise ScoringInputError(
+            f"unknown variant {request.variant!r}; choose one of {', '.join(Variant.values)}"
+        )
     categories = _training_categories(request)
     config = _train_config(request, categories)
     with transaction.atomic():
@@ -211,7 +223,9 @@ def _fail(scorer: Scorer, message: str) -> None:
 
 
 def _train_claimed(scorer: Scorer, report: TrainProgress) -> Scorer:
-    stored = {k: v for k, v in scorer.config.items() if k in {f.name for f in dataclasses.fields(TrainConfig)}}
+    stored = {
+        k: v for k, v in scorer.config.items() if k in {f.name for f in dataclasses.fields(TrainConfig)}
+    }
     config = TrainConfig(**stored)
     problem = device_problem(config.device)
     if problem:
@@ -242,8 +256,12 @@ def _train_claimed(scorer: Scorer, report: TrainProgress) -> Scorer:
     started = timezone.now()
     result = train(
         config,
-        train_set.X, train_set.lengths, train_set.labels,
-        test_set.X, test_set.lengths, test_set.labels,
+        train_set.X,
+        train_set.lengths,
+        train_set.labels,
+        test_set.X,
+        test_set.lengths,
+        test_set.labels,
         progress=epoch_done,
     )
     report("saving", {"stage": "saving"})
@@ -257,7 +275,11 @@ def _train_claimed(scorer: Scorer, report: TrainProgress) -> Scorer:
         scorer.figure.save(f"{scorer.name}-q-theta.png", ContentFile(figure), save=False)
         scorer.metrics = outputs.metrics_of(result, test_set.labels, names, len(train_ids))
         scorer.config = outputs.clean(
-            {**dataclasses.asdict(result.config), "per_category": per_category, "started_at": started.isoformat()}
+            {
+                **dataclasses.asdict(result.config),
+                "per_category": per_category,
+                "started_at": started.isoformat(),
+            }
         )
         scorer.device = result.device
         scorer.training_seconds = result.seconds
@@ -281,12 +303,22 @@ def do_reset_for_training(scorer: Scorer) -> Scorer:
     if scorer.status == JobStatus.DONE:
         raise ScoringInputError(f"scorer {scorer.name!r} is trained; create a new scorer to train again")
     with transaction.atomic():
-        updated = Scorer.objects.filter(pk=scorer.pk, status__in=[JobStatus.FAILED, JobStatus.RUNNING]).update(
-            status=JobStatus.PENDING, error="", progress={"stage": "queued"}, metrics={}, device="",
-            training_seconds=None, checkpoint="", checkpoint_sha256="", figure="", heldout="", finished_at=None,
+        updated = Scorer.objects.filter(
+            pk=scorer.pk, status__in=[JobStatus.FAILED, JobStatus.RUNNING]
+        ).update(
+            status=JobStatus.PENDING,
+            error="",
+            progress={"stage": "queued"},
+            metrics={},
+            device="",
+            training_seconds=None,
+            checkpoint="",
+            checkpoint_sha256="",
+            figure="",
+            heldout="",
+            finished_at=None,
         )
         if updated:
             do_queue_training(scorer)
     scorer.refresh_from_db()
     return scorer
-

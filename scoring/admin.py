@@ -22,7 +22,15 @@ from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
 from sketches.admin import sketch_thumbnail
 
 SCORE_LIST_DISPLAY = [
-    "thumbnail", "sketch_link", "category", "scorer", "q_value", "theta", "cos_value", "predicted_class", "correct",
+    "thumbnail",
+    "sketch_link",
+    "category",
+    "scorer",
+    "q_value",
+    "theta",
+    "cos_value",
+    "predicted_class",
+    "correct",
     "split",
 ]
 Q_COLUMN = SCORE_LIST_DISPLAY.index("q_value")
@@ -50,7 +58,15 @@ def _number(value, digits: int = 3) -> str:
 @admin.register(Scorer)
 class ScorerAdmin(admin.ModelAdmin):
     list_display = [
-        "name", "variant", "soft_binning", "encoder", "status", "accuracy", "spearman", "training_time", "device",
+        "name",
+        "variant",
+        "soft_binning",
+        "encoder",
+        "status",
+        "accuracy",
+        "spearman",
+        "training_time",
+        "device",
         "created_at",
     ]
     list_filter = ["status", "variant", "encoder"]
@@ -58,17 +74,44 @@ class ScorerAdmin(admin.ModelAdmin):
     actions = ["score_sketches", "train_again"]
     change_form_template = "admin/scoring/scorer/change_form.html"
     fieldsets = [
-        (None, {"fields": ["name", "variant", "soft_binning", "encoder", "category_list", "status", "error"]}),
-        ("Training", {"fields": [
-            "device", "training_seconds", "created_by", "created_at", "finished_at", "checkpoint_file",
-            "checkpoint_sha256", "config_json",
-        ]}),
+        (
+            None,
+            {"fields": ["name", "variant", "soft_binning", "encoder", "category_list", "status", "error"]},
+        ),
+        (
+            "Training",
+            {
+                "fields": [
+                    "device",
+                    "training_seconds",
+                    "created_by",
+                    "created_at",
+                    "finished_at",
+                    "checkpoint_file",
+                    "checkpoint_sha256",
+                    "config_json",
+                ]
+            },
+        ),
         ("Held-out evaluation (test split)", {"fields": ["metrics_table"]}),
     ]
     readonly_fields = [
-        "name", "variant", "soft_binning", "encoder", "category_list", "status", "error", "device",
-        "training_seconds", "created_by", "created_at", "finished_at", "checkpoint_file", "checkpoint_sha256",
-        "config_json", "metrics_table",
+        "name",
+        "variant",
+        "soft_binning",
+        "encoder",
+        "category_list",
+        "status",
+        "error",
+        "device",
+        "training_seconds",
+        "created_by",
+        "created_at",
+        "finished_at",
+        "checkpoint_file",
+        "checkpoint_sha256",
+        "config_json",
+        "metrics_table",
     ]
 
     # -- permissions: scorers are made by training, never edited -------------------
@@ -120,27 +163,44 @@ class ScorerAdmin(admin.ModelAdmin):
         for name, summary in sorted(m.get("q_summary", {}).items()):
             category = categories.get(name)
             links = (
-                format_html('<a href="{}">best</a> · <a href="{}">worst</a>',
-                            scores_url(obj, category), scores_url(obj, category, best_first=False))
-                if category is not None else ""
+                format_html(
+                    '<a href="{}">best</a> · <a href="{}">worst</a>',
+                    scores_url(obj, category),
+                    scores_url(obj, category, best_first=False),
+                )
+                if category is not None
+                else ""
             )
-            rows.append((
-                name, _number(m.get("accuracy_per_category", {}).get(name)),
-                *(_number(summary.get(k), 1) for k in ("min", "p10", "median", "p90", "max")), links,
-            ))
+            rows.append(
+                (
+                    name,
+                    _number(m.get("accuracy_per_category", {}).get(name)),
+                    *(_number(summary.get(k), 1) for k in ("min", "p10", "median", "p90", "max")),
+                    links,
+                )
+            )
         head = format_html(
             "<p>Top-1 {} (chance {}, n={} test / {} train) · Spearman(q, cosθ<sub>y</sub>) pooled {}, "
             "mean per category {} · share of q at the working-range bounds {}</p>",
-            _number(m.get("accuracy")), _number(m.get("chance")), m.get("n_test"), m.get("n_train"),
-            _number(m.get("spearman_q_cos")), _number(m.get("spearman_q_cos_per_class")),
+            _number(m.get("accuracy")),
+            _number(m.get("chance")),
+            m.get("n_test"),
+            m.get("n_train"),
+            _number(m.get("spearman_q_cos")),
+            _number(m.get("spearman_q_cos_per_class")),
             _number(m.get("fraction_at_bounds")),
         )
-        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                                "<td>{}</td><td>{}</td></tr>", rows)
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td><td>{}</td></tr>",
+            rows,
+        )
         return format_html(
             "{}<table><thead><tr><th>category</th><th>top-1</th><th>q min</th><th>p10</th><th>median</th>"
             "<th>p90</th><th>max</th><th>scored sketches</th></tr></thead><tbody>{}</tbody></table>",
-            head, body,
+            head,
+            body,
         )
 
     # -- pages ----------------------------------------------------------------------
@@ -149,12 +209,15 @@ class ScorerAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<int:pk>/score/", wrap(require_POST(self.score_view)), name="scoring_scorer_score"),
-            path("<int:pk>/train-again/", wrap(require_POST(self.train_again_view)),
-                 name="scoring_scorer_train_again"),
+            path(
+                "<int:pk>/train-again/",
+                wrap(require_POST(self.train_again_view)),
+                name="scoring_scorer_train_again",
+            ),
         ] + super().get_urls()
 
     def add_view(self, request, form_url="", extra_context=None):
-        """"Add scorer" is "train a scorer": the form queues a training task on the gpu queue."""
+        """ "Add scorer" is "train a scorer": the form queues a training task on the gpu queue."""
         if not self.has_add_permission(request):
             messages.error(request, "You may not train scorers.")
             return redirect("admin:scoring_scorer_changelist")
@@ -187,8 +250,10 @@ class ScorerAdmin(admin.ModelAdmin):
                 can_train_again=self.has_train_permission(request) and scorer.status != JobStatus.DONE,
                 figure_png=figure_url(scorer),
                 figure_svg=figure_url(scorer, "svg"),
-                comparisons=[(other, figure_url(scorer, "png", other), figure_url(scorer, "svg", other))
-                             for other in compare[:4]],
+                comparisons=[
+                    (other, figure_url(scorer, "png", other), figure_url(scorer, "svg", other))
+                    for other in compare[:4]
+                ],
                 best_url=scores_url(scorer),
                 worst_url=scores_url(scorer, best_first=False),
                 n_scores=selectors.score_count(scorer),
@@ -257,8 +322,17 @@ class ScoringRunAdmin(admin.ModelAdmin):
     change_form_template = "admin/scoring/scoringrun/change_form.html"
     change_list_template = "admin/scoring/scoringrun/change_list.html"
     readonly_fields = [
-        "scorer", "category_list", "status", "total", "done", "task_batch_size", "error_list", "created_by",
-        "created_at", "started_at", "finished_at",
+        "scorer",
+        "category_list",
+        "status",
+        "total",
+        "done",
+        "task_batch_size",
+        "error_list",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
     ]
     exclude = ["categories", "errors"]
 
@@ -302,8 +376,17 @@ class SketchScoreAdmin(admin.ModelAdmin):
     list_per_page = 60
     actions = None
     show_full_result_count = False
-    readonly_fields = ["large_thumbnail", "sketch", "scorer", "q", "cos_theta_y", "predicted_class", "correct",
-                       "run", "scored_at"]
+    readonly_fields = [
+        "large_thumbnail",
+        "sketch",
+        "scorer",
+        "q",
+        "cos_theta_y",
+        "predicted_class",
+        "correct",
+        "run",
+        "scored_at",
+    ]
 
     def has_add_permission(self, request):
         return False

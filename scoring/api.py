@@ -21,8 +21,22 @@ class ScorerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Scorer
         fields = [
-            "id", "name", "variant", "soft_binning", "encoder", "categories", "status", "progress", "error",
-            "device", "training_seconds", "checkpoint_sha256", "metrics", "config", "created_at", "finished_at",
+            "id",
+            "name",
+            "variant",
+            "soft_binning",
+            "encoder",
+            "categories",
+            "status",
+            "progress",
+            "error",
+            "device",
+            "training_seconds",
+            "checkpoint_sha256",
+            "metrics",
+            "config",
+            "created_at",
+            "finished_at",
         ]
         read_only_fields = fields
 
@@ -32,7 +46,9 @@ class TrainingRequestSerializer(serializers.Serializer):
     variant = serializers.ChoiceField(choices=Variant.choices, default=Variant.COS)
     soft_binning = serializers.BooleanField(default=True)
     encoder = serializers.CharField(required=False, max_length=40)
-    categories = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=500)
+    categories = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=500
+    )
     per_category = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000)
     epochs = serializers.IntegerField(default=6, min_value=1, max_value=500)
     seed = serializers.IntegerField(default=0, min_value=0, max_value=2**31 - 1)
@@ -71,7 +87,15 @@ class ScoringRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = ScoringRun
         fields = [
-            "id", "scorer", "categories", "status", "total", "done", "errors", "created_at", "started_at",
+            "id",
+            "scorer",
+            "categories",
+            "status",
+            "total",
+            "done",
+            "errors",
+            "created_at",
+            "started_at",
             "finished_at",
         ]
         read_only_fields = fields
@@ -79,13 +103,17 @@ class ScoringRunSerializer(serializers.ModelSerializer):
 
 class ScoringRunRequestSerializer(serializers.Serializer):
     scorer = serializers.CharField(max_length=80)
-    categories = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=500)
+    categories = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=500
+    )
 
 
 class ScoringRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Score sketches with a scorer (POST, 202); poll the run for done/total."""
 
-    queryset = ScoringRun.objects.select_related("scorer").prefetch_related("categories").order_by("-created_at")
+    queryset = (
+        ScoringRun.objects.select_related("scorer").prefetch_related("categories").order_by("-created_at")
+    )
     serializer_class = ScoringRunSerializer
     filterset_fields = ["status"]
 
@@ -95,7 +123,9 @@ class ScoringRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         try:
             run = do_start_scoring_run(
-                body.validated_data["scorer"], body.validated_data.get("categories") or None, user=request.user
+                body.validated_data["scorer"],
+                body.validated_data.get("categories") or None,
+                user=request.user,
             )
         except ScoringInputError as error:
             return refused(error)

@@ -33,13 +33,18 @@ ENCODER_KWARGS: dict = {}
 
 
 def _checkpoint_present(scorer: Scorer) -> bool:
-    return scorer.is_ready and bool(scorer.checkpoint) and scorer.checkpoint.storage.exists(scorer.checkpoint.name)
+    return (
+        scorer.is_ready
+        and bool(scorer.checkpoint)
+        and scorer.checkpoint.storage.exists(scorer.checkpoint.name)
+    )
 
 
 def _categories() -> list[Category]:
     found = Category.objects.filter(slug__in=DEMO_CATEGORIES).order_by("slug")
     return [
-        c for c in found
+        c
+        for c in found
         if Sketch.objects.filter(category=c, split=Split.TRAIN).exists()
         and Sketch.objects.filter(category=c, split=Split.TEST).exists()
     ]
@@ -49,34 +54,49 @@ def _train(name: str, variant: str, categories: list[Category], say) -> Scorer |
     existing = Scorer.objects.filter(name=name).first()
     if existing is not None and _checkpoint_present(existing):
         accuracy = existing.metrics.get("accuracy")
-        say(f"Scoring: reusing {name} (sha256 {existing.checkpoint_sha256[:12]}…"
-            + (f", held-out top-1 {accuracy:.3f}" if accuracy is not None else "") + ").")
+        say(
+            f"Scoring: reusing {name} (sha256 {existing.checkpoint_sha256[:12]}…"
+            + (f", held-out top-1 {accuracy:.3f}" if accuracy is not None else "")
+            + ")."
+        )
         return existing
     if existing is not None:
         say(f"Scoring: {name} is {existing.status} or lacks its checkpoint; training it again.")
         existing.delete()
     n_train = Sketch.objects.filter(category__in=categories, split=Split.TRAIN).count()
     request = actions.TrainingRequest(
-        name=name, variant=variant, categories=[c.slug for c in categories], per_category=PER_CATEGORY,
+        name=name,
+        variant=variant,
+        categories=[c.slug for c in categories],
+        per_category=PER_CATEGORY,
         encoder_kwargs=dict(ENCODER_KWARGS),
-        epochs=EPOCHS, batch_size=64 if n_train >= 1000 else 16, lr=1e-3 if n_train >= 1000 else 3e-3, seed=SEED,
+        epochs=EPOCHS,
+        batch_size=64 if n_train >= 1000 else 16,
+        lr=1e-3 if n_train >= 1000 else 3e-3,
+        seed=SEED,
     )
     scorer = actions.create_scorer(request)
-    say(f"Scoring: training {name} on {', '.join(c.name for c in categories)} "
-        f"({min(n_train, PER_CATEGORY * len(categories))} sketches, {EPOCHS} epochs) ...")
+    say(
+        f"Scoring: training {name} on {', '.join(c.name for c in categories)} "
+        f"({min(n_train, PER_CATEGORY * len(categories))} sketches, {EPOCHS} epochs) ..."
+    )
 
     def progress(stage: str, details: dict) -> None:
         if stage == "training":
-            say(f"  epoch {details['epoch']}/{details['epochs']}: loss {details['loss']:.3f}, "
-                f"train accuracy {details['train_accuracy']:.3f} ({details['seconds']:.0f} s)")
+            say(
+                f"  epoch {details['epoch']}/{details['epochs']}: loss {details['loss']:.3f}, "
+                f"train accuracy {details['train_accuracy']:.3f} ({details['seconds']:.0f} s)"
+            )
 
     scorer = actions.do_train_scorer(scorer.pk, progress)
     if scorer.status != JobStatus.DONE:
         say(f"Scoring: {name} failed: {scorer.error}")
         return None
     m = scorer.metrics
-    say(f"  {name}: held-out top-1 {m['accuracy']:.3f}, Spearman(q, cosθ_y) {m['spearman_q_cos'] or 0:+.3f}, "
-        f"{scorer.training_seconds:.0f} s on {scorer.device}")
+    say(
+        f"  {name}: held-out top-1 {m['accuracy']:.3f}, Spearman(q, cosθ_y) {m['spearman_q_cos'] or 0:+.3f}, "
+        f"{scorer.training_seconds:.0f} s on {scorer.device}"
+    )
     return scorer
 
 
@@ -99,7 +119,9 @@ def _score(scorer: Scorer, say) -> None:
         seconds = (run.finished_at - run.started_at).total_seconds()
         say(f"Scoring: {scorer.name} scored {run.done:,} sketches in {seconds:.1f} s.")
     else:
-        say(f"Scoring: run #{run.pk} of {scorer.name} is queued for the gpu workers ({run.total:,} sketches).")
+        say(
+            f"Scoring: run #{run.pk} of {scorer.name} is queued for the gpu workers ({run.total:,} sketches)."
+        )
 
 
 def run(say):

@@ -40,7 +40,9 @@ def theta_of(cos_theta: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(np.asarray(cos_theta, dtype=np.float64), -1.0, 1.0)))
 
 
-def q_theta_figure(panels: Sequence[Panel], categories: Sequence[str], fmt: str = "png", dpi: int = 110) -> bytes:
+def q_theta_figure(
+    panels: Sequence[Panel], categories: Sequence[str], fmt: str = "png", dpi: int = 110
+) -> bytes:
     """Render the scatter grid as PNG or SVG bytes."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {sorted(FORMATS)}, got {fmt!r}")

@@ -19,27 +19,35 @@ class TrainScorerForm(forms.Form):
         required=False, initial=True, help_text='Untick for the "w/o sbin" ablation (ignored for softmax).'
     )
     encoder = forms.ChoiceField(
-        choices=[(name, name) for name in sorted(ENCODERS)], initial=DEFAULT_ENCODER,
+        choices=[(name, name) for name in sorted(ENCODERS)],
+        initial=DEFAULT_ENCODER,
         help_text="cnn trains in minutes on a CPU; paper_bilstm is the paper's 2×1024 BiLSTM (GPU workers).",
     )
     encoder_kwargs = forms.CharField(
-        required=False, initial="{}", help_text='JSON, e.g. {"feat_dim": 256}.',
+        required=False,
+        initial="{}",
+        help_text='JSON, e.g. {"feat_dim": 256}.',
         widget=forms.TextInput(attrs={"size": 50}),
     )
     categories = forms.ModelMultipleChoiceField(
-        queryset=Category.objects.order_by("name"), required=False,
+        queryset=Category.objects.order_by("name"),
+        required=False,
         help_text="None chosen: every category with sketches in both the train and the test split.",
         widget=forms.SelectMultiple(attrs={"size": 12}),
     )
     per_category = forms.IntegerField(
-        required=False, min_value=1, help_text="Training sketches per category (lowest ids first); empty: all."
+        required=False,
+        min_value=1,
+        help_text="Training sketches per category (lowest ids first); empty: all.",
     )
     epochs = forms.IntegerField(min_value=1, max_value=500, initial=6)
     batch_size = forms.IntegerField(min_value=2, max_value=4096, initial=64)
     lr = forms.FloatField(min_value=1e-7, max_value=1.0, initial=1e-3, label="Learning rate")
     seed = forms.IntegerField(min_value=0, initial=0)
     device = forms.ChoiceField(
-        choices=[(d, d) for d in DEVICES], initial="auto", help_text="auto: the worker's cuda, then mps, then cpu."
+        choices=[(d, d) for d in DEVICES],
+        initial="auto",
+        help_text="auto: the worker's cuda, then mps, then cpu.",
     )
 
     def clean_encoder_kwargs(self):

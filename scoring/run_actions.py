@@ -49,7 +49,8 @@ def get_scorer(name: str) -> Scorer:
     if scorer is None:
         known = list(Scorer.objects.order_by("name").values_list("name", flat=True)[:20])
         raise ScoringInputError(
-            f"no scorer named {name!r}" + (f"; known scorers: {', '.join(known)}" if known else "; train one first")
+            f"no scorer named {name!r}"
+            + (f"; known scorers: {', '.join(known)}" if known else "; train one first")
         )
     return scorer
 
@@ -71,7 +72,10 @@ def scoring_categories(scorer: Scorer, names: Sequence[str] | None) -> list[Cate
     if not categories:
         raise ScoringInputError(f"scorer {scorer.name!r} has no categories to score")
     counts = dict(
-        Sketch.objects.filter(category__in=categories).values_list("category").order_by().annotate(n=Count("pk"))
+        Sketch.objects.filter(category__in=categories)
+        .values_list("category")
+        .order_by()
+        .annotate(n=Count("pk"))
     )
     empty = [c.name for c in categories if not counts.get(c.pk)]
     if empty:

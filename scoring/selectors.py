@@ -34,7 +34,9 @@ def scores_panel(scorer: Scorer, categories: Sequence[Category], split: str | No
     if split:
         rows = rows.filter(sketch__split=split)
     points: dict[str, list[list[float]]] = {c.name: [[], []] for c in categories}
-    for name, q, cos in rows.values_list("sketch__category__name", "q", "cos_theta_y").iterator(chunk_size=5000):
+    for name, q, cos in rows.values_list("sketch__category__name", "q", "cos_theta_y").iterator(
+        chunk_size=5000
+    ):
         points[name][0].append(q)
         points[name][1].append(cos)
     return Panel(_title(scorer), {k: (np.asarray(v[0]), np.asarray(v[1])) for k, v in points.items()})

@@ -59,7 +59,9 @@ def scorer_figure(request, pk: int, fmt: str):
     split = request.GET.get("split") or None
     if source not in ("auto", "heldout", "scores") or (split and split not in Split.values):
         return _bad("source must be auto, heldout or scores; split must be train, val or test")
-    categories = _categories(request, scorer, DEFAULT_CATEGORIES if len(scorers) == 1 else DEFAULT_CATEGORIES_COMPARED)
+    categories = _categories(
+        request, scorer, DEFAULT_CATEGORIES if len(scorers) == 1 else DEFAULT_CATEGORIES_COMPARED
+    )
     if isinstance(categories, HttpResponse):
         return categories
     panels = []

@@ -166,7 +166,14 @@ def do_run_import_batch(batch_id: int) -> ImportBatch:
     batch.finished_at = timezone.now()
     batch.save(
         update_fields=[
-            "sha256", "status", "n_read", "n_new", "n_existing", "n_skipped", "messages", "finished_at",
+            "sha256",
+            "status",
+            "n_read",
+            "n_new",
+            "n_existing",
+            "n_skipped",
+            "messages",
+            "finished_at",
         ]
     )
     return batch

@@ -15,7 +15,10 @@ def sketch_thumbnail(sketch_id: int, size: int = 64) -> str:
     return format_html(
         '<img src="{}" width="{}" height="{}" loading="lazy" alt="sketch {}" class="sketch-thumb" '
         'style="background:#fff;border:1px solid #ddd">',
-        url, size, size, sketch_id,
+        url,
+        size,
+        size,
+        sketch_id,
     )
 
 
@@ -42,9 +45,22 @@ class SketchAdmin(admin.ModelAdmin):
     list_select_related = ["category"]
     list_per_page = 100
     readonly_fields = [
-        "large_thumbnail", "category", "source", "key_id", "split", "stroke_count", "point_count",
-        "bbox_min_x", "bbox_min_y", "bbox_width", "bbox_height", "countrycode", "recognized",
-        "drawn_at", "import_batch", "created_at",
+        "large_thumbnail",
+        "category",
+        "source",
+        "key_id",
+        "split",
+        "stroke_count",
+        "point_count",
+        "bbox_min_x",
+        "bbox_min_y",
+        "bbox_width",
+        "bbox_height",
+        "countrycode",
+        "recognized",
+        "drawn_at",
+        "import_batch",
+        "created_at",
     ]
     exclude = ["strokes"]
 
@@ -93,11 +109,31 @@ class SketchAdmin(admin.ModelAdmin):
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
-    list_display = ["filename", "status", "n_read", "n_new", "n_existing", "n_skipped", "created_by", "created_at"]
+    list_display = [
+        "filename",
+        "status",
+        "n_read",
+        "n_new",
+        "n_existing",
+        "n_skipped",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["status"]
     readonly_fields = [
-        "filename", "sha256", "category_name", "skip_invalid", "status", "n_read", "n_new",
-        "n_existing", "n_skipped", "report", "created_by", "created_at", "finished_at",
+        "filename",
+        "sha256",
+        "category_name",
+        "skip_invalid",
+        "status",
+        "n_read",
+        "n_new",
+        "n_existing",
+        "n_skipped",
+        "report",
+        "created_by",
+        "created_at",
+        "finished_at",
     ]
     exclude = ["file", "messages"]
 

@@ -27,8 +27,17 @@ class SketchSerializer(serializers.ModelSerializer):
     class Meta:
         model = Sketch
         fields = [
-            "id", "category", "source", "key_id", "split", "stroke_count", "point_count",
-            "countrycode", "recognized", "drawn_at", "svg_url",
+            "id",
+            "category",
+            "source",
+            "key_id",
+            "split",
+            "stroke_count",
+            "point_count",
+            "countrycode",
+            "recognized",
+            "drawn_at",
+            "svg_url",
         ]
 
     def get_svg_url(self, obj) -> str:
@@ -60,8 +69,19 @@ class ImportBatchSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportBatch
         fields = [
-            "id", "filename", "sha256", "category_name", "skip_invalid", "status", "n_read", "n_new",
-            "n_existing", "n_skipped", "messages", "created_at", "finished_at",
+            "id",
+            "filename",
+            "sha256",
+            "category_name",
+            "skip_invalid",
+            "status",
+            "n_read",
+            "n_new",
+            "n_existing",
+            "n_skipped",
+            "messages",
+            "created_at",
+            "finished_at",
         ]
         read_only_fields = fields
 
@@ -72,7 +92,9 @@ class ImportUploadSerializer(serializers.Serializer):
     skip_invalid = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs):
-        form = ImportUploadForm(data={k: v for k, v in attrs.items() if k != "file"}, files={"file": attrs["file"]})
+        form = ImportUploadForm(
+            data={k: v for k, v in attrs.items() if k != "file"}, files={"file": attrs["file"]}
+        )
         if not form.is_valid():
             raise serializers.ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})
         return form.cleaned_data
@@ -107,4 +129,3 @@ def register(router) -> None:
     router.register("categories", CategoryViewSet, basename="category")
     router.register("sketches", SketchViewSet, basename="sketch")
     router.register("imports", ImportBatchViewSet, basename="import")
-

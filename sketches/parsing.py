@@ -115,9 +115,7 @@ def _collect(items: Iterator[ParsedSketch | ParseError], limit: int | None) -> P
 # --- ndjson -----------------------------------------------------------------
 
 
-def _iter_ndjson(
-    stream: BinaryIO, name: str, category: str | None
-) -> Iterator[ParsedSketch | ParseError]:
+def _iter_ndjson(stream: BinaryIO, name: str, category: str | None) -> Iterator[ParsedSketch | ParseError]:
     seen: set[str] = set()
     for number, raw in enumerate(stream, start=1):
         location = f"{name}:line {number}"

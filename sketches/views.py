@@ -24,7 +24,9 @@ def sketch_svg(request, pk: int):
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(render.svg(sketch.strokes, title=f"sketch {pk}"), content_type="image/svg+xml")
+        response = HttpResponse(
+            render.svg(sketch.strokes, title=f"sketch {pk}"), content_type="image/svg+xml"
+        )
     response["ETag"] = etag
     response["Cache-Control"] = f"private, max-age={CACHE_SECONDS}, immutable"
     return response

@@ -51,7 +51,11 @@ __all__ = [
     "preview_plan",
 ]
 
-KIND_NAMES = {trial_lists.REGULAR: "regular", trial_lists.SENTINEL: "sentinel", trial_lists.DUPLICATE: "duplicate"}
+KIND_NAMES = {
+    trial_lists.REGULAR: "regular",
+    trial_lists.SENTINEL: "sentinel",
+    trial_lists.DUPLICATE: "duplicate",
+}
 #: Third element of the seed sequence for a participant's gold-pair draw, so that the
 #: sentinels and practice pairs are reproducible without replaying the trial list.
 GOLD_STREAM = 1
@@ -100,7 +104,9 @@ def draw_trial_list(study: Study, participant_index: int) -> list[TrialDraft]:
     regular_ids = [claimed[k] for k in rng.permutation(len(claimed))]
     sketches = dict(
         (pk, (a, b))
-        for pk, a, b in PlannedPair.objects.filter(pk__in=claimed).values_list("pk", "sketch_a_id", "sketch_b_id")
+        for pk, a, b in PlannedPair.objects.filter(pk__in=claimed).values_list(
+            "pk", "sketch_a_id", "sketch_b_id"
+        )
     )
     sentinels, _ = _gold_for(study, participant_index)
 
@@ -172,7 +178,9 @@ def _check_can_draw(study: Study, participant_index: int) -> None:
     needed = study.sentinels_per_participant
     n_gold = GoldPair.objects.filter(study=study).count()
     if n_gold < needed:
-        problems.append(f"needs {needed} gold pairs for the sentinels, the study has {n_gold} (short by {needed - n_gold})")
+        problems.append(
+            f"needs {needed} gold pairs for the sentinels, the study has {n_gold} (short by {needed - n_gold})"
+        )
     if problems:
         raise StudyConfigError(problems)
 
@@ -183,8 +191,10 @@ def _gold_for(study: Study, participant_index: int) -> tuple[list[GoldPair], lis
     n_sentinels = study.sentinels_per_participant
     if len(gold) < n_sentinels:
         raise StudyConfigError(
-            [f"needs {n_sentinels} gold pairs for the sentinels, the study has {len(gold)} "
-             f"(short by {n_sentinels - len(gold)})"]
+            [
+                f"needs {n_sentinels} gold pairs for the sentinels, the study has {len(gold)} "
+                f"(short by {n_sentinels - len(gold)})"
+            ]
         )
     picks = np.random.default_rng([study.seed, participant_index, GOLD_STREAM]).permutation(len(gold))
     sentinels = [gold[k] for k in picks[:n_sentinels]]

@@ -19,14 +19,27 @@ from studies.selectors import plan_table, stored_plan_counts
 
 #: Fields that change the pair plan: read-only once it is frozen.
 PLAN_FIELDS = [
-    "categories", "scorers", "split", "pairs_per_cell", "n_levels", "level_edges", "sampling_mode",
-    "auto_gold_pairs", "seed",
+    "categories",
+    "scorers",
+    "split",
+    "pairs_per_cell",
+    "n_levels",
+    "level_edges",
+    "sampling_mode",
+    "auto_gold_pairs",
+    "seed",
 ]
 #: Fields that shape participants' lists and screening: read-only once participants may enter.
 RUN_FIELDS = [
-    "trials_per_participant", "practice_trials", "sentinels_per_participant", "max_sentinel_mistakes",
-    "duplicates_per_participant", "min_duplicate_agreement", "min_duplicate_distance",
-    "allow_no_difference", "qualification_study",
+    "trials_per_participant",
+    "practice_trials",
+    "sentinels_per_participant",
+    "max_sentinel_mistakes",
+    "duplicates_per_participant",
+    "min_duplicate_agreement",
+    "min_duplicate_distance",
+    "allow_no_difference",
+    "qualification_study",
 ]
 ACTION_LABELS = {
     "freeze_plan": "Freeze the plan",
@@ -45,8 +58,10 @@ def run_action(study: Study, action: str, user) -> tuple[str, Study]:
     if action == "freeze_plan":
         summary = planning.do_freeze_plan(study)
         gold = summary["gold_pairs"]
-        return (f"Plan frozen: {summary['total_pairs']:,} pairs in {len(summary['cells'])} cells; "
-                f"{gold['automatic']} automatic + {gold['curated']} curated gold pairs."), study
+        return (
+            f"Plan frozen: {summary['total_pairs']:,} pairs in {len(summary['cells'])} cells; "
+            f"{gold['automatic']} automatic + {gold['curated']} curated gold pairs."
+        ), study
     if action == "discard_plan":
         deleted = planning.do_discard_plan(study)
         return f"Plan discarded ({deleted:,} rows); the configuration can be edited again.", study
@@ -118,13 +133,30 @@ class StudyAdmin(admin.ModelAdmin):
     filter_horizontal = ["categories", "scorers", "shared_with"]
     actions = ["launch_pilot", "launch_live", "pause", "resume", "close", "clone"]
     fieldsets = [
-        ("Content", {"fields": ["name", "slug", "question", "instructions", "consent_text", "owner", "shared_with"]}),
+        (
+            "Content",
+            {"fields": ["name", "slug", "question", "instructions", "consent_text", "owner", "shared_with"]},
+        ),
         ("Sampling (the pair plan)", {"fields": PLAN_FIELDS[:-1]}),
         ("Per-participant trial list", {"fields": RUN_FIELDS[:-1] + ["break_every", "idle_timeout_minutes"]}),
-        ("Running it", {"fields": [
-            "seed", "state", "target_participants", "panel", "completion_code", "completion_url",
-            "qualification_study", "plan_frozen_at", "launched_at", "closed_at", "links",
-        ]}),
+        (
+            "Running it",
+            {
+                "fields": [
+                    "seed",
+                    "state",
+                    "target_participants",
+                    "panel",
+                    "completion_code",
+                    "completion_url",
+                    "qualification_study",
+                    "plan_frozen_at",
+                    "launched_at",
+                    "closed_at",
+                    "links",
+                ]
+            },
+        ),
     ]
     change_form_template = "admin/studies/study/change_form.html"
 
@@ -170,7 +202,8 @@ class StudyAdmin(admin.ModelAdmin):
         preview = trial_preview_url(obj)
         preview_html = (
             format_html('<a href="{}" target="_blank">Preview a trial as a participant sees it</a>', preview)
-            if preview else "Trial preview: not available yet (the annotation app provides it)."
+            if preview
+            else "Trial preview: not available yet (the annotation app provides it)."
         )
         return format_html('<a href="{}">Plan preview</a> · {}', plan, preview_html)
 
@@ -193,7 +226,9 @@ class StudyAdmin(admin.ModelAdmin):
                 "lifecycle_buttons": [
                     (ACTION_LABELS[a], reverse("admin:studies_study_action", args=[study.pk, a]), a)
                     for a in lifecycle.allowed_actions(study)
-                ] if self.has_change_permission(request, study) else [],
+                ]
+                if self.has_change_permission(request, study)
+                else [],
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -219,7 +254,9 @@ class StudyAdmin(admin.ModelAdmin):
             "table": plan_table(summary, stored),
             "title": f"Pair plan of {study.name}" + ("" if summary["frozen"] else " (dry run)"),
             "freeze_url": reverse("admin:studies_study_action", args=[study.pk, "freeze_plan"])
-            if study.state == StudyState.DRAFT and not summary["frozen"] and self.has_change_permission(request, study)
+            if study.state == StudyState.DRAFT
+            and not summary["frozen"]
+            and self.has_change_permission(request, study)
             else None,
         }
         return TemplateResponse(request, "admin/studies/study/plan.html", context)
@@ -250,7 +287,9 @@ class StudyAdmin(admin.ModelAdmin):
             try:
                 message, _ = run_action(study, action, request.user)
             except StudyConfigError as error:
-                messages.error(request, f"{study.slug}: {ACTION_LABELS[action]} refused: {'; '.join(error.messages)}")
+                messages.error(
+                    request, f"{study.slug}: {ACTION_LABELS[action]} refused: {'; '.join(error.messages)}"
+                )
             else:
                 messages.success(request, f"{study.slug}: {message}")
 

@@ -23,14 +23,27 @@ from studies.models import Study, StudyState
 
 #: Fields that change the pair plan: refused once the plan is frozen (as in the admin).
 PLAN_FIELDS = {
-    "categories", "scorers", "split", "pairs_per_cell", "n_levels", "level_edges", "sampling_mode",
-    "auto_gold_pairs", "seed",
+    "categories",
+    "scorers",
+    "split",
+    "pairs_per_cell",
+    "n_levels",
+    "level_edges",
+    "sampling_mode",
+    "auto_gold_pairs",
+    "seed",
 }
 #: Fields that shape participants' lists: refused once participants may enter.
 RUN_FIELDS = {
-    "trials_per_participant", "practice_trials", "sentinels_per_participant", "max_sentinel_mistakes",
-    "duplicates_per_participant", "min_duplicate_agreement", "min_duplicate_distance",
-    "allow_no_difference", "qualification_study",
+    "trials_per_participant",
+    "practice_trials",
+    "sentinels_per_participant",
+    "max_sentinel_mistakes",
+    "duplicates_per_participant",
+    "min_duplicate_agreement",
+    "min_duplicate_distance",
+    "allow_no_difference",
+    "qualification_study",
 }
 
 
@@ -46,7 +59,13 @@ class StudySerializer(serializers.ModelSerializer):
         model = Study
         exclude = ["id", "shared_with", "paused_from"]
         read_only_fields = [
-            "state", "plan_summary", "plan_frozen_at", "created_at", "launched_at", "closed_at", "owner",
+            "state",
+            "plan_summary",
+            "plan_frozen_at",
+            "created_at",
+            "launched_at",
+            "closed_at",
+            "owner",
         ]
 
     def validate_qualification_study(self, value):
@@ -76,7 +95,10 @@ class StudySerializer(serializers.ModelSerializer):
             changed = sorted(name for name in attrs if name in locked)
             if changed:
                 raise ValidationError(
-                    {name: [f"cannot change once the study is {study.state} with a frozen plan"] for name in changed}
+                    {
+                        name: [f"cannot change once the study is {study.state} with a frozen plan"]
+                        for name in changed
+                    }
                 )
         return attrs
 
@@ -90,7 +112,9 @@ class CloneSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, max_length=200)
 
 
-MESSAGES = inline_serializer("ActionRefused", {"detail": serializers.ListField(child=serializers.CharField())})
+MESSAGES = inline_serializer(
+    "ActionRefused", {"detail": serializers.ListField(child=serializers.CharField())}
+)
 
 
 def refused(error: StudyConfigError) -> Response:
@@ -124,7 +148,11 @@ class StudyViewSet(viewsets.ModelViewSet):
         study = self.get_object()
         if study.state != StudyState.DRAFT:
             return Response(
-                {"detail": [f"only drafts can be deleted; {study.slug!r} is {study.state} (close it instead)"]},
+                {
+                    "detail": [
+                        f"only drafts can be deleted; {study.slug!r} is {study.state} (close it instead)"
+                    ]
+                },
                 status=status.HTTP_400_BAD_REQUEST,
             )
         with transaction.atomic():
@@ -142,7 +170,9 @@ class StudyViewSet(viewsets.ModelViewSet):
         target.refresh_from_db()
         return Response(StudySerializer(target, context=self.get_serializer_context()).data)
 
-    @extend_schema(responses={200: OpenApiResponse(description="The plan summary (a dry run if not frozen).")})
+    @extend_schema(
+        responses={200: OpenApiResponse(description="The plan summary (a dry run if not frozen).")}
+    )
     @action(detail=True, methods=["get"])
     def plan(self, request, slug=None):
         return Response(planning.preview_plan(self.get_object()))

@@ -19,11 +19,15 @@ def study_edges(study: Study) -> tuple[np.ndarray | None, list[str]]:
             return None, [f"n_levels must be at least 1, got {study.n_levels}"]
         return level_edges(study.n_levels), []
     edges = study.level_edges
-    if not isinstance(edges, list) or not all(isinstance(e, int | float) and not isinstance(e, bool) for e in edges):
+    if not isinstance(edges, list) or not all(
+        isinstance(e, int | float) and not isinstance(e, bool) for e in edges
+    ):
         return None, ["level edges must be a list of numbers, e.g. [0, 0.1, 0.2, ..., 1]"]
     problems = []
     if len(edges) != study.n_levels + 1:
-        problems.append(f"level edges: {study.n_levels} levels need {study.n_levels + 1} edges, got {len(edges)}")
+        problems.append(
+            f"level edges: {study.n_levels} levels need {study.n_levels + 1} edges, got {len(edges)}"
+        )
     if not edges or edges[0] != 0 or edges[-1] != 1:
         problems.append("level edges must start at 0 and end at 1")
     if any(b <= a for a, b in zip(edges, edges[1:])):
@@ -34,7 +38,11 @@ def study_edges(study: Study) -> tuple[np.ndarray | None, list[str]]:
 def trial_list_problems(study: Study) -> list[str]:
     """Can a participant's list hold its sentinels, duplicates and their distance?"""
     problems = []
-    total, n_sent, n_dup = study.trials_per_participant, study.sentinels_per_participant, study.duplicates_per_participant
+    total, n_sent, n_dup = (
+        study.trials_per_participant,
+        study.sentinels_per_participant,
+        study.duplicates_per_participant,
+    )
     regular = study.regular_trials_per_participant
     if regular < 1:
         problems.append(

@@ -19,8 +19,12 @@ DEMO_SCORERS = ["demo-gacl-cos", "demo-softmax"]
 N_CATEGORIES = 4
 #: Tried in order until the plan is feasible for the test split at hand (the shared
 #: corpus has ~200 test sketches per category, the in-repo sample 12).
-SIZES = [(SamplingMode.BALANCED, 300), (SamplingMode.BALANCED, 100), (SamplingMode.NATURAL, 100),
-         (SamplingMode.NATURAL, 40)]
+SIZES = [
+    (SamplingMode.BALANCED, 300),
+    (SamplingMode.BALANCED, 100),
+    (SamplingMode.NATURAL, 100),
+    (SamplingMode.NATURAL, 40),
+]
 CONFIG = {
     "name": "Demo: sketch quality, GACL-cos vs softmax",
     "instructions": "You will see two sketches of the same object. Pick the one drawn better: "
@@ -50,7 +54,9 @@ def run(say):
     scorers = list(Scorer.objects.filter(name__in=DEMO_SCORERS))
     not_ready = [n for n in DEMO_SCORERS if not any(s.name == n and s.is_ready for s in scorers)]
     if not_ready:
-        say(f"Studies: skipped, scorer(s) {', '.join(not_ready)} missing or not ready (run the scoring demo step).")
+        say(
+            f"Studies: skipped, scorer(s) {', '.join(not_ready)} missing or not ready (run the scoring demo step)."
+        )
         return None
     shared = set.intersection(*(set(s.categories.order_by("slug")) for s in scorers))
     categories = sorted(shared, key=lambda c: c.slug)[:N_CATEGORIES]
@@ -58,7 +64,9 @@ def run(say):
         say("Studies: skipped, the demo scorers share no trained category.")
         return None
     if study is None:
-        study = Study.objects.create(slug=DEMO_SLUG, owner=User.objects.filter(username="admin").first(), **CONFIG)
+        study = Study.objects.create(
+            slug=DEMO_SLUG, owner=User.objects.filter(username="admin").first(), **CONFIG
+        )
     study.categories.set(categories)
     study.scorers.set(scorers)
     try:
@@ -67,8 +75,10 @@ def run(say):
     except StudyConfigError as error:
         say("Studies: the demo study could not launch:\n  " + "\n  ".join(error.messages))
         return [("Demo study (draft)", reverse("admin:studies_study_change", args=[study.pk]))]
-    say(f"Studies: {study.name!r} is live over {', '.join(c.name for c in categories)} "
-        f"({study.plan_summary['total_pairs']:,} planned pairs, {study.plan_summary['mode']} mode).")
+    say(
+        f"Studies: {study.name!r} is live over {', '.join(c.name for c in categories)} "
+        f"({study.plan_summary['total_pairs']:,} planned pairs, {study.plan_summary['mode']} mode)."
+    )
     return _links(study)
 
 

@@ -10,19 +10,46 @@ from studies.models import GoldPair, Study
 
 class StudyAdminForm(forms.ModelForm):
     completion_url = forms.URLField(
-        required=False, assume_scheme="https", max_length=200,
+        required=False,
+        assume_scheme="https",
+        max_length=200,
         help_text=Study._meta.get_field("completion_url").help_text,
     )
 
     class Meta:
         model = Study
         fields = [  # the admin's fieldsets decide what shows and what is read-only
-            "name", "slug", "question", "instructions", "consent_text", "owner", "shared_with",
-            "categories", "scorers", "split", "pairs_per_cell", "n_levels", "level_edges", "sampling_mode",
-            "auto_gold_pairs", "trials_per_participant", "practice_trials", "sentinels_per_participant",
-            "max_sentinel_mistakes", "duplicates_per_participant", "min_duplicate_agreement",
-            "min_duplicate_distance", "allow_no_difference", "break_every", "idle_timeout_minutes", "seed",
-            "target_participants", "panel", "completion_code", "completion_url", "qualification_study",
+            "name",
+            "slug",
+            "question",
+            "instructions",
+            "consent_text",
+            "owner",
+            "shared_with",
+            "categories",
+            "scorers",
+            "split",
+            "pairs_per_cell",
+            "n_levels",
+            "level_edges",
+            "sampling_mode",
+            "auto_gold_pairs",
+            "trials_per_participant",
+            "practice_trials",
+            "sentinels_per_participant",
+            "max_sentinel_mistakes",
+            "duplicates_per_participant",
+            "min_duplicate_agreement",
+            "min_duplicate_distance",
+            "allow_no_difference",
+            "break_every",
+            "idle_timeout_minutes",
+            "seed",
+            "target_participants",
+            "panel",
+            "completion_code",
+            "completion_url",
+            "qualification_study",
         ]
 
     def clean(self):
@@ -30,8 +57,14 @@ class StudyAdminForm(forms.ModelForm):
         if self.errors:
             return cleaned
         draft = self.instance
-        for name in ("n_levels", "level_edges", "trials_per_participant", "sentinels_per_participant",
-                     "duplicates_per_participant", "min_duplicate_distance"):
+        for name in (
+            "n_levels",
+            "level_edges",
+            "trials_per_participant",
+            "sentinels_per_participant",
+            "duplicates_per_participant",
+            "min_duplicate_distance",
+        ):
             if name in cleaned:
                 setattr(draft, name, cleaned[name])
         _, edge_problems = checks.study_edges(draft)
@@ -63,4 +96,3 @@ class GoldPairForm(forms.ModelForm):
                 f"Both sketches must show the same category ({better.category} vs {worse.category})."
             )
         return cleaned
-

@@ -89,7 +89,11 @@ def _conditional_increment(pairs, candidates: list[int], level: int) -> list[int
     which rows this transaction won; otherwise one statement per row, checking its count.
     """
     if not connection.features.can_return_columns_from_insert:
-        return [pk for pk in candidates if pairs.filter(pk=pk, times_assigned=level).update(times_assigned=level + 1)]
+        return [
+            pk
+            for pk in candidates
+            if pairs.filter(pk=pk, times_assigned=level).update(times_assigned=level + 1)
+        ]
     table, quote = PlannedPair._meta.db_table, connection.ops.quote_name
     won = set()
     with connection.cursor() as cursor:

@@ -24,12 +24,31 @@ CLOSE_FROM = (S.DRAFT, S.PILOT, S.LIVE, S.PAUSED)
 
 #: Fields copied by a clone: the whole configuration, none of the run.
 CLONED_FIELDS = [
-    "question", "instructions", "consent_text", "split", "pairs_per_cell", "n_levels", "level_edges",
-    "sampling_mode", "auto_gold_pairs", "trials_per_participant", "practice_trials",
-    "sentinels_per_participant", "max_sentinel_mistakes", "duplicates_per_participant",
-    "min_duplicate_agreement", "min_duplicate_distance", "allow_no_difference", "break_every",
-    "idle_timeout_minutes", "seed", "target_participants", "panel", "completion_code",
-    "completion_url", "qualification_study",
+    "question",
+    "instructions",
+    "consent_text",
+    "split",
+    "pairs_per_cell",
+    "n_levels",
+    "level_edges",
+    "sampling_mode",
+    "auto_gold_pairs",
+    "trials_per_participant",
+    "practice_trials",
+    "sentinels_per_participant",
+    "max_sentinel_mistakes",
+    "duplicates_per_participant",
+    "min_duplicate_agreement",
+    "min_duplicate_distance",
+    "allow_no_difference",
+    "break_every",
+    "idle_timeout_minutes",
+    "seed",
+    "target_participants",
+    "panel",
+    "completion_code",
+    "completion_url",
+    "qualification_study",
 ]
 
 
@@ -106,7 +125,9 @@ def do_clone_study(study: Study, *, slug: str | None = None, name: str | None = 
         clone.shared_with.set(study.shared_with.all())
         GoldPair.objects.bulk_create(
             [
-                GoldPair(study=clone, better_id=g.better_id, worse_id=g.worse_id, source=g.source, note=g.note)
+                GoldPair(
+                    study=clone, better_id=g.better_id, worse_id=g.worse_id, source=g.source, note=g.note
+                )
                 for g in study.gold_pairs.filter(source=GoldPair.Source.CURATED)
             ]
         )
@@ -133,7 +154,9 @@ def allowed_actions(study: Study) -> list[str]:
 def _check_from(study: Study, allowed: tuple[str, ...], verb: str) -> None:
     if study.state not in allowed:
         names = " or ".join(str(s) for s in allowed)
-        raise StudyConfigError(f"cannot {verb} {study.slug!r}: it is {study.state}, and only a {names} study can")
+        raise StudyConfigError(
+            f"cannot {verb} {study.slug!r}: it is {study.state}, and only a {names} study can"
+        )
 
 
 def _move(study: Study, allowed: tuple[str, ...], target: str, **fields) -> None:

@@ -63,15 +63,22 @@ class Study(models.Model):
     pairs_per_cell = models.PositiveIntegerField(
         default=5000, validators=[MinValueValidator(1)], help_text="Pairs per (category, method)."
     )
-    n_levels = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1), MaxValueValidator(100)])
-    level_edges = models.JSONField(
-        null=True, blank=True, help_text="Edges on normalised |Δq|, n_levels + 1 increasing values from 0 to 1. "
-        "Empty: equal widths."
+    n_levels = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
-    sampling_mode = models.CharField(max_length=10, choices=SamplingMode.choices, default=SamplingMode.BALANCED)
+    level_edges = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Edges on normalised |Δq|, n_levels + 1 increasing values from 0 to 1. "
+        "Empty: equal widths.",
+    )
+    sampling_mode = models.CharField(
+        max_length=10, choices=SamplingMode.choices, default=SamplingMode.BALANCED
+    )
     auto_gold_pairs = models.PositiveIntegerField(
-        default=100, help_text="Automatic gold pairs added when the plan is frozen: the largest model gaps on "
-        "which every chosen scorer agrees, spread over the categories. 0: curated gold pairs only."
+        default=100,
+        help_text="Automatic gold pairs added when the plan is frozen: the largest model gaps on "
+        "which every chosen scorer agrees, spread over the categories. 0: curated gold pairs only.",
     )
 
     # per-participant trial list
@@ -85,7 +92,9 @@ class Study(models.Model):
     )
     min_duplicate_distance = models.PositiveIntegerField(default=100)
     allow_no_difference = models.BooleanField(default=False)
-    break_every = models.PositiveIntegerField(default=100, help_text="A break screen every N trials (0: none).")
+    break_every = models.PositiveIntegerField(
+        default=100, help_text="A break screen every N trials (0: none)."
+    )
     idle_timeout_minutes = models.PositiveIntegerField(
         default=60, help_text="Unanswered pairs of a participant idle this long return to the pool."
     )
@@ -94,20 +103,31 @@ class Study(models.Model):
     seed = models.PositiveBigIntegerField(default=0)
     state = models.CharField(max_length=10, choices=StudyState.choices, default=StudyState.DRAFT)
     paused_from = models.CharField(
-        max_length=10, choices=StudyState.choices, blank=True, editable=False,
+        max_length=10,
+        choices=StudyState.choices,
+        blank=True,
+        editable=False,
         help_text="The state a paused study resumes to (pilot or live).",
     )
     target_participants = models.PositiveIntegerField(default=40)
     panel = models.CharField(max_length=10, choices=Panel.choices, default=Panel.PROLIFIC)
     completion_code = models.CharField(max_length=40, blank=True)
-    completion_url = models.URLField(blank=True, help_text="Prolific: https://app.prolific.com/submissions/complete?cc=CODE")
+    completion_url = models.URLField(
+        blank=True, help_text="Prolific: https://app.prolific.com/submissions/complete?cc=CODE"
+    )
     qualification_study = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="qualifies_for",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="qualifies_for",
         help_text="Only participants who passed this study may enter.",
     )
 
     # the frozen plan
-    plan_summary = models.JSONField(default=dict, blank=True, help_text="Counts per cell and level; scorer hashes.")
+    plan_summary = models.JSONField(
+        default=dict, blank=True, help_text="Counts per cell and level; scorer hashes."
+    )
     plan_frozen_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -156,7 +176,9 @@ class PlannedPair(models.Model):
     class Meta:
         ordering = ["study", "order"]
         constraints = [
-            models.UniqueConstraint(fields=["study", "scorer", "sketch_a", "sketch_b"], name="plannedpair_unique"),
+            models.UniqueConstraint(
+                fields=["study", "scorer", "sketch_a", "sketch_b"], name="plannedpair_unique"
+            ),
             models.UniqueConstraint(fields=["study", "order"], name="plannedpair_unique_order"),
             models.CheckConstraint(condition=~Q(sketch_a=F("sketch_b")), name="plannedpair_no_self_pair"),
             models.CheckConstraint(condition=Q(gap__gte=0) & Q(gap__lte=1), name="plannedpair_gap_in_unit"),

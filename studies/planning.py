@@ -64,7 +64,9 @@ def compute_plan(study: Study) -> ComputedPlan:
     computed = ComputedPlan(summary=summary, problems=problems)
     for category in categories:
         sketch_ids = np.array(
-            Sketch.objects.filter(category=category, split=study.split).order_by("pk").values_list("pk", flat=True),
+            Sketch.objects.filter(category=category, split=study.split)
+            .order_by("pk")
+            .values_list("pk", flat=True),
             dtype=np.int64,
         )
         if sketch_ids.size < 2:
@@ -88,7 +90,9 @@ def compute_plan(study: Study) -> ComputedPlan:
             if edges is not None:
                 _draw_cell(study, cell, edges, problems)
         if len(columns) == len(scorers) and scorers:
-            computed.automatic_gold += _automatic_gold(study, category, sketch_ids, np.column_stack(columns), problems)
+            computed.automatic_gold += _automatic_gold(
+                study, category, sketch_ids, np.column_stack(columns), problems
+            )
     summary["cells"] = [_cell_summary(cell) for cell in computed.cells]
     summary["total_pairs"] = sum(len(cell.plan) for cell in computed.cells if cell.plan is not None)
     curated = GoldPair.objects.filter(study=study, source=GoldPair.Source.CURATED).count()
@@ -156,7 +160,9 @@ def _scorer_problems(scorers: list[Scorer], categories: list[Category]) -> list[
 
 def _scores(scorer: Scorer, sketch_ids: np.ndarray) -> tuple[np.ndarray, int]:
     found = dict(
-        SketchScore.objects.filter(scorer=scorer, sketch_id__in=sketch_ids.tolist()).values_list("sketch_id", "q")
+        SketchScore.objects.filter(scorer=scorer, sketch_id__in=sketch_ids.tolist()).values_list(
+            "sketch_id", "q"
+        )
     )
     q = np.array([found.get(int(pk), np.nan) for pk in sketch_ids], dtype=np.float64)
     return q, int(np.isnan(q).sum())
@@ -202,15 +208,34 @@ def _store_pairs(study: Study, cells: list[Cell]) -> None:
     The database constraints still check every row."""
     total = sum(len(cell.plan) for cell in cells)
     order = np.random.default_rng([study.seed, ORDER_STREAM]).permutation(total)
-    columns = ["study_id", "category_id", "scorer_id", "sketch_a_id", "sketch_b_id", "q_a", "q_b", "gap", "level",
-               "order", "times_assigned"]
+    columns = [
+        "study_id",
+        "category_id",
+        "scorer_id",
+        "sketch_a_id",
+        "sketch_b_id",
+        "q_a",
+        "q_b",
+        "gap",
+        "level",
+        "order",
+        "times_assigned",
+    ]
     rows, start = [], 0
     for cell in cells:
         plan, ids, n = cell.plan, cell.sketch_ids, len(cell.plan)
         rows += zip(
-            [study.pk] * n, [cell.category.pk] * n, [cell.scorer.pk] * n,
-            ids[plan.i].tolist(), ids[plan.j].tolist(), cell.q[plan.i].tolist(), cell.q[plan.j].tolist(),
-            plan.gap.tolist(), plan.level.tolist(), order[start : start + n].tolist(), [0] * n,
+            [study.pk] * n,
+            [cell.category.pk] * n,
+            [cell.scorer.pk] * n,
+            ids[plan.i].tolist(),
+            ids[plan.j].tolist(),
+            cell.q[plan.i].tolist(),
+            cell.q[plan.j].tolist(),
+            plan.gap.tolist(),
+            plan.level.tolist(),
+            order[start : start + n].tolist(),
+            [0] * n,
         )
         start += n
     table = PlannedPair._meta.db_table

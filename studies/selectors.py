@@ -50,4 +50,9 @@ def plan_table(summary: dict, stored: dict | None = None) -> dict:
         for k in range(n_levels):
             column_totals[k] += levels[k]["count"]
         rows.append({**cell, "levels": levels, "total": sum(counts), "handed": handed})
-    return {"levels": summary.get("levels", []), "rows": rows, "totals": column_totals, "total": sum(column_totals)}
+    return {
+        "levels": summary.get("levels", []),
+        "rows": rows,
+        "totals": column_totals,
+        "total": sum(column_totals),
+    }

@@ -91,7 +91,11 @@ def make_scores(scorer, sketches, stroke_weight: float = 0.0):
     return SketchScore.objects.bulk_create(
         [
             SketchScore(
-                sketch=s, scorer=scorer, q=feature_q(s, stroke_weight), cos_theta_y=0.5, correct=True,
+                sketch=s,
+                scorer=scorer,
+                q=feature_q(s, stroke_weight),
+                cos_theta_y=0.5,
+                correct=True,
                 predicted_class_id=s.category_id,
             )
             for s in sketches
@@ -123,7 +127,9 @@ def make_study(slug: str = "pig-face-study", owner=None, categories=(), scorers=
     return study
 
 
-def make_scored_study(slug: str = "pig-face-study", owner=None, category_files=("pig", "face"), n=60, **config):
+def make_scored_study(
+    slug: str = "pig-face-study", owner=None, category_files=("pig", "face"), n=60, **config
+):
     """Real sample sketches (all in the test split), two scorers with feature-based q
     (see ``feature_q``: not model scores), and a draft study over them."""
     from sketches.models import Category, Split
@@ -156,8 +162,14 @@ def tiny_training_config(variant: str = "cos", seed: int = 0, **overrides):
     from scoring.training import TrainConfig
 
     base = dict(
-        encoder="cnn", encoder_kwargs=dict(TINY_CNN), variant=variant, epochs=6, batch_size=16, lr=3e-3,
-        seed=seed, num_threads=2,
+        encoder="cnn",
+        encoder_kwargs=dict(TINY_CNN),
+        variant=variant,
+        epochs=6,
+        batch_size=16,
+        lr=3e-3,
+        seed=seed,
+        num_threads=2,
     )
     return TrainConfig(**{**base, **overrides})
 
@@ -190,8 +202,13 @@ def make_trained_scorer(name: str = "sample-gacl-cos", categories=(), variant: s
     from scoring.models import JobStatus, Scorer
 
     scorer = Scorer(
-        name=name, variant=variant, soft_binning=variant != "softmax", encoder="cnn", status=JobStatus.DONE,
-        device="cpu", config={"encoder_kwargs": TINY_CNN, "variant": variant},
+        name=name,
+        variant=variant,
+        soft_binning=variant != "softmax",
+        encoder="cnn",
+        status=JobStatus.DONE,
+        device="cpu",
+        config={"encoder_kwargs": TINY_CNN, "variant": variant},
     )
     checkpoints.store_checkpoint(scorer, checkpoint if checkpoint is not None else sample_checkpoint(variant))
     scorer.save()

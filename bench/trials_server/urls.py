@@ -17,7 +17,9 @@ BASELINE_TABLE = "bench_baseline_insert"
 def one_insert(request):
     """The floor for a write request on this stack: middleware (CSRF included), one INSERT, a reply."""
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {BASELINE_TABLE} (choice, at) VALUES (%s, now())", [request.POST.get("choice", "")])
+        cursor.execute(
+            f"INSERT INTO {BASELINE_TABLE} (choice, at) VALUES (%s, now())", [request.POST.get("choice", "")]
+        )
     return HttpResponse("ok", content_type="text/plain")
 
 

@@ -29,7 +29,9 @@ def owner_client(answered):
     return client
 
 
-def test_study_results_list_only_the_researchers_studies_with_links(answered, owner_client, client, other_researcher):
+def test_study_results_list_only_the_researchers_studies_with_links(
+    answered, owner_client, client, other_researcher
+):
     study, _ = answered
     html = owner_client.get("/admin/analysis/studyresults/").content.decode()
     assert study.name in html and f'href="/analysis/studies/{study.slug}/"' in html
@@ -43,7 +45,9 @@ def test_the_export_action_builds_a_zip_the_owner_can_download(
     study, _ = answered
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_client.post(
-            "/admin/analysis/studyresults/", {"action": "export_report", "_selected_action": [study.pk]}, follow=True
+            "/admin/analysis/studyresults/",
+            {"action": "export_report", "_selected_action": [study.pk]},
+            follow=True,
         )
     assert b"1 export(s) queued" in response.content
     job = ExportJob.objects.get()
@@ -75,7 +79,9 @@ def test_the_export_with_excluded_workers_is_recorded_as_such(
 def test_running_an_export_twice_builds_it_once(answered, monkeypatch):
     study, _ = answered
     built = []
-    monkeypatch.setattr("analysis.exports.report_zip", lambda report: built.append(report) or b"PK-not-really")
+    monkeypatch.setattr(
+        "analysis.exports.report_zip", lambda report: built.append(report) or b"PK-not-really"
+    )
     job = ExportJob.objects.create(study=study)
     first = actions.do_run_export(job.pk)
     again = actions.do_run_export(job.pk)

@@ -89,7 +89,9 @@ def test_the_dashboard_shows_progress_quality_and_the_curve(answered, owner_clie
 
 def test_the_dashboard_partial_is_what_htmx_polls(answered, owner_client):
     study, _ = answered
-    response = owner_client.get(f"/analysis/studies/{study.slug}/?scope=analysable", headers={"HX-Request": "true"})
+    response = owner_client.get(
+        f"/analysis/studies/{study.slug}/?scope=analysable", headers={"HX-Request": "true"}
+    )
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="live"') and "<html" not in html
     assert 'data-metric="answers"' in html
@@ -115,7 +117,9 @@ def test_the_ranking_page_puts_the_human_order_beside_the_q_order(answered, owne
     study, _ = answered
     response = owner_client.get(f"/analysis/studies/{study.slug}/rankings/")
     assert response.status_code == 302 and response["Location"].endswith("/rankings/face/")
-    html = owner_client.get(f"/analysis/studies/{study.slug}/rankings/pig/?scorer=test-softmax").content.decode()
+    html = owner_client.get(
+        f"/analysis/studies/{study.slug}/rankings/pig/?scorer=test-softmax"
+    ).content.decode()
     assert 'id="by-bt"' in html and 'id="by-q"' in html and "By q of test-softmax" in html
     assert html.count('class="sketch-thumb"') >= 2 and 'src="/sketches/' in html
     assert "Kendall τ" in html
@@ -138,4 +142,3 @@ def test_the_report_page_is_the_exported_report_with_links(answered, owner_clien
 def test_pages_accept_only_get(answered, owner_client):
     study, _ = answered
     assert owner_client.post(f"/analysis/studies/{study.slug}/").status_code == 405
-

@@ -18,7 +18,9 @@ def _small_bootstraps(monkeypatch):
         monkeypatch.setattr(services, name, 10)
 
 
-def test_the_dashboard_refreshes_itself_as_answers_arrive(page, live_server, researcher, login_as, screenshot):
+def test_the_dashboard_refreshes_itself_as_answers_arrive(
+    page, live_server, researcher, login_as, screenshot
+):
     study = make_running_study("watched-study", owner=researcher)
     answer_all(study, "FIRST", follower)
     login_as(page, researcher)
@@ -28,14 +30,17 @@ def test_the_dashboard_refreshes_itself_as_answers_arrive(page, live_server, res
     assert page.locator("#agreement-curve svg").count() == 1
     answer_all(study, "SECOND", follower)
     page.wait_for_function(
-        f"() => Number(document.querySelector(\"[data-metric='answers']\").textContent) > {before}", timeout=15_000
+        f"() => Number(document.querySelector(\"[data-metric='answers']\").textContent) > {before}",
+        timeout=15_000,
     )
     assert page.get_by_text("SECOND").count() >= 1
     screenshot(page, "dashboard")
     assert page.console_errors == []
 
 
-def test_the_ranking_page_shows_both_orders_with_real_thumbnails(page, live_server, researcher, login_as, screenshot):
+def test_the_ranking_page_shows_both_orders_with_real_thumbnails(
+    page, live_server, researcher, login_as, screenshot
+):
     study = make_running_study("ranked-study", owner=researcher)
     answer_all(study, "ONLY", follower)
     login_as(page, researcher)

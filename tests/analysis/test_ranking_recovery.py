@@ -54,7 +54,9 @@ def test_bradley_terry_recovers_the_latent_order_given_enough_answers():
     rows = {k: [] for k in ("participant_id", "participant_index", "left", "right", "chosen", "category",
                             "scorer", "sketch_a", "planned_pair", "choice")}  # fmt: skip
     for worker in range(WORKERS):
-        responder = simulation.Responder(simulation.PROFILES["good"], latent, np.random.default_rng([7, worker]))
+        responder = simulation.Responder(
+            simulation.PROFILES["good"], latent, np.random.default_rng([7, worker])
+        )
         for category, sketch_ids, plan in zip(categories, ids, plans):
             for k in rng.choice(len(plan), ANSWERS_PER_WORKER, replace=False):
                 a, b = int(sketch_ids[plan.i[k]]), int(sketch_ids[plan.j[k]])

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 def _regular(participant):
     """(agreeing, q ties, total) over the participant's regular answers, counted directly."""
     agree = ties = total = 0
-    for answer in Answer.objects.filter(trial__participant=participant, trial__kind=TrialKind.REGULAR).select_related(
-        "trial__planned_pair"
-    ):
+    for answer in Answer.objects.filter(
+        trial__participant=participant, trial__kind=TrialKind.REGULAR
+    ).select_related("trial__planned_pair"):
         pair = answer.trial.planned_pair
         total += 1
         if pair.q_a == pair.q_b:
@@ -114,7 +114,9 @@ def test_one_raw_row_per_stored_answer_each_with_its_reason(answered, reports):
     rows = list(report.answer_rows())
     assert len(rows) == Answer.objects.filter(trial__participant__study=study).count()
     analysed = [r for r in rows if r["analysed"]]
-    assert analysed and all(r["trial_kind"] == "regular" and r["participant"] in ("FOLLOW", "CONTRA") for r in analysed)
+    assert analysed and all(
+        r["trial_kind"] == "regular" and r["participant"] in ("FOLLOW", "CONTRA") for r in analysed
+    )
     assert {r["excluded_reason"] for r in rows if r["trial_kind"] == "practice"} == {"practice"}
     blocked = [r for r in rows if r["participant"] == "BLOCKED" and r["trial_kind"] == "regular"]
     assert blocked and all(r["excluded_reason"].startswith("blocked") for r in blocked)

@@ -23,7 +23,9 @@ def test_study_answers_reads_every_answer_in_one_query(answered, django_assert_n
 def test_the_columns_match_the_stored_trials_and_pairs(answered):
     study, workers = answered
     answers = selectors.study_answers(study, [workers["follower"].pk])
-    stored = Answer.objects.filter(trial__participant=workers["follower"]).select_related("trial__planned_pair")
+    stored = Answer.objects.filter(trial__participant=workers["follower"]).select_related(
+        "trial__planned_pair"
+    )
     by_id = {a.pk: a for a in stored}
     assert sorted(answers.answer_id.tolist()) == sorted(by_id)
     for i in range(len(answers)):
@@ -57,7 +59,10 @@ def test_progress_counts_participants_by_status_in_two_queries(answered, django_
         progress = selectors.study_progress(study)
     assert progress.by_status["completed"] == 3 and progress.by_status["blocked"] == 1
     assert progress.by_status["consenting"] == 1 and progress.by_status["active"] == 0
-    assert progress.answers == Answer.objects.filter(trial__participant__study=study, trial__is_practice=False).count()
+    assert (
+        progress.answers
+        == Answer.objects.filter(trial__participant__study=study, trial__is_practice=False).count()
+    )
     assert progress.answers_last_minutes == progress.answers  # all just now
     assert progress.trials_per_minute == progress.answers / 5
 

@@ -13,8 +13,14 @@ from studies.actions import do_launch_study
 from tests.factories import make_scored_study
 
 #: Small but complete: 3 practice, 30 trials (22 regular, 4 sentinels, 4 duplicates).
-SMALL = {"trials_per_participant": 30, "practice_trials": 3, "sentinels_per_participant": 4,
-         "duplicates_per_participant": 4, "max_sentinel_mistakes": 2, "min_duplicate_distance": 8}
+SMALL = {
+    "trials_per_participant": 30,
+    "practice_trials": 3,
+    "sentinels_per_participant": 4,
+    "duplicates_per_participant": 4,
+    "max_sentinel_mistakes": 2,
+    "min_duplicate_distance": 8,
+}
 
 
 def make_running_study(slug: str = "trial-flow", *, pilot: bool = False, **config):

@@ -51,7 +51,9 @@ def test_an_answer_is_stored_with_the_chosen_sketch_and_both_response_times(part
     trial = main_trials(participant)[0]
     do_mark_served(participant)
     served = participant.trial_served_at
-    result = do_submit_answer(participant, trial.token, "right", "987", now=served + timedelta(milliseconds=1234))
+    result = do_submit_answer(
+        participant, trial.token, "right", "987", now=served + timedelta(milliseconds=1234)
+    )
     assert result.outcome == ACCEPTED
     answer = Answer.objects.get(trial=trial)
     assert answer.chosen_sketch_id == trial.right_sketch_id
@@ -115,7 +117,11 @@ def test_it_blocks_on_the_mistake_after_the_allowed_maximum_and_refuses_what_fol
     ]
     assert results[-1].blocked_now and results[-1].participant.status == ParticipantStatus.BLOCKED
     participant.refresh_from_db()
-    assert (participant.sentinel_mistakes, participant.sentinels_answered, participant.qualified) == (3, 3, False)
+    assert (participant.sentinel_mistakes, participant.sentinels_answered, participant.qualified) == (
+        3,
+        3,
+        False,
+    )
     following = trials[sentinels[2].position + 1]
     refused = do_submit_answer(participant, following.token, "left")
     assert refused.outcome == REFUSED and refused.reason == "blocked"
@@ -132,7 +138,9 @@ def test_blocking_gives_the_unanswered_planned_pairs_back_to_the_pool(study, par
     answer_all(participant, wrong_choice)
     participant.refresh_from_db()
     assert participant.status == ParticipantStatus.BLOCKED
-    answered = {t.planned_pair_id for t in participant.trials.filter(answer__isnull=False, planned_pair__isnull=False)}
+    answered = {
+        t.planned_pair_id for t in participant.trials.filter(answer__isnull=False, planned_pair__isnull=False)
+    }
     after = sum(PlannedPair.objects.filter(study=study).values_list("times_assigned", flat=True))
     assert 0 < len(answered) < study.regular_trials_per_participant
     assert after == before - (study.regular_trials_per_participant - len(answered))
@@ -153,7 +161,9 @@ def test_consistent_duplicates_complete_the_participant_qualified(study, partici
     assert participant.status == ParticipantStatus.COMPLETED and participant.completed_at
     assert (participant.duplicates_answered, participant.duplicates_consistent) == (4, 4)
     assert participant.duplicate_agreement == 1.0 and participant.qualified is True
-    assert set(Answer.objects.filter(trial__kind="duplicate").values_list("is_consistent", flat=True)) == {True}
+    assert set(Answer.objects.filter(trial__kind="duplicate").values_list("is_consistent", flat=True)) == {
+        True
+    }
 
 
 def test_a_worker_who_always_picks_the_left_side_is_inconsistent_and_unqualified(study, participant):

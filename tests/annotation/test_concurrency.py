@@ -71,7 +71,9 @@ def test_a_storm_of_identical_form_posts_through_the_pages_stores_one_answer_eac
     def post(token):
         client = Client()
         client.cookies["sessionid"] = cookie
-        return client.post(f"/p/{study.slug}/answer/", {"token": token, "choice": "left"}, HTTP_HX_REQUEST="true")
+        return client.post(
+            f"/p/{study.slug}/answer/", {"token": token, "choice": "left"}, HTTP_HX_REQUEST="true"
+        )
 
     for trial in main_trials(participant)[:5]:
         responses = concurrently(post, [(trial.token,)] * THREADS)
@@ -135,4 +137,6 @@ def test_four_threads_answering_the_whole_list_complete_it_once_and_in_order():
     concurrently(answer_everything, [()] * 4)
     participant.refresh_from_db()
     assert participant.status == ParticipantStatus.COMPLETED and participant.current_position == len(trials)
-    assert Answer.objects.filter(trial__participant=participant).count() == len(trials) + participant.n_practice
+    assert (
+        Answer.objects.filter(trial__participant=participant).count() == len(trials) + participant.n_practice
+    )

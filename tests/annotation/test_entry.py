@@ -23,7 +23,9 @@ def test_the_prolific_link_creates_a_participant_and_shows_the_consent_page(clie
     response = client.get(f"/p/{study.slug}/{PROLIFIC}", follow=True)
     participant = Participant.objects.get()
     assert (participant.panel_id, participant.prolific_study_id, participant.prolific_session_id) == (
-        "PID-A", "S1", "SES1"
+        "PID-A",
+        "S1",
+        "SES1",
     )
     assert participant.index == 0 and participant.status == ParticipantStatus.CONSENTING
     assert response.redirect_chain[-1][0] == f"/p/{study.slug}/task/"
@@ -34,7 +36,8 @@ def test_a_generic_panel_id_works_and_indices_count_up_per_study(client, study):
     client.get(f"/p/{study.slug}/?pid=worker-7")
     client.get(f"/p/{study.slug}/?pid=worker-8")
     assert list(Participant.objects.order_by("index").values_list("panel_id", "index")) == [
-        ("worker-7", 0), ("worker-8", 1)
+        ("worker-7", 0),
+        ("worker-8", 1),
     ]
 
 

@@ -23,7 +23,9 @@ def pool_total(study) -> int:
 
 
 def idle_for(participant, minutes):
-    Participant.objects.filter(pk=participant.pk).update(last_seen_at=timezone.now() - timedelta(minutes=minutes))
+    Participant.objects.filter(pk=participant.pk).update(
+        last_seen_at=timezone.now() - timedelta(minutes=minutes)
+    )
 
 
 @pytest.fixture

@@ -101,7 +101,9 @@ def test_a_full_session_shows_breaks_and_ends_with_the_completion_code_and_redir
             assert f"You have done {trial.position} of 30".encode() in page.content
             page = post(client, study, "break", {})
         assert token_on(page) == trial.token
-        page = post(client, study, "answer", {"token": trial.token, "choice": right_choice(trial), "client_ms": "850"})
+        page = post(
+            client, study, "answer", {"token": trial.token, "choice": right_choice(trial), "client_ms": "850"}
+        )
     assert seen_breaks == 2
     assert step_of(page) == "complete" and b"C0DE1234" in page.content
     assert b"https://app.prolific.com/submissions/complete?cc=C0DE1234" in page.content
@@ -179,7 +181,9 @@ def test_a_post_with_the_csrf_header_from_the_page_is_accepted(study):
     enter(browser, study)
     page = browser.get(f"/p/{study.slug}/task/")
     header = re.search(rb'"X-CSRFToken": "([^"]+)"', page.content).group(1).decode()
-    response = browser.post(f"/p/{study.slug}/consent/", {"decision": "accept"}, HTTP_X_CSRFTOKEN=header, **HTMX)
+    response = browser.post(
+        f"/p/{study.slug}/consent/", {"decision": "accept"}, HTTP_X_CSRFTOKEN=header, **HTMX
+    )
     assert response.status_code == 200 and step_of(response) == "instructions"
 
 

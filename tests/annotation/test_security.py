@@ -37,7 +37,10 @@ def test_a_participant_gets_their_own_stimuli_as_svg(study):
     response = client.get(f"/p/{study.slug}/s/{trial.token}/left.svg")
     assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
     assert response.content.count(b"<path") == trial.left_sketch.stroke_count
-    assert b"<title>" not in response.content and str(trial.left_sketch_id).encode() + b"<" not in response.content
+    assert (
+        b"<title>" not in response.content
+        and str(trial.left_sketch_id).encode() + b"<" not in response.content
+    )
 
 
 def test_participant_a_can_neither_see_nor_answer_the_trials_of_b(study):

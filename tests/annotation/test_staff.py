@@ -68,7 +68,9 @@ def test_the_preview_shows_the_participants_trial_screen_to_staff_only(researche
     body = page.content.decode()
     assert page.status_code == 200 and 'data-step="trial"' in body and study.question in body
     assert "Answers are not stored" in body and 'name="choice" value="left"' in body
-    following = researcher_client.post(f"{url}?n=1", {"token": "preview", "choice": "left"}, HTTP_HX_REQUEST="true")
+    following = researcher_client.post(
+        f"{url}?n=1", {"token": "preview", "choice": "left"}, HTTP_HX_REQUEST="true"
+    )
     assert "Preview 2 of" in following.content.decode()
     anonymous = Client()
     assert anonymous.get(url).status_code == 302
@@ -82,7 +84,9 @@ def test_the_preview_of_someone_elses_study_is_not_found(client, other_researche
 
 
 def test_markdown_from_researchers_cannot_inject_html_or_script_links():
-    html = render_markdown('**Hi** <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>')
+    html = render_markdown(
+        "**Hi** <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>"
+    )
     assert "<strong>Hi</strong>" in html
     assert "<script" not in html and "javascript:" not in html and "<img" not in html
     assert "&lt;script&gt;" in html

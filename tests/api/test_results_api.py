@@ -26,14 +26,20 @@ CASES = [
     Case("GET", lambda w: f"/api/results/{w['study'].slug}/agreement/", OWNED),
     Case("GET", lambda w: f"/api/results/{w['study'].slug}/rankings/", OWNED),
     Case("GET", lambda w: "/api/exports/", {**OWNED, "other_researcher": 200}),
-    Case("POST", lambda w: "/api/exports/", {**OWNED, "researcher": 202, "other_researcher": 400},
-         data=lambda w: {"study": w["study"].slug}),
+    Case(
+        "POST",
+        lambda w: "/api/exports/",
+        {**OWNED, "researcher": 202, "other_researcher": 400},
+        data=lambda w: {"study": w["study"].slug},
+    ),
 ]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.method}-{i}" for i, c in enumerate(CASES)])
-def test_results_endpoints_follow_the_permission_matrix(case, persona, world, users, django_capture_on_commit_callbacks, participant_client):
+def test_results_endpoints_follow_the_permission_matrix(
+    case, persona, world, users, django_capture_on_commit_callbacks, participant_client
+):
     with django_capture_on_commit_callbacks(execute=False):
         check(case, persona, world, users, participant_client)
 

@@ -30,11 +30,19 @@ def world(db):
 CASES = [
     Case("GET", lambda w: "/api/scorers/", ANY_RESEARCHER),
     Case("GET", lambda w: f"/api/scorers/{w['scorer'].name}/", ANY_RESEARCHER),
-    Case("POST", lambda w: "/api/scorers/", {**ANY_RESEARCHER, "researcher": 400, "other_researcher": 400},
-         data=lambda w: {"name": "Not A Slug!"}),
+    Case(
+        "POST",
+        lambda w: "/api/scorers/",
+        {**ANY_RESEARCHER, "researcher": 400, "other_researcher": 400},
+        data=lambda w: {"name": "Not A Slug!"},
+    ),
     Case("GET", lambda w: "/api/scoring-runs/", ANY_RESEARCHER),
-    Case("POST", lambda w: "/api/scoring-runs/", {**ANY_RESEARCHER, "researcher": 400, "other_researcher": 400},
-         data=lambda w: {"scorer": "no-such-scorer"}),
+    Case(
+        "POST",
+        lambda w: "/api/scoring-runs/",
+        {**ANY_RESEARCHER, "researcher": 400, "other_researcher": 400},
+        data=lambda w: {"scorer": "no-such-scorer"},
+    ),
 ]
 
 
@@ -44,9 +52,13 @@ def test_scoring_endpoints_follow_the_permission_matrix(case, persona, world, us
     check(case, persona, world, users, participant_client)
 
 
-def test_a_scoring_run_started_through_the_api_scores_every_sketch(api, world, django_capture_on_commit_callbacks):
+def test_a_scoring_run_started_through_the_api_scores_every_sketch(
+    api, world, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        started = api.post("/api/scoring-runs/", {"scorer": "api-gacl-cos", "categories": ["pig"]}, format="json")
+        started = api.post(
+            "/api/scoring-runs/", {"scorer": "api-gacl-cos", "categories": ["pig"]}, format="json"
+        )
     assert started.status_code == 202, started.data
     run = api.get(f"/api/scoring-runs/{started.data['id']}/").data
     assert run["status"] == "done" and run["done"] == run["total"] == 10
@@ -55,21 +67,28 @@ def test_a_scoring_run_started_through_the_api_scores_every_sketch(api, world, d
 
 def test_scoring_a_category_the_scorer_does_not_know_is_refused_and_writes_nothing(api, world):
     make_sketches("ambulance", 3)
-    response = api.post("/api/scoring-runs/", {"scorer": "api-gacl-cos", "categories": ["ambulance"]}, format="json")
+    response = api.post(
+        "/api/scoring-runs/", {"scorer": "api-gacl-cos", "categories": ["ambulance"]}, format="json"
+    )
     assert response.status_code == 400 and "ambulance" in response.data["detail"][0]
     assert ScoringRun.objects.count() == 0
 
 
 def test_a_training_request_with_bad_input_is_refused_and_writes_nothing(api, world):
-    for body in ({"name": "x", "categories": ["no-such-category"]}, {"name": "x", "epochs": 0},
-                 {"name": "api-gacl-cos"}, {"name": "x", "variant": "bogus"}):
+    for body in (
+        {"name": "x", "categories": ["no-such-category"]},
+        {"name": "x", "epochs": 0},
+        {"name": "api-gacl-cos"},
+        {"name": "x", "variant": "bogus"},
+    ):
         assert api.post("/api/scorers/", body, format="json").status_code == 400, body
     assert Scorer.objects.count() == 1
 
 
 def test_a_training_job_started_through_the_api_is_queued(api, world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = api.post("/api/scorers/", {"name": "api-new", "categories": ["pig", "face"], "epochs": 1},
-                            format="json")
+        response = api.post(
+            "/api/scorers/", {"name": "api-new", "categories": ["pig", "face"], "epochs": 1}, format="json"
+        )
     assert response.status_code == 202, response.data
     assert response.data["status"] == "pending" and len(callbacks) == 1  # the train_scorer task, after commit

@@ -17,11 +17,31 @@ def world(db):
 
 
 CASES = [
-    Case("GET", lambda w: "/api/sketches/", {"researcher": 200, "other_researcher": 200, "participant": DENIED, "anonymous": DENIED}),
-    Case("GET", lambda w: f"/api/sketches/{w['sketch'].pk}/", {"researcher": 200, "other_researcher": 200, "participant": DENIED, "anonymous": DENIED}),
-    Case("GET", lambda w: "/api/categories/", {"researcher": 200, "other_researcher": 200, "participant": DENIED, "anonymous": DENIED}),
-    Case("GET", lambda w: "/api/imports/", {"researcher": 200, "other_researcher": 200, "participant": DENIED, "anonymous": DENIED}),
-    Case("DELETE", lambda w: f"/api/sketches/{w['sketch'].pk}/", {"researcher": 405, "other_researcher": 405, "participant": DENIED, "anonymous": DENIED}),
+    Case(
+        "GET",
+        lambda w: "/api/sketches/",
+        {"researcher": 200, "other_researcher": 200, "participant": DENIED, "anonymous": DENIED},
+    ),
+    Case(
+        "GET",
+        lambda w: f"/api/sketches/{w['sketch'].pk}/",
+        {"researcher": 200, "other_researcher": 200, "participant": DENIED, "anonymous": DENIED},
+    ),
+    Case(
+        "GET",
+        lambda w: "/api/categories/",
+        {"researcher": 200, "other_researcher": 200, "participant": DENIED, "anonymous": DENIED},
+    ),
+    Case(
+        "GET",
+        lambda w: "/api/imports/",
+        {"researcher": 200, "other_researcher": 200, "participant": DENIED, "anonymous": DENIED},
+    ),
+    Case(
+        "DELETE",
+        lambda w: f"/api/sketches/{w['sketch'].pk}/",
+        {"researcher": 405, "other_researcher": 405, "participant": DENIED, "anonymous": DENIED},
+    ),
 ]
 
 
@@ -40,8 +60,13 @@ def test_sketches_filter_by_category_and_split(api, world):
     assert response.data["count"] == Sketch.objects.filter(split=split).count()
 
 
-def test_an_upload_starts_an_import_job_that_reports_back(api, sample_dir, django_capture_on_commit_callbacks):
-    with (sample_dir / "cactus.ndjson").open("rb") as handle, django_capture_on_commit_callbacks(execute=True):
+def test_an_upload_starts_an_import_job_that_reports_back(
+    api, sample_dir, django_capture_on_commit_callbacks
+):
+    with (
+        (sample_dir / "cactus.ndjson").open("rb") as handle,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = api.post("/api/imports/", {"file": handle, "skip_invalid": "false"}, format="multipart")
     assert response.status_code == 202, response.data
     batch = api.get(f"/api/imports/{response.data['id']}/").data

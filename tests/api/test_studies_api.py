@@ -28,7 +28,12 @@ CASES = [
     Case("GET", lambda w: study_url(w, "plan/"), OWNED),
     Case("PATCH", lambda w: study_url(w), OWNED, data=lambda w: {"question": "Which is better drawn?"}),
     Case("POST", lambda w: study_url(w, "freeze/"), OWNED),
-    Case("POST", lambda w: study_url(w, "launch/"), {**OWNED, "researcher": (200, 400)}, data=lambda w: {"pilot": True}),
+    Case(
+        "POST",
+        lambda w: study_url(w, "launch/"),
+        {**OWNED, "researcher": (200, 400)},
+        data=lambda w: {"pilot": True},
+    ),
     Case("POST", lambda w: study_url(w, "pause/"), {**OWNED, "researcher": (200, 400)}),
     Case("POST", lambda w: study_url(w, "resume/"), {**OWNED, "researcher": (200, 400)}),
     Case("POST", lambda w: study_url(w, "close/"), OWNED),
@@ -47,7 +52,10 @@ def test_the_list_shows_only_your_studies_and_those_shared_with_you(api, world, 
     theirs = make_scored_study("their-study", owner=other_researcher)
     assert [s["slug"] for s in api.get("/api/studies/").data["results"]] == [world["study"].slug]
     theirs.shared_with.add(world["study"].owner)
-    assert {s["slug"] for s in api.get("/api/studies/").data["results"]} == {world["study"].slug, "their-study"}
+    assert {s["slug"] for s in api.get("/api/studies/").data["results"]} == {
+        world["study"].slug,
+        "their-study",
+    }
 
 
 def test_a_researcher_scripts_a_study_from_creation_to_close(api, world):
@@ -57,9 +65,17 @@ def test_a_researcher_scripts_a_study_from_creation_to_close(api, world):
         "slug": "scripted",
         "categories": [c.slug for c in template.categories.all()],
         "scorers": [s.name for s in template.scorers.all()],
-        "pairs_per_cell": 40, "n_levels": 4, "trials_per_participant": 40, "practice_trials": 3,
-        "sentinels_per_participant": 4, "max_sentinel_mistakes": 2, "duplicates_per_participant": 4,
-        "min_duplicate_distance": 10, "auto_gold_pairs": 30, "seed": 7, "completion_code": "ABC123",
+        "pairs_per_cell": 40,
+        "n_levels": 4,
+        "trials_per_participant": 40,
+        "practice_trials": 3,
+        "sentinels_per_participant": 4,
+        "max_sentinel_mistakes": 2,
+        "duplicates_per_participant": 4,
+        "min_duplicate_distance": 10,
+        "auto_gold_pairs": 30,
+        "seed": 7,
+        "completion_code": "ABC123",
     }
     created = api.post("/api/studies/", body, format="json")
     assert created.status_code == 201, created.data
@@ -105,6 +121,11 @@ def test_a_double_freeze_is_refused_cleanly(api, world):
 
 
 def test_garbage_input_gets_a_400_not_a_500(api, world):
-    assert api.post("/api/studies/", {"name": "x", "slug": "bad slug!", "categories": ["nope"]}, format="json").status_code == 400
+    assert (
+        api.post(
+            "/api/studies/", {"name": "x", "slug": "bad slug!", "categories": ["nope"]}, format="json"
+        ).status_code
+        == 400
+    )
     assert api.patch(study_url(world), {"level_edges": "oops"}, format="json").status_code == 400
     assert api.post(study_url(world, "launch/"), {"pilot": "maybe"}, format="json").status_code == 400

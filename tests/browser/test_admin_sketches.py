@@ -14,10 +14,13 @@ def make_category_id(name: str) -> int:
 
     return Category.objects.get(slug=name).pk
 
+
 pytestmark = [pytest.mark.browser, services.requires_chromium(), pytest.mark.django_db(transaction=True)]
 
 
-def test_the_admin_sketch_list_shows_real_non_blank_thumbnails(page, live_server, researcher, login_as, screenshot):
+def test_the_admin_sketch_list_shows_real_non_blank_thumbnails(
+    page, live_server, researcher, login_as, screenshot
+):
     make_sketches("pig", 6)
     make_sketches("face", 4)
     login_as(page, researcher)

@@ -9,7 +9,9 @@ from tests.factories import make_scored_study
 pytestmark = [pytest.mark.browser, services.requires_chromium(), pytest.mark.django_db(transaction=True)]
 
 
-def test_a_researcher_previews_freezes_and_launches_a_study(page, live_server, researcher, login_as, screenshot):
+def test_a_researcher_previews_freezes_and_launches_a_study(
+    page, live_server, researcher, login_as, screenshot
+):
     study = make_scored_study(owner=researcher)
     login_as(page, researcher)
     page.goto(f"{live_server.url}/admin/studies/study/{study.pk}/change/")

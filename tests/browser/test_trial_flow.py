@@ -84,8 +84,10 @@ def test_a_full_session_by_keyboard_ends_with_the_completion_code(page, live_ser
         page.keyboard.press(keys[choice] if position % 2 else {"left": "f", "right": "j"}[choice])
         previous = trial.token
         if position % 10 == 9:
-            page.wait_for_function("() => document.querySelector('#step').dataset.step !== 'trial' || "
-                                   f"document.querySelector('form[data-trial]').elements.token.value !== '{previous}'")
+            page.wait_for_function(
+                "() => document.querySelector('#step').dataset.step !== 'trial' || "
+                f"document.querySelector('form[data-trial]').elements.token.value !== '{previous}'"
+            )
     wait_for_step(page, "complete")
     assert page.inner_text("[data-completion-code]") == "C0DE1234"
     screenshot(page, "complete")

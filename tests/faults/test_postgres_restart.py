@@ -27,7 +27,8 @@ def restart_postgres() -> None:
     version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
     subprocess.run(
         ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
-        check=True, timeout=120,
+        check=True,
+        timeout=120,
     )
     for _ in range(60):
         if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"]).returncode == 0:
@@ -62,7 +63,10 @@ def test_an_answer_sent_after_postgres_restarts_is_stored_and_none_is_lost(live_
 
     second = post_answer(browser, live_server.url, study.slug, trials[1].token)
     assert second.status_code == 200, second.text[:500]
-    answered = set(Answer.objects.filter(trial__participant=participant, trial__is_practice=False)
-                   .values_list("trial__position", flat=True))
+    answered = set(
+        Answer.objects.filter(trial__participant=participant, trial__is_practice=False).values_list(
+            "trial__position", flat=True
+        )
+    )
     assert answered == {0, 1}
     assert Participant.objects.get(pk=participant.pk).current_position == 2

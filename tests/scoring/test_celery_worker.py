@@ -60,9 +60,31 @@ class Worker:
         }
         self.log = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "gpu,default", "--pool", "prefork",
-             "-c", "1", "-n", self.name, "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "gpu,default",
+                "--pool",
+                "prefork",
+                "-c",
+                "1",
+                "-n",
+                self.name,
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_until_ready(self, timeout: float = 120) -> None:
@@ -127,8 +149,9 @@ def workers(media_root, tmp_path, purged_queues, db):
 @pytest.fixture
 def scorer(media_root, db):
     sketches = [s for name in SAMPLE_SCORER_CATEGORIES for s in make_sketches(name, 30)]
-    return make_trained_scorer("worker-cos", list(dict.fromkeys(s.category for s in sketches)),
-                               checkpoint=sample_checkpoint("cos"))
+    return make_trained_scorer(
+        "worker-cos", list(dict.fromkeys(s.category for s in sketches)), checkpoint=sample_checkpoint("cos")
+    )
 
 
 def _wait_for(run: ScoringRun, condition, timeout: float, what: str) -> ScoringRun:
@@ -138,7 +161,9 @@ def _wait_for(run: ScoringRun, condition, timeout: float, what: str) -> ScoringR
         if condition(run):
             return run
         time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}: run is {run.status} {run.done}/{run.total} {run.errors}")
+    raise AssertionError(
+        f"timed out waiting for {what}: run is {run.status} {run.done}/{run.total} {run.errors}"
+    )
 
 
 def _assert_scored_exactly_once(run: ScoringRun) -> None:
@@ -153,7 +178,9 @@ def _assert_scored_exactly_once(run: ScoringRun) -> None:
 def test_a_real_worker_scores_every_sketch_through_redis(workers, scorer):
     workers()
     run = do_start_scoring_run(scorer, task_batch_size=25)
-    run = _wait_for(run, lambda r: r.status != JobStatus.PENDING and r.status != JobStatus.RUNNING, 180, "the run")
+    run = _wait_for(
+        run, lambda r: r.status != JobStatus.PENDING and r.status != JobStatus.RUNNING, 180, "the run"
+    )
     _assert_scored_exactly_once(run)
 
 

@@ -50,8 +50,16 @@ def score(django_capture_on_commit_callbacks):
 @pytest.mark.django_db(transaction=True)  # real commits: the tasks run before --wait polls
 def test_score_sketches_scores_every_sketch_of_the_scorers_categories(scorer, sketches):
     out = io.StringIO()
-    call_command("score_sketches", "--scorer", "sample-cos", "--wait", "--batch-size", "64", stdout=out,
-                 stderr=io.StringIO())
+    call_command(
+        "score_sketches",
+        "--scorer",
+        "sample-cos",
+        "--wait",
+        "--batch-size",
+        "64",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     out = out.getvalue()
     run = ScoringRun.objects.get()
     assert f"Run #{run.pk} done: 240/240" in out
@@ -65,7 +73,9 @@ def test_score_sketches_scores_every_sketch_of_the_scorers_categories(scorer, sk
     pig = [s for s in sketches if s.category.slug == "pig"][:5]
     from sketches.geometry import strokes_from_json
 
-    direct = handler.score([strokes_from_json(s.strokes) for s in pig], [handler.class_names.index("pig")] * 5)
+    direct = handler.score(
+        [strokes_from_json(s.strokes) for s in pig], [handler.class_names.index("pig")] * 5
+    )
     for sketch, expected in zip(pig, direct):
         stored = scores.get(sketch=sketch)
         assert stored.q == pytest.approx(expected.q, rel=1e-5)
@@ -85,7 +95,9 @@ def test_scoring_again_updates_the_same_rows(scorer, sketches, score):
     assert dict(SketchScore.objects.values_list("sketch_id", "q")) == pytest.approx(first)
 
 
-def test_a_redelivered_batch_rewrites_its_rows_and_keeps_done_exact(scorer, sketches, django_capture_on_commit_callbacks):
+def test_a_redelivered_batch_rewrites_its_rows_and_keeps_done_exact(
+    scorer, sketches, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         run = do_start_scoring_run(scorer, task_batch_size=100)
     assert len(callbacks) == 3  # 240 sketches in batches of 100: nothing ran yet
@@ -97,7 +109,9 @@ def test_a_redelivered_batch_rewrites_its_rows_and_keeps_done_exact(scorer, sket
     for callback in callbacks:
         callback()
     run.refresh_from_db()
-    assert run.done == run.total == 240 and run.status == JobStatus.DONE and SketchScore.objects.count() == 240
+    assert (
+        run.done == run.total == 240 and run.status == JobStatus.DONE and SketchScore.objects.count() == 240
+    )
 
 
 def test_the_checkpoint_is_loaded_and_verified_once_per_process(
@@ -155,7 +169,9 @@ def test_a_checkpoint_whose_sha256_does_not_match_is_refused(scorer, refused):
     refused(["--scorer", "sample-cos"], "has sha256 .* but .* was recorded at training; refusing")
 
 
-def test_a_tampered_checkpoint_is_caught_by_the_worker_too(scorer, sketches, django_capture_on_commit_callbacks):
+def test_a_tampered_checkpoint_is_caught_by_the_worker_too(
+    scorer, sketches, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         run = do_start_scoring_run(scorer, task_batch_size=240)
     scorer.checkpoint.storage.delete(scorer.checkpoint.name)
@@ -168,8 +184,10 @@ def test_a_tampered_checkpoint_is_caught_by_the_worker_too(scorer, sketches, dja
 
 def test_a_category_the_scorer_was_not_trained_on_is_refused_by_name(scorer, refused):
     make_sketches("ambulance", 5)
-    refused(["--scorer", "sample-cos", "--category", "pig", "ambulance"],
-             "was not trained on ambulance: it can only score apple, cactus, face, pig")
+    refused(
+        ["--scorer", "sample-cos", "--category", "pig", "ambulance"],
+        "was not trained on ambulance: it can only score apple, cactus, face, pig",
+    )
 
 
 def test_an_unknown_category_is_refused_by_name(scorer, refused):

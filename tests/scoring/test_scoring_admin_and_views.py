@@ -29,8 +29,13 @@ def scored(db, checkpoint_bytes, django_capture_on_commit_callbacks):
     categories = list(dict.fromkeys(s.category for s in sketches))
     scorer = make_trained_scorer("sample-cos", categories, checkpoint=checkpoint_bytes)
     scorer.metrics = {
-        "accuracy": 0.8, "chance": 0.25, "spearman_q_cos": 0.4, "spearman_q_cos_per_class": None,
-        "fraction_at_bounds": 0.0, "n_test": 48, "n_train": 192,
+        "accuracy": 0.8,
+        "chance": 0.25,
+        "spearman_q_cos": 0.4,
+        "spearman_q_cos_per_class": None,
+        "fraction_at_bounds": 0.0,
+        "n_test": 48,
+        "n_train": 192,
         "q_summary": {c.name: {"min": 10, "p10": 11, "median": 12, "p90": 13, "max": 14} for c in categories},
         "accuracy_per_category": {c.name: 0.8 for c in categories},
     }
@@ -97,15 +102,26 @@ def test_the_run_fragment_asks_the_polling_page_to_reload_when_the_run_finishes(
 
 def test_the_scorer_fragment_reports_the_epoch_while_training(researcher_client, db):
     scorer = make_scorer("training-now", status=JobStatus.RUNNING, checkpoint_sha256="")
-    scorer.progress = {"stage": "training", "epoch": 3, "epochs": 6, "loss": 1.5, "train_accuracy": 0.7, "seconds": 9}
+    scorer.progress = {
+        "stage": "training",
+        "epoch": 3,
+        "epochs": 6,
+        "loss": 1.5,
+        "train_accuracy": 0.7,
+        "seconds": 9,
+    }
     scorer.save()
-    response = researcher_client.get(f"/scoring/scorers/{scorer.pk}/progress/?polling=1", HTTP_HX_REQUEST="true")
+    response = researcher_client.get(
+        f"/scoring/scorers/{scorer.pk}/progress/?polling=1", HTTP_HX_REQUEST="true"
+    )
     body = response.content.decode()
     assert "epoch 3 of 6" in body and 'hx-trigger="every 2s"' in body and "HX-Refresh" not in response
 
 
 def test_a_failed_scorer_shows_its_error(researcher_client, db):
-    scorer = make_scorer("broken", status=JobStatus.FAILED, checkpoint_sha256="", error="training collapsed: x")
+    scorer = make_scorer(
+        "broken", status=JobStatus.FAILED, checkpoint_sha256="", error="training collapsed: x"
+    )
     body = researcher_client.get(f"/admin/scoring/scorer/{scorer.pk}/change/").content.decode()
     assert "Training failed; no usable scorer was saved" in body and "training collapsed: x" in body
     assert "Train again" in body and "Score every sketch" not in body
@@ -154,14 +170,20 @@ def with_heldout(scored):
 
     from scoring.training import EvalOutputs, TrainResult
 
-    rows = list(SketchScore.objects.filter(scorer=scorer).order_by("sketch_id").values_list(
-        "sketch_id", "sketch__category__slug", "q", "cos_theta_y", "predicted_class__slug"))
+    rows = list(
+        SketchScore.objects.filter(scorer=scorer)
+        .order_by("sketch_id")
+        .values_list("sketch_id", "sketch__category__slug", "q", "cos_theta_y", "predicted_class__slug")
+    )
     names = sorted(SAMPLE_SCORER_CATEGORIES)
     import numpy as np
 
     labels = np.array([names.index(r[1]) for r in rows])
-    outputs = EvalOutputs(np.array([r[2] for r in rows]), np.array([r[3] for r in rows]),
-                          np.array([names.index(r[4]) for r in rows]))
+    outputs = EvalOutputs(
+        np.array([r[2] for r in rows]),
+        np.array([r[3] for r in rows]),
+        np.array([names.index(r[4]) for r in rows]),
+    )
     result = TrainResult(None, None, names, None, outputs, [], 0.0, "cpu")
     scorer.heldout.save("h.npz", ContentFile(heldout_npz(np.array([r[0] for r in rows]), labels, result)))
     return scorer
@@ -183,16 +205,24 @@ def test_the_figure_puts_scorers_side_by_side(
 ):
     gacl = with_heldout
     # A second scorer to compare with (the same weights: the layout is under test, not the model).
-    twin = make_trained_scorer("sample-twin", list(gacl.categories.all()), checkpoint=sample_checkpoint("cos"))
+    twin = make_trained_scorer(
+        "sample-twin", list(gacl.categories.all()), checkpoint=sample_checkpoint("cos")
+    )
     with django_capture_on_commit_callbacks(execute=True):
         do_start_scoring_run(twin)
-    single = Image.open(io.BytesIO(researcher_client.get(
-        f"/scoring/scorers/{gacl.pk}/q-theta.png?category=pig").content))
+    single = Image.open(
+        io.BytesIO(researcher_client.get(f"/scoring/scorers/{gacl.pk}/q-theta.png?category=pig").content)
+    )
     both = researcher_client.get(f"/scoring/scorers/{gacl.pk}/q-theta.svg?compare={twin.pk}&category=pig")
     assert both.status_code == 200
     assert b"sample-cos (GACL-cos)" in both.content and b"sample-twin (GACL-cos)" in both.content
-    pair = Image.open(io.BytesIO(researcher_client.get(
-        f"/scoring/scorers/{gacl.pk}/q-theta.png?compare={twin.pk}&category=pig").content))
+    pair = Image.open(
+        io.BytesIO(
+            researcher_client.get(
+                f"/scoring/scorers/{gacl.pk}/q-theta.png?compare={twin.pk}&category=pig"
+            ).content
+        )
+    )
     assert pair.size[0] > single.size[0] * 1.5  # two columns
     page = researcher_client.get(f"/admin/scoring/scorer/{gacl.pk}/change/").content.decode()
     assert f"compare={twin.pk}" in page
@@ -228,8 +258,11 @@ def test_an_unknown_format_or_scorer_is_404(researcher_client, scored):
 
 def test_figures_and_fragments_are_for_researchers_only(client, outsider, scored):
     scorer, run = scored
-    urls = [f"/scoring/scorers/{scorer.pk}/q-theta.png", f"/scoring/scorers/{scorer.pk}/progress/",
-            f"/scoring/runs/{run.pk}/progress/"]
+    urls = [
+        f"/scoring/scorers/{scorer.pk}/q-theta.png",
+        f"/scoring/scorers/{scorer.pk}/progress/",
+        f"/scoring/runs/{run.pk}/progress/",
+    ]
     for url in urls:
         assert client.get(url).status_code == 403
     client.force_login(outsider)

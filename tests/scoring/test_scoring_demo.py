@@ -26,7 +26,9 @@ def demo_scorers(imported_sample):
     categories = list(Category.objects.filter(slug__in=SAMPLE_SCORER_CATEGORIES))
     return (
         make_trained_scorer("demo-gacl-cos", categories, checkpoint=sample_checkpoint("cos")),
-        make_trained_scorer("demo-softmax", categories, variant="softmax", checkpoint=sample_checkpoint("cos")),
+        make_trained_scorer(
+            "demo-softmax", categories, variant="softmax", checkpoint=sample_checkpoint("cos")
+        ),
     )
 
 
@@ -37,9 +39,15 @@ def test_it_reuses_ready_scorers_scores_every_sketch_once_and_links_the_pages(
     said: list[str] = []
     with django_capture_on_commit_callbacks(execute=True):
         links = dict(demo.run(said.append))
-    assert any("reusing demo-gacl-cos" in line for line in said) and any("reusing demo-softmax" in line for line in said)
+    assert any("reusing demo-gacl-cos" in line for line in said) and any(
+        "reusing demo-softmax" in line for line in said
+    )
     n = Sketch.objects.filter(category__slug__in=SAMPLE_SCORER_CATEGORIES).count()
-    assert SketchScore.objects.filter(scorer=gacl).count() == SketchScore.objects.filter(scorer=softmax).count() == n
+    assert (
+        SketchScore.objects.filter(scorer=gacl).count()
+        == SketchScore.objects.filter(scorer=softmax).count()
+        == n
+    )
     assert links["Scorer demo-gacl-cos"] == f"/admin/scoring/scorer/{gacl.pk}/change/"
     assert links["q-vs-θ, GACL vs softmax"] == f"/scoring/scorers/{gacl.pk}/q-theta.png?compare={softmax.pk}"
     assert "o=-4" in links["Best sketches (GACL q)"] and "o=4" in links["Worst sketches (GACL q)"]

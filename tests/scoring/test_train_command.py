@@ -20,7 +20,16 @@ from tests.factories import SAMPLE_SCORER_CATEGORIES, TINY_CNN, make_category, m
 
 pytestmark = pytest.mark.django_db
 NEEDS_NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
-TINY = ["--epochs", "6", "--batch-size", "16", "--lr", "3e-3", "--encoder-kwargs", '{"feat_dim": 128, "channels": [32, 64, 96]}']
+TINY = [
+    "--epochs",
+    "6",
+    "--batch-size",
+    "16",
+    "--lr",
+    "3e-3",
+    "--encoder-kwargs",
+    '{"feat_dim": 128, "channels": [32, 64, 96]}',
+]
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +56,11 @@ def test_train_scorer_trains_on_train_evaluates_on_test_and_records_everything(s
     assert "training" in err and "epoch" in err  # the progress bar
     with scorer.checkpoint.open("rb") as handle:
         assert hashlib.sha256(handle.read()).hexdigest() == scorer.checkpoint_sha256
-    assert scorer.config["seed"] == 3 and scorer.config["epochs"] == 6 and scorer.config["encoder_kwargs"] == TINY_CNN
+    assert (
+        scorer.config["seed"] == 3
+        and scorer.config["epochs"] == 6
+        and scorer.config["encoder_kwargs"] == TINY_CNN
+    )
     assert scorer.config["class_names"] == sorted(SAMPLE_SCORER_CATEGORIES)
     assert scorer.device == "cpu" and scorer.training_seconds > 0 and scorer.finished_at is not None
     assert scorer.progress["stage"] == "done"
@@ -79,7 +92,9 @@ def test_a_collapsed_training_is_reported_and_saves_no_usable_scorer(sample_sket
         _train(*args)
     scorer = Scorer.objects.get(name="collapses")
     assert scorer.status == JobStatus.FAILED and "collapsed" in scorer.error
-    assert not scorer.checkpoint and not scorer.checkpoint_sha256 and not scorer.figure and not scorer.is_ready
+    assert (
+        not scorer.checkpoint and not scorer.checkpoint_sha256 and not scorer.figure and not scorer.is_ready
+    )
 
 
 @pytest.mark.parametrize(
@@ -142,7 +157,9 @@ def test_training_runs_only_once_for_a_redelivered_task(sample_sketches):
     assert do_train_scorer(scorer.pk).status == JobStatus.RUNNING  # not claimed twice
 
 
-def test_train_again_requeues_a_failed_scorer_but_never_a_trained_one(sample_sketches, django_capture_on_commit_callbacks):
+def test_train_again_requeues_a_failed_scorer_but_never_a_trained_one(
+    sample_sketches, django_capture_on_commit_callbacks
+):
     scorer = create_scorer(TrainingRequest(name="again", categories=["pig", "face"]))
     Scorer.objects.filter(pk=scorer.pk).update(status=JobStatus.FAILED, error="training collapsed: …")
     with django_capture_on_commit_callbacks() as callbacks:
@@ -153,20 +170,37 @@ def test_train_again_requeues_a_failed_scorer_but_never_a_trained_one(sample_ske
         do_reset_for_training(Scorer.objects.get(pk=scorer.pk))
 
 
-def test_the_admin_train_form_queues_a_training_task(researcher_client, sample_sketches, django_capture_on_commit_callbacks):
+def test_the_admin_train_form_queues_a_training_task(
+    researcher_client, sample_sketches, django_capture_on_commit_callbacks
+):
     pig, face = Category.objects.get(slug="pig"), Category.objects.get(slug="face")
     form = {
-        "name": "from-admin", "variant": "add", "soft_binning": "on", "encoder": "cnn", "encoder_kwargs": "{}",
-        "categories": [pig.pk, face.pk], "epochs": 3, "batch_size": 32, "lr": 0.001, "seed": 7, "device": "cpu",
+        "name": "from-admin",
+        "variant": "add",
+        "soft_binning": "on",
+        "encoder": "cnn",
+        "encoder_kwargs": "{}",
+        "categories": [pig.pk, face.pk],
+        "epochs": 3,
+        "batch_size": 32,
+        "lr": 0.001,
+        "seed": 7,
+        "device": "cpu",
     }
     with django_capture_on_commit_callbacks() as callbacks:
         response = researcher_client.post("/admin/scoring/scorer/add/", form)
     scorer = Scorer.objects.get(name="from-admin")
-    assert response.status_code == 302 and response["Location"].endswith(f"/admin/scoring/scorer/{scorer.pk}/change/")
+    assert response.status_code == 302 and response["Location"].endswith(
+        f"/admin/scoring/scorer/{scorer.pk}/change/"
+    )
     assert len(callbacks) == 1  # train_scorer.delay_on_commit
     assert scorer.status == JobStatus.PENDING and scorer.variant == "add" and scorer.config["seed"] == 7
     page = researcher_client.get(response["Location"]).content.decode()
-    assert "Queued" in page and f"/scoring/scorers/{scorer.pk}/progress/" in page and 'hx-trigger="every 2s"' in page
+    assert (
+        "Queued" in page
+        and f"/scoring/scorers/{scorer.pk}/progress/" in page
+        and 'hx-trigger="every 2s"' in page
+    )
 
 
 def test_the_admin_train_form_shows_refusals_without_writing(researcher_client, sample_sketches):
@@ -174,8 +208,17 @@ def test_the_admin_train_form_shows_refusals_without_writing(researcher_client, 
     assert response.status_code == 200 and "Train a scorer" in response.content.decode()
     response = researcher_client.post(
         "/admin/scoring/scorer/add/",
-        {"name": "bad", "variant": "cos", "encoder": "cnn", "encoder_kwargs": '{"wings": 1}', "epochs": 2,
-         "batch_size": 32, "lr": 0.001, "seed": 0, "device": "cpu"},
+        {
+            "name": "bad",
+            "variant": "cos",
+            "encoder": "cnn",
+            "encoder_kwargs": '{"wings": 1}',
+            "epochs": 2,
+            "batch_size": 32,
+            "lr": 0.001,
+            "seed": 0,
+            "device": "cpu",
+        },
     )
     assert response.status_code == 200 and "does not accept" in response.content.decode()
     assert not Scorer.objects.exists()

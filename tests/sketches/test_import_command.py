@@ -136,20 +136,32 @@ MALFORMED = {
     "not json": (replace_line(good(3), 1, "{not json"), "line 2: not valid JSON"),
     "wrong schema: array": (replace_line(good(3), 1, "[1, 2]"), "line 2: expected a JSON object"),
     "wrong schema: no drawing": (broken(lambda r: r.pop("drawing")), "line 2: missing field 'drawing'"),
-    "wrong schema: word not a string": (broken(lambda r: r.update(word=5)), "'word' must be a non-empty string"),
+    "wrong schema: word not a string": (
+        broken(lambda r: r.update(word=5)),
+        "'word' must be a non-empty string",
+    ),
     "empty drawing": (broken(lambda r: r.update(drawing=[])), "line 2: empty drawing"),
     "empty stroke": (broken(lambda r: r["drawing"].append([[], []])), "empty stroke"),
     "unequal x/y": (broken(lambda r: r["drawing"][0][1].pop()), "x/y arrays of unequal length"),
     "not a number": (broken(lambda r: r["drawing"][0][0].__setitem__(0, "12")), "'12' is not a number"),
     "boolean as number": (broken(lambda r: r["drawing"][0][0].__setitem__(0, True)), "True is not a number"),
-    "NaN": (replace_line(good(3), 1, json.dumps(good(3)[1]).replace("[[[", "[[[NaN, ", 1)), "NaN or infinite"),
-    "infinite": (replace_line(good(3), 1, json.dumps(good(3)[1]).replace("[[[", "[[[Infinity, ", 1)), "NaN or infinite"),
+    "NaN": (
+        replace_line(good(3), 1, json.dumps(good(3)[1]).replace("[[[", "[[[NaN, ", 1)),
+        "NaN or infinite",
+    ),
+    "infinite": (
+        replace_line(good(3), 1, json.dumps(good(3)[1]).replace("[[[", "[[[Infinity, ", 1)),
+        "NaN or infinite",
+    ),
     "absurd magnitude": (broken(lambda r: r["drawing"][0][0].__setitem__(0, 1e12)), "absurd magnitude"),
     "too many points": (
         broken(lambda r: r.update(drawing=[[list(range(20001)), list(range(20001))]])),
         "more than 20,000 points",
     ),
-    "category mismatch": (broken(lambda r: r.update(word="cat")), "word 'cat' does not match the category 'pig'"),
+    "category mismatch": (
+        broken(lambda r: r.update(word="cat")),
+        "word 'cat' does not match the category 'pig'",
+    ),
     "truncated file": (
         "\n".join(json.dumps(r) for r in good(3))[:-40],
         "line 3: truncated record at end of file",
@@ -189,7 +201,7 @@ def test_skip_invalid_imports_the_valid_lines_and_reports_each_skipped_one(tmp_p
     [
         ("pig.csv", b"a,b\n", "unsupported file type '.csv'"),
         ("pig.ndjson", b"PK\x03\x04binary", "binary content in an ndjson file"),
-        ("pig.npz", b"{\"word\": \"pig\"}\n", "not a .npz archive"),
+        ("pig.npz", b'{"word": "pig"}\n', "not a .npz archive"),
         ("pig.npz", b"PK\x03\x04truncated", "corrupt or truncated .npz archive"),
         ("pig.ndjson", b"", "no sketches in the file"),
     ],

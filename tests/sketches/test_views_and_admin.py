@@ -83,7 +83,9 @@ def test_the_admin_upload_refuses_another_file_type(researcher_client, tmp_path)
     path.write_text("hello")
     with path.open("rb") as handle:
         response = researcher_client.post("/admin/sketches/sketch/import/", {"file": handle})
-    assert response.status_code == 200 and "Upload a .ndjson, .jsonl or .npz file." in response.content.decode()
+    assert (
+        response.status_code == 200 and "Upload a .ndjson, .jsonl or .npz file." in response.content.decode()
+    )
     assert ImportBatch.objects.count() == 0
 
 

@@ -33,7 +33,9 @@ def test_the_changelist_shows_a_researcher_their_own_studies_only(researcher_cli
 
 def test_another_researcher_cannot_open_the_study_its_plan_or_its_buttons(client, study, other_researcher):
     client.force_login(other_researcher)
-    assert client.get(reverse("admin:studies_study_change", args=[study.pk])).status_code == 302  # "doesn't exist"
+    assert (
+        client.get(reverse("admin:studies_study_change", args=[study.pk])).status_code == 302
+    )  # "doesn't exist"
     assert client.get(reverse("admin:studies_study_plan", args=[study.pk])).status_code == 404
     assert client.post(action_url(study, "launch_live")).status_code == 404
     study.refresh_from_db()
@@ -65,7 +67,7 @@ def test_the_dry_run_preview_shows_counts_per_category_method_and_level(research
     page = researcher_client.get(reverse("admin:studies_study_plan", args=[study.pk]))
     html = page.content.decode()
     assert page.status_code == 200 and "Dry run" in html
-    assert html.count("<th class=\"num\">(") == 3 and "[0, 0.25]" in html
+    assert html.count('<th class="num">(') == 3 and "[0, 0.25]" in html
     assert "10 / 10" in html and "test-softmax" in html and "face" in html
     assert not PlannedPair.objects.exists()
 
@@ -91,14 +93,21 @@ def test_a_refused_launch_shows_every_reason_and_changes_nothing(researcher_clie
     study.completion_code = ""
     study.save()
     response = researcher_client.post(action_url(study, "launch_live"))
-    assert any("Launch live refused: a Prolific study needs its completion code" in m for m in messages_of(response))
+    assert any(
+        "Launch live refused: a Prolific study needs its completion code" in m for m in messages_of(response)
+    )
     study.refresh_from_db()
     assert study.state == StudyState.DRAFT and study.plan_frozen_at is None
 
 
 def test_launch_pause_resume_and_close_from_the_buttons(researcher_client, study):
-    for action, state in (("launch_pilot", "pilot"), ("pause", "paused"), ("resume", "pilot"),
-                          ("launch_live", "live"), ("close", "closed")):
+    for action, state in (
+        ("launch_pilot", "pilot"),
+        ("pause", "paused"),
+        ("resume", "pilot"),
+        ("launch_live", "live"),
+        ("close", "closed"),
+    ):
         response = researcher_client.post(action_url(study, action))
         assert response.status_code == 302, action
         study.refresh_from_db()
@@ -134,14 +143,32 @@ def test_adding_a_study_in_the_admin_makes_the_researcher_its_owner(researcher_c
     form = researcher_client.get(reverse("admin:studies_study_add"))
     assert form.status_code == 200
     data = {
-        "name": "Screening", "slug": "screening", "question": "Select the sketch with better visual quality",
-        "categories": [c.pk for c in study.categories.all()], "scorers": [s.pk for s in study.scorers.all()],
-        "split": "test", "pairs_per_cell": 40, "n_levels": 4, "level_edges": "null", "sampling_mode": "balanced",
-        "auto_gold_pairs": 30, "trials_per_participant": 40, "practice_trials": 3, "sentinels_per_participant": 4,
-        "max_sentinel_mistakes": 2, "duplicates_per_participant": 4, "min_duplicate_agreement": 0.7,
-        "min_duplicate_distance": 10, "break_every": 100, "idle_timeout_minutes": 60, "seed": 1,
-        "target_participants": 10, "panel": "generic", "completion_code": "X1",
-        "gold_pairs-TOTAL_FORMS": 0, "gold_pairs-INITIAL_FORMS": 0,
+        "name": "Screening",
+        "slug": "screening",
+        "question": "Select the sketch with better visual quality",
+        "categories": [c.pk for c in study.categories.all()],
+        "scorers": [s.pk for s in study.scorers.all()],
+        "split": "test",
+        "pairs_per_cell": 40,
+        "n_levels": 4,
+        "level_edges": "null",
+        "sampling_mode": "balanced",
+        "auto_gold_pairs": 30,
+        "trials_per_participant": 40,
+        "practice_trials": 3,
+        "sentinels_per_participant": 4,
+        "max_sentinel_mistakes": 2,
+        "duplicates_per_participant": 4,
+        "min_duplicate_agreement": 0.7,
+        "min_duplicate_distance": 10,
+        "break_every": 100,
+        "idle_timeout_minutes": 60,
+        "seed": 1,
+        "target_participants": 10,
+        "panel": "generic",
+        "completion_code": "X1",
+        "gold_pairs-TOTAL_FORMS": 0,
+        "gold_pairs-INITIAL_FORMS": 0,
     }
     response = researcher_client.post(reverse("admin:studies_study_add"), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -151,10 +178,20 @@ def test_adding_a_study_in_the_admin_makes_the_researcher_its_owner(researcher_c
 def test_the_form_explains_a_trial_list_that_cannot_hold_its_duplicates(researcher_client, study):
     page = researcher_client.get(reverse("admin:studies_study_change", args=[study.pk]))
     data = {k: v for k, v in page.context["adminform"].form.initial.items() if v is not None}
-    data.update({"categories": [c.pk for c in study.categories.all()], "scorers": [s.pk for s in study.scorers.all()],
-                 "shared_with": [], "trials_per_participant": 20, "level_edges": "[0, 0.5, 0.4, 1]", "n_levels": 3,
-                 "completion_url": "", "qualification_study": "",
-                 "gold_pairs-TOTAL_FORMS": 0, "gold_pairs-INITIAL_FORMS": 0})
+    data.update(
+        {
+            "categories": [c.pk for c in study.categories.all()],
+            "scorers": [s.pk for s in study.scorers.all()],
+            "shared_with": [],
+            "trials_per_participant": 20,
+            "level_edges": "[0, 0.5, 0.4, 1]",
+            "n_levels": 3,
+            "completion_url": "",
+            "qualification_study": "",
+            "gold_pairs-TOTAL_FORMS": 0,
+            "gold_pairs-INITIAL_FORMS": 0,
+        }
+    )
     response = researcher_client.post(reverse("admin:studies_study_change", args=[study.pk]), data)
     assert response.status_code == 200
     errors = str(response.context["adminform"].form.errors)

@@ -56,7 +56,11 @@ def test_pausing_and_resuming_returns_to_the_state_it_left(study):
     [
         ([], do_pause_study, "cannot pause 'pig-face-study': it is draft"),
         ([], do_resume_study, "cannot resume 'pig-face-study': it is draft"),
-        (["live"], lambda s: do_launch_study(s, pilot=True), "cannot launch as pilot 'pig-face-study': it is live"),
+        (
+            ["live"],
+            lambda s: do_launch_study(s, pilot=True),
+            "cannot launch as pilot 'pig-face-study': it is live",
+        ),
         (["live"], do_resume_study, "it is live, and only a paused study can"),
         (["live", "close"], do_launch_study, "cannot launch as live 'pig-face-study': it is closed"),
         (["live", "close"], do_pause_study, "it is closed"),
@@ -96,19 +100,31 @@ def test_a_clone_is_a_new_draft_with_the_same_configuration_and_curated_gold(stu
     GoldPair.objects.create(study=study, better=pig[0], worse=pig[1], note="clear")
     do_launch_study(study)
     clone = do_clone_study(study, owner=researcher)
-    assert clone.state == StudyState.DRAFT and clone.plan_frozen_at is None and clone.slug == "pig-face-study-copy"
+    assert (
+        clone.state == StudyState.DRAFT
+        and clone.plan_frozen_at is None
+        and clone.slug == "pig-face-study-copy"
+    )
     assert clone.owner == researcher and clone.name == "Copy of Pig Face Study"
-    for field in ("pairs_per_cell", "n_levels", "trials_per_participant", "seed", "sentinels_per_participant"):
+    for field in (
+        "pairs_per_cell",
+        "n_levels",
+        "trials_per_participant",
+        "seed",
+        "sentinels_per_participant",
+    ):
         assert getattr(clone, field) == getattr(study, field)
     assert set(clone.categories.all()) == set(study.categories.all())
     assert set(clone.scorers.all()) == set(study.scorers.all())
-    assert list(clone.gold_pairs.values_list("better_id", "worse_id", "source")) == [(pig[0].pk, pig[1].pk, "curated")]
+    assert list(clone.gold_pairs.values_list("better_id", "worse_id", "source")) == [
+        (pig[0].pk, pig[1].pk, "curated")
+    ]
     assert not PlannedPair.objects.filter(study=clone).exists()
     assert do_clone_study(study).slug == "pig-face-study-copy-2"
     do_freeze_plan(clone)
-    assert sorted(PlannedPair.objects.filter(study=clone).values_list("sketch_a_id", "sketch_b_id", "order")) == sorted(
-        PlannedPair.objects.filter(study=study).values_list("sketch_a_id", "sketch_b_id", "order")
-    )
+    assert sorted(
+        PlannedPair.objects.filter(study=clone).values_list("sketch_a_id", "sketch_b_id", "order")
+    ) == sorted(PlannedPair.objects.filter(study=study).values_list("sketch_a_id", "sketch_b_id", "order"))
 
 
 def test_cloning_into_a_taken_slug_is_refused(study):

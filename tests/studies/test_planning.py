@@ -19,8 +19,9 @@ FEW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck
 
 def stored_pairs(study):
     return list(
-        PlannedPair.objects.filter(study=study).values_list("category_id", "scorer_id", "sketch_a_id", "sketch_b_id",
-                                                            "level", "order")
+        PlannedPair.objects.filter(study=study).values_list(
+            "category_id", "scorer_id", "sketch_a_id", "sketch_b_id", "level", "order"
+        )
     )
 
 
@@ -33,9 +34,17 @@ def scored(db):
 @FEW
 @given(pairs_per_cell=st.integers(1, 60), n_levels=st.integers(1, 5), seed=st.integers(0, 2**32))
 def test_balanced_plans_hit_every_level_quota_exactly(scored, pairs_per_cell, n_levels, seed):
-    study = make_scored_study(f"balanced-{pairs_per_cell}-{n_levels}-{seed}", pairs_per_cell=pairs_per_cell,
-                              n_levels=n_levels, seed=seed, trials_per_participant=1, sentinels_per_participant=0,
-                              duplicates_per_participant=0, practice_trials=0, auto_gold_pairs=0)
+    study = make_scored_study(
+        f"balanced-{pairs_per_cell}-{n_levels}-{seed}",
+        pairs_per_cell=pairs_per_cell,
+        n_levels=n_levels,
+        seed=seed,
+        trials_per_participant=1,
+        sentinels_per_participant=0,
+        duplicates_per_participant=0,
+        practice_trials=0,
+        auto_gold_pairs=0,
+    )
     summary = do_freeze_plan(study)
     quotas = balanced_quotas(pairs_per_cell, n_levels).tolist()
     rows = stored_pairs(study)

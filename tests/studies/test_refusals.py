@@ -72,10 +72,16 @@ def test_a_category_the_scorer_was_not_trained_on_is_refused(db):
 
 
 def test_trials_per_participant_too_small_for_sentinels_duplicates_and_distance_is_refused(db):
-    study = make_scored_study(trials_per_participant=20, sentinels_per_participant=4,
-                              duplicates_per_participant=4, min_duplicate_distance=10)
+    study = make_scored_study(
+        trials_per_participant=20,
+        sentinels_per_participant=4,
+        duplicates_per_participant=4,
+        min_duplicate_distance=10,
+    )
     message = refusal(study)
-    assert "need 14 regular trials, but 20 trials − 4 sentinels − 4 duplicates leave 12 (short by 2" in message
+    assert (
+        "need 14 regular trials, but 20 trials − 4 sentinels − 4 duplicates leave 12 (short by 2" in message
+    )
 
 
 def test_too_few_gold_pairs_for_sentinels_and_practice_is_refused(db):

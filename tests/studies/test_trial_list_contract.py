@@ -63,7 +63,10 @@ def test_a_duplicate_repeats_an_earlier_regular_trial_far_enough_back_with_sides
         assert original.kind == "regular"
         assert dup.position - original.position >= frozen_study.min_duplicate_distance
         assert dup.planned_pair_id == original.planned_pair_id
-        assert (dup.left_sketch_id, dup.right_sketch_id) == (original.right_sketch_id, original.left_sketch_id)
+        assert (dup.left_sketch_id, dup.right_sketch_id) == (
+            original.right_sketch_id,
+            original.left_sketch_id,
+        )
     assert len({d.duplicate_of_position for d in duplicates}) == len(duplicates)
 
 
@@ -102,8 +105,10 @@ def test_the_same_seed_gives_the_same_lists_through_the_database(db):
     do_freeze_plan(second)
 
     def sketches(study, index):
-        return [(t.position, t.kind, t.left_sketch_id, t.right_sketch_id, t.duplicate_of_position)
-                for t in draw(study, index)]
+        return [
+            (t.position, t.kind, t.left_sketch_id, t.right_sketch_id, t.duplicate_of_position)
+            for t in draw(study, index)
+        ]
 
     for index in range(3):
         assert sketches(first, index) == sketches(second, index)

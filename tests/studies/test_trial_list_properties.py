@@ -30,8 +30,12 @@ def draw_and_roll_back(study, index):
 
 @pytest.fixture
 def long_lists(db):
-    study = make_scored_study(trials_per_participant=120, sentinels_per_participant=8,
-                              duplicates_per_participant=8, min_duplicate_distance=20)
+    study = make_scored_study(
+        trials_per_participant=120,
+        sentinels_per_participant=8,
+        duplicates_per_participant=8,
+        min_duplicate_distance=20,
+    )
     do_freeze_plan(study)
     return study
 

@@ -25,12 +25,20 @@ class Command(BaseCommand):
         parser.add_argument("--participants", type=non_negative, required=True, help="good workers")
         parser.add_argument("--spammers", type=non_negative, default=0, help="answer at random, fast")
         parser.add_argument("--left-biased", type=non_negative, default=0, help="press left 90%% of the time")
-        parser.add_argument("--inconsistent", type=non_negative, default=0, help="a weak signal, near a coin flip")
-        parser.add_argument("--thurstone", type=non_negative, default=0, help="good workers with probit noise")
+        parser.add_argument(
+            "--inconsistent", type=non_negative, default=0, help="a weak signal, near a coin flip"
+        )
+        parser.add_argument(
+            "--thurstone", type=non_negative, default=0, help="good workers with probit noise"
+        )
         parser.add_argument("--seed", type=int, default=0, help="same seed: same panel ids (re-runs resume)")
-        parser.add_argument("--scorer", help="whose q the latent quality follows (default: the study's first)")
+        parser.add_argument(
+            "--scorer", help="whose q the latent quality follows (default: the study's first)"
+        )
         parser.add_argument("--noise", type=float, default=0.05, help="sd of the latent quality's noise")
-        parser.add_argument("--base-url", help="drive a running server (e.g. http://127.0.0.1:8000) over HTTP")
+        parser.add_argument(
+            "--base-url", help="drive a running server (e.g. http://127.0.0.1:8000) over HTTP"
+        )
 
     def handle(self, *args, **options):
         study = Study.objects.filter(slug=options["study"]).first()

@@ -21,12 +21,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--scorer", required=True, help="the scorer's name")
         parser.add_argument(
-            "--category", nargs="+", metavar="CATEGORY",
+            "--category",
+            nargs="+",
+            metavar="CATEGORY",
             help="names or slugs (default: every category the scorer was trained on)",
         )
         parser.add_argument("--wait", action="store_true", help="show progress until the run finishes")
-        parser.add_argument("--batch-size", type=int, default=DEFAULT_TASK_BATCH_SIZE, help="sketches per task")
-        parser.add_argument("--timeout", type=float, default=None, help="with --wait: give up after this many seconds")
+        parser.add_argument(
+            "--batch-size", type=int, default=DEFAULT_TASK_BATCH_SIZE, help="sketches per task"
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=None, help="with --wait: give up after this many seconds"
+        )
 
     def handle(self, *args, **options):
         names = [n for value in options["category"] or [] for n in value.split(",") if n.strip()] or None
@@ -43,7 +49,9 @@ class Command(BaseCommand):
 
     def _wait(self, run: ScoringRun, timeout: float | None, show: bool) -> ScoringRun:
         started = time.monotonic()
-        with tqdm(total=run.total, desc=f"run #{run.pk}", unit="sketch", file=self.stderr, disable=not show) as bar:
+        with tqdm(
+            total=run.total, desc=f"run #{run.pk}", unit="sketch", file=self.stderr, disable=not show
+        ) as bar:
             while True:
                 run.refresh_from_db()
                 bar.n = run.done
@@ -60,9 +68,13 @@ class Command(BaseCommand):
     def _report(self, run: ScoringRun) -> None:
         if run.status == JobStatus.DONE:
             seconds = (run.finished_at - run.started_at).total_seconds() if run.started_at else 0.0
-            self.stdout.write(self.style.SUCCESS(f"Run #{run.pk} done: {run.done}/{run.total} scored in {seconds:.1f} s."))
+            self.stdout.write(
+                self.style.SUCCESS(f"Run #{run.pk} done: {run.done}/{run.total} scored in {seconds:.1f} s.")
+            )
         elif run.status == JobStatus.FAILED:
             raise CommandError(f"run #{run.pk} failed ({run.done}/{run.total}): " + "; ".join(run.errors))
         else:
-            self.stdout.write(f"Run #{run.pk} is {run.status} ({run.done}/{run.total}); "
-                              "follow it in the admin, or pass --wait.")
+            self.stdout.write(
+                f"Run #{run.pk} is {run.status} ({run.done}/{run.total}); "
+                "follow it in the admin, or pass --wait."
+            )

@@ -40,19 +40,22 @@ class Command(BaseCommand):
         parser.add_argument("--variant", choices=Variant.values, default=Variant.COS)
         parser.add_argument("--no-soft-binning", action="store_true", help='the "w/o sbin" ablation')
         parser.add_argument("--encoder", choices=sorted(ENCODERS), default=DEFAULT_ENCODER)
-        parser.add_argument("--encoder-kwargs", default="{}", help='JSON, e.g. \'{"feat_dim": 256}\'')
+        parser.add_argument("--encoder-kwargs", default="{}", help="JSON, e.g. '{\"feat_dim\": 256}'")
         parser.add_argument("--epochs", type=int, default=6)
         parser.add_argument("--batch-size", type=int, default=64)
         parser.add_argument("--lr", type=float, default=1e-3)
         parser.add_argument(
-            "--categories", nargs="+", metavar="CATEGORY",
+            "--categories",
+            nargs="+",
+            metavar="CATEGORY",
             help="names or slugs (space- or comma-separated); default: every category with train and test sketches",
         )
         parser.add_argument("--per-category", type=int, help="training sketches per category (default: all)")
         parser.add_argument("--device", choices=DEVICES, default="auto")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
-            "--train-options", default="{}",
+            "--train-options",
+            default="{}",
             help='JSON of further TrainConfig fields, e.g. \'{"tau": 2.0, "warmup_epochs": 1}\'',
         )
 
@@ -82,19 +85,25 @@ class Command(BaseCommand):
         except ScoringInputError as exc:
             raise CommandError(exc.message) from None
         categories = ", ".join(scorer.categories.order_by("slug").values_list("name", flat=True))
-        self.stdout.write(f"Training {scorer.name} ({scorer.get_variant_display()}, encoder {scorer.encoder}, "
-                          f"seed {request.seed}) on {categories}")
+        self.stdout.write(
+            f"Training {scorer.name} ({scorer.get_variant_display()}, encoder {scorer.encoder}, "
+            f"seed {request.seed}) on {categories}"
+        )
         self.stdout.flush()
         scorer = self._train(scorer.pk, request.epochs, options["verbosity"] > 0)
         if scorer.status != JobStatus.DONE:
-            raise CommandError(f"{scorer.name}: {scorer.error}\nNo usable scorer was saved (status: {scorer.status}).")
+            raise CommandError(
+                f"{scorer.name}: {scorer.error}\nNo usable scorer was saved (status: {scorer.status})."
+            )
         m = scorer.metrics
         rho = m.get("spearman_q_cos")
-        self.stdout.write(self.style.SUCCESS(
-            f"{scorer.name}: held-out top-1 {m['accuracy']:.3f} (chance {m['chance']:.3f}, n={m['n_test']}), "
-            f"Spearman(q, cosθ_y) {'–' if rho is None else f'{rho:+.3f}'}, "
-            f"{scorer.training_seconds:.0f} s on {scorer.device}"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{scorer.name}: held-out top-1 {m['accuracy']:.3f} (chance {m['chance']:.3f}, n={m['n_test']}), "
+                f"Spearman(q, cosθ_y) {'–' if rho is None else f'{rho:+.3f}'}, "
+                f"{scorer.training_seconds:.0f} s on {scorer.device}"
+            )
+        )
         self.stdout.write(f"  checkpoint {scorer.checkpoint.name} sha256 {scorer.checkpoint_sha256}")
         self.stdout.write(f"  figure     {scorer.figure.name}")
 

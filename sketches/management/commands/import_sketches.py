@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", type=Path)
         parser.add_argument("--category", help="category name; every record's word must match it")
-        parser.add_argument("--skip-invalid", action="store_true", help="import the valid records, report the rest")
+        parser.add_argument(
+            "--skip-invalid", action="store_true", help="import the valid records, report the rest"
+        )
         parser.add_argument("--limit", type=int, help="read at most N records per file")
 
     def handle(self, *paths, **options):

@@ -31,17 +31,27 @@ class Command(BaseCommand):
             raise CommandError("refused:\n  " + "\n  ".join(error.messages)) from None
         summary = planning.preview_plan(study)
         self._print(summary, stored_plan_counts(study) if summary["frozen"] else None)
-        self.stdout.write(f"{study.slug}: {study.state}, plan {'frozen' if summary['frozen'] else 'not frozen (dry run)'}")
+        self.stdout.write(
+            f"{study.slug}: {study.state}, plan {'frozen' if summary['frozen'] else 'not frozen (dry run)'}"
+        )
         if summary.get("problems"):
             raise CommandError("this configuration cannot be frozen:\n  " + "\n  ".join(summary["problems"]))
 
     def _print(self, summary: dict, stored) -> None:
         table = plan_table(summary, stored)
-        head = f"{'category':<16}{'method':<22}" + "".join(f"{lv:>12}" for lv in table["levels"]) + f"{'total':>9}"
+        head = (
+            f"{'category':<16}{'method':<22}"
+            + "".join(f"{lv:>12}" for lv in table["levels"])
+            + f"{'total':>9}"
+        )
         self.stdout.write(head)
         for row in table["rows"]:
             cells = "".join(f"{c['count']:>12}" for c in row["levels"])
             self.stdout.write(f"{row['category'][:15]:<16}{row['scorer'][:21]:<22}{cells}{row['total']:>9}")
-        self.stdout.write(f"{'all':<38}" + "".join(f"{n:>12}" for n in table["totals"]) + f"{table['total']:>9}")
+        self.stdout.write(
+            f"{'all':<38}" + "".join(f"{n:>12}" for n in table["totals"]) + f"{table['total']:>9}"
+        )
         for scorer in summary.get("scorers", []):
-            self.stdout.write(f"scorer {scorer['name']}: checkpoint sha256 {scorer['checkpoint_sha256'] or 'none'}")
+            self.stdout.write(
+                f"scorer {scorer['name']}: checkpoint sha256 {scorer['checkpoint_sha256'] or 'none'}"
+            )
