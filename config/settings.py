@@ -140,6 +140,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Uploads: the admin and API import sketch files up to this size.
 SKETCHQ_MAX_UPLOAD_BYTES = env_int("SKETCHQ_MAX_UPLOAD_BYTES", 64 * 1024 * 1024)
+# An .npz import may declare at most this many uncompressed bytes (zip bombs are refused unread).
+SKETCHQ_MAX_NPZ_BYTES = env_int("SKETCHQ_MAX_NPZ_BYTES", 256 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 

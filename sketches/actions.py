@@ -9,6 +9,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -65,7 +66,9 @@ def do_import_file(
     """
     report = ImportReport(filename=filename)
     try:
-        outcome = parse_file(stream, filename, category=category, limit=limit)
+        outcome = parse_file(
+            stream, filename, category=category, limit=limit, max_npz_bytes=settings.SKETCHQ_MAX_NPZ_BYTES
+        )
     except FileRefused as exc:
         report.refused, report.errors = True, [str(exc)]
         return report

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,11 +20,15 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from sketches import geometry
+from sketches import geometry, npz
 
 MAX_POINTS = 20_000
 MAX_ABS_COORDINATE = 1e6
 NPZ_SPLITS = ("train", "valid", "test")
+# Uncompressed bytes an .npz may declare (settings.SKETCHQ_MAX_NPZ_BYTES overrides it), and
+# sketches per .npz: sketch-rnn's files hold 75,000 (70,000 + 2,500 + 2,500).
+NPZ_MAX_BYTES = 256 * 1024 * 1024
+NPZ_MAX_SKETCHES = 100_000
 NDJSON_SUFFIXES = {".ndjson", ".jsonl"}
 
 
@@ -88,14 +91,23 @@ def detect_format(name: str, head: bytes) -> str:
 
 
 def parse_file(
-    stream: BinaryIO, name: str, *, category: str | None = None, limit: int | None = None
+    stream: BinaryIO,
+    name: str,
+    *,
+    category: str | None = None,
+    limit: int | None = None,
+    max_npz_bytes: int = NPZ_MAX_BYTES,
 ) -> ParseOutcome:
-    """Read a whole file, keeping valid sketches and collecting every error."""
+    """Read a whole file, keeping valid sketches and collecting every error.
+
+    An ``.npz`` is refused before anything is allocated when its declared uncompressed size is
+    over ``max_npz_bytes`` or it holds more than ``NPZ_MAX_SKETCHES`` sketches (see ``npz.py``).
+    """
     head = stream.read(8)
     stream.seek(0)
     fmt = detect_format(name, head)
     if fmt == "npz":
-        return _collect(_iter_npz(stream, name, category), limit)
+        return _collect(_iter_npz(stream, name, category, max_npz_bytes), limit)
     return _collect(_iter_ndjson(stream, name, category), limit)
 
 
@@ -230,9 +242,11 @@ def _numbers(values: Any, location: str, where: str) -> np.ndarray:
 # --- sketch-rnn npz ---------------------------------------------------------
 
 
-def _iter_npz(stream: BinaryIO, name: str, category: str | None) -> Iterator[ParsedSketch | ParseError]:
+def _iter_npz(
+    stream: BinaryIO, name: str, category: str | None, max_bytes: int
+) -> Iterator[ParsedSketch | ParseError]:
     word = category or Path(name).stem.replace("_", " ")
-    data = _load_npz(stream, name)
+    data = _load_npz(stream, name, max_bytes)
     for split in NPZ_SPLITS:
         for index, stroke3 in enumerate(data[split]):
             location = f"{name}:{split}[{index}]"
@@ -250,56 +264,13 @@ def _iter_npz(stream: BinaryIO, name: str, category: str | None) -> Iterator[Par
             )
 
 
-def _load_npz(stream: BinaryIO, name: str) -> dict[str, np.ndarray]:
+def _load_npz(stream: BinaryIO, name: str, max_bytes: int) -> dict[str, np.ndarray]:
     try:
-        with zipfile.ZipFile(stream) as archive:
-            members = {Path(m).stem: m for m in archive.namelist() if m.endswith(".npy")}
-            missing = [key for key in NPZ_SPLITS if key not in members]
-            if missing:
-                raise FileRefused(
-                    f"{name}: missing array(s) {', '.join(missing)}; expected train, valid, test"
-                )
-            return {key: _read_npy(archive.open(members[key]), name, key) for key in NPZ_SPLITS}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
-        if isinstance(exc, FileRefused):
-            raise
+        return npz.load_arrays(stream, name, NPZ_SPLITS, max_bytes=max_bytes, max_rows=NPZ_MAX_SKETCHES)
+    except npz.NpzRefused as exc:
+        raise FileRefused(str(exc)) from None
+    except (pickle.UnpicklingError, ValueError) as exc:
         raise FileRefused(f"{name}: corrupt or truncated .npz archive ({exc})") from None
-
-
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """sketch-rnn stores object arrays, which need pickle; allow numpy's classes only,
-    so an uploaded file cannot run code."""
-
-    ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-    }
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refused to load {module}.{name}")
-        return super().find_class(module, name)
-
-
-def _read_npy(fp: BinaryIO, name: str, key: str) -> np.ndarray:
-    version = np.lib.format.read_magic(fp)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
-    else:
-        shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
-    if dtype.hasobject:
-        array = _NumpyOnlyUnpickler(fp).load()
-    else:
-        count = int(np.prod(shape))
-        array = np.frombuffer(fp.read(count * dtype.itemsize), dtype=dtype)
-        if array.size != count:
-            raise FileRefused(f"{name}: array {key!r} is truncated")
-        array = array.reshape(shape)
-    if array.ndim == 1 or (array.ndim == 3 and array.shape[-1] == 3):
-        return array  # one stroke-3 sketch per element (object array, or equal lengths)
-    raise FileRefused(f"{name}: array {key!r} has shape {array.shape}; expected one sketch per row")
 
 
 def _strokes_from_stroke3(stroke3: Any, location: str) -> list[np.ndarray]:
