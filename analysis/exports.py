@@ -8,7 +8,6 @@ shows, so the page, the HTML file and the CSV files come from the same ``Report`
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -25,6 +24,7 @@ from django.utils.safestring import mark_safe
 from analysis import figures as figure_formats
 from analysis.reports import ANSWER_FIELDS, Report
 from analysis.services import RULES
+from config.csvsafe import csv_bytes
 from sketches import render
 from sketches.models import Sketch
 
@@ -225,29 +225,6 @@ FILE_NOTES = [
     ("figures/*.svg|png|pdf", "the figures"),
     ("manifest.json", "SHA-256 of every file"),
 ]
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def csv_bytes(rows: list[dict], columns: list[str] | None = None) -> bytes:
-    if columns is None:
-        columns = []
-        for row in rows:
-            columns += [k for k in row if k not in columns]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
-    return buffer.getvalue().encode()
 
 
 def _json_bytes(data) -> bytes:
