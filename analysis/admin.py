@@ -84,11 +84,18 @@ class StudyResultsAdmin(_ReadOnly, admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Export report (zip: CSV, JSON, figures, HTML)")
+    def has_export_permission(self, request):
+        """The same permission as POST /api/exports/: creating an export job."""
+        return request.user.has_perm("analysis.add_exportjob")
+
+    @admin.action(description="Export report (zip: CSV, JSON, figures, HTML)", permissions=["export"])
     def export_report(self, request, queryset):
         self._export(request, queryset, include_excluded=False)
 
-    @admin.action(description="Export report with blocked/unqualified workers included (for comparison)")
+    @admin.action(
+        description="Export report with blocked/unqualified workers included (for comparison)",
+        permissions=["export"],
+    )
     def export_report_all_workers(self, request, queryset):
         self._export(request, queryset, include_excluded=True)
 

@@ -205,6 +205,7 @@ class ExportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ExportJobSerializer
     queryset = ExportJob.objects.none()
     filterset_fields = ["status"]
+    action_permissions = {"download": "view"}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -160,7 +160,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["config.api_permissions.IsResearcher"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "config.api_permissions.IsResearcher",
+        "config.api_permissions.ResearcherModelPermissions",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [

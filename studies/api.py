@@ -130,6 +130,16 @@ class StudyViewSet(viewsets.ModelViewSet):
     ordering_fields = ["created_at", "name"]
 
     queryset = Study.objects.none()  # the real one depends on the user, below
+    #: Model permissions of the extra actions (config.api_permissions), as in the admin's buttons.
+    action_permissions = {
+        "plan": "view",
+        "freeze": "change",
+        "launch": "change",
+        "pause": "change",
+        "resume": "change",
+        "close": "change",
+        "clone": "add",
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
