@@ -9,6 +9,7 @@ from django.utils.html import format_html
 
 from annotation.models import Participant, RefusedSubmission, StudyLinks, Trial
 from annotation.panels import completion_url, participant_link, site_root
+from studies.admin_filters import VisibleStudyFilter
 from studies.models import Study
 
 
@@ -28,7 +29,7 @@ class TrialAdmin(_OwnStudiesOnly, admin.ModelAdmin):
 
     study_path = "participant__study"
     list_display = ["participant", "is_practice", "position", "kind", "answer_choice", "answer_ms"]
-    list_filter = ["participant__study", "kind", "is_practice"]
+    list_filter = [("participant__study", VisibleStudyFilter), "kind", "is_practice"]
     search_fields = ["=participant__panel_id", "=token"]
     list_select_related = ["participant", "answer"]
     list_per_page = 200
@@ -64,7 +65,7 @@ class ParticipantAdmin(_OwnStudiesOnly, admin.ModelAdmin):
         "duplicate_agreement",
         "last_seen_at",
     ]
-    list_filter = ["study", "status", "qualified"]
+    list_filter = [("study", VisibleStudyFilter), "status", "qualified"]
     search_fields = ["=panel_id", "=prolific_session_id"]
     list_select_related = ["study"]
     readonly_fields = [f.name for f in Participant._meta.fields] + ["trials"]
@@ -86,7 +87,7 @@ class ParticipantAdmin(_OwnStudiesOnly, admin.ModelAdmin):
 class RefusedSubmissionAdmin(_OwnStudiesOnly, admin.ModelAdmin):
     study_path = "participant__study"
     list_display = ["at", "participant", "reason", "token", "choice"]
-    list_filter = ["reason", "participant__study"]
+    list_filter = ["reason", ("participant__study", VisibleStudyFilter)]
     search_fields = ["=participant__panel_id", "=token"]
     list_select_related = ["participant"]
     readonly_fields = ["participant", "token", "choice", "reason", "at"]
