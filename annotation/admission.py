@@ -60,7 +60,7 @@ def _check_places(study: Study) -> None:
 def _check_qualification(study: Study, panel_id: str) -> None:
     required = study.qualification_study
     if required is not None and not Participant.objects.qualified_for(required, panel_id).exists():
-        raise EntryRefused("not_qualified", required.name)
+        raise EntryRefused("not_qualified", required.participant_title)
 
 
 def do_enter_study(

@@ -14,6 +14,8 @@ from scoring.models import Scorer
 from sketches.models import Category, Sketch, Split
 
 DEFAULT_QUESTION = "Select the sketch with better visual quality"
+#: What participants see as the page title when a study sets none: neutral, never the internal name.
+DEFAULT_PUBLIC_TITLE = "Sketch comparison"
 
 
 class StudyState(models.TextChoices):
@@ -46,7 +48,14 @@ class StudyQuerySet(models.QuerySet):
 
 class Study(models.Model):
     # content
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, help_text="Internal: researchers see it, participants never.")
+    public_title = models.CharField(
+        max_length=120,
+        blank=True,
+        default=DEFAULT_PUBLIC_TITLE,
+        help_text="What participants see as the page title and heading. Keep it neutral: never name "
+        f'the conditions or methods compared. Empty: "{DEFAULT_PUBLIC_TITLE}".',
+    )
     slug = models.SlugField(max_length=80, unique=True)
     question = models.CharField(max_length=300, default=DEFAULT_QUESTION)
     instructions = models.TextField(blank=True, help_text="Markdown, shown before the practice trials.")
@@ -148,6 +157,11 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def participant_title(self) -> str:
+        """The title on the participant pages (``public_title``, else a neutral default)."""
+        return self.public_title.strip() or DEFAULT_PUBLIC_TITLE
 
     @property
     def is_accepting(self) -> bool:
