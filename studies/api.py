@@ -47,12 +47,24 @@ RUN_FIELDS = {
 }
 
 
+class VisibleStudyField(serializers.SlugRelatedField):
+    """A study by slug, among those the user may see: another researcher's study gets the
+    same "does not exist" as a missing one, so the answer never tells whether it exists."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", queryset=Study.objects.none(), **kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return Study.objects.none()
+        return Study.objects.visible_to(request.user)
+
+
 class StudySerializer(serializers.ModelSerializer):
     categories = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Category.objects.all())
     scorers = serializers.SlugRelatedField(slug_field="name", many=True, queryset=Scorer.objects.all())
-    qualification_study = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Study.objects.all(), required=False, allow_null=True
-    )
+    qualification_study = VisibleStudyField(required=False, allow_null=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -67,12 +79,6 @@ class StudySerializer(serializers.ModelSerializer):
             "closed_at",
             "owner",
         ]
-
-    def validate_qualification_study(self, value):
-        request = self.context["request"]
-        if value is not None and not Study.objects.visible_to(request.user).filter(pk=value.pk).exists():
-            raise ValidationError("Unknown study.")
-        return value
 
     def validate(self, attrs):
         study = self.instance
