@@ -5,6 +5,8 @@ Participants, their trials and answers belong to the annotation app, downstream.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -34,6 +36,11 @@ class SamplingMode(models.TextChoices):
 class Panel(models.TextChoices):
     PROLIFIC = "prolific", "Prolific"
     GENERIC = "generic", "generic panel (id in ?pid=)"
+
+
+def new_entry_secret() -> str:
+    """A per-study key for signed entry links (``studies/entry_links.py``)."""
+    return secrets.token_urlsafe(32)
 
 
 class StudyQuerySet(models.QuerySet):
@@ -123,6 +130,28 @@ class Study(models.Model):
     completion_code = models.CharField(max_length=40, blank=True)
     completion_url = models.URLField(
         blank=True, help_text="Prolific: https://app.prolific.com/submissions/complete?cc=CODE"
+    )
+    prolific_study_id = models.CharField(
+        "Prolific study id",
+        max_length=64,
+        blank=True,
+        help_text="Prolific: when set, the link's STUDY_ID must be this id (other links are refused).",
+    )
+    require_signed_entry = models.BooleanField(
+        default=False,
+        help_text="Generic panels: admit only links signed with this study's entry key "
+        "(make them under Annotation › Study links, the API or manage.py make_entry_links).",
+    )
+    entry_secret = models.CharField(
+        max_length=64,
+        default=new_entry_secret,
+        editable=False,
+        help_text="The key that signs this study's entry links; never shown to participants.",
+    )
+    new_entries_per_network_hour = models.PositiveIntegerField(
+        default=10,
+        help_text="At most this many new participants per hour from one network (/24 IPv4, /48 IPv6), "
+        "and never more than a fifth of the places (at least 1). 0: no cap.",
     )
     qualification_study = models.ForeignKey(
         "self",

@@ -40,6 +40,7 @@ CASES = [
     Case("POST", lambda w: study_url(w, "resume/"), {**OWNED, "researcher": (200, 400)}),
     Case("POST", lambda w: study_url(w, "close/"), OWNED),
     Case("POST", lambda w: study_url(w, "clone/"), {**OWNED, "researcher": 201}),
+    Case("POST", lambda w: study_url(w, "entry-links/"), OWNED, data=lambda w: {"ids": ["worker-1"]}),
     Case("DELETE", lambda w: study_url(w), {**OWNED, "researcher": (204, 400)}),
     Case(
         "POST",
