@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from analysis import actions
 from analysis.models import ExportJob, ExportStatus, StudyResults, WorkerQuality
+from studies.admin_filters import VisibleStudyFilter
 from studies.models import Study
 
 
@@ -84,11 +85,18 @@ class StudyResultsAdmin(_ReadOnly, admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Export report (zip: CSV, JSON, figures, HTML)")
+    def has_export_permission(self, request):
+        """The same permission as POST /api/exports/: creating an export job."""
+        return request.user.has_perm("analysis.add_exportjob")
+
+    @admin.action(description="Export report (zip: CSV, JSON, figures, HTML)", permissions=["export"])
     def export_report(self, request, queryset):
         self._export(request, queryset, include_excluded=False)
 
-    @admin.action(description="Export report with blocked/unqualified workers included (for comparison)")
+    @admin.action(
+        description="Export report with blocked/unqualified workers included (for comparison)",
+        permissions=["export"],
+    )
     def export_report_all_workers(self, request, queryset):
         self._export(request, queryset, include_excluded=True)
 
@@ -96,7 +104,7 @@ class StudyResultsAdmin(_ReadOnly, admin.ModelAdmin):
 @admin.register(ExportJob)
 class ExportJobAdmin(_VisibleStudiesOnly, _ReadOnly, admin.ModelAdmin):
     list_display = ["study", "include_excluded", "status", "size_kb", "created_at", "finished_at", "download"]
-    list_filter = ["status", ("study", admin.RelatedOnlyFieldListFilter), "include_excluded"]
+    list_filter = ["status", ("study", VisibleStudyFilter), "include_excluded"]
     list_select_related = ["study"]
     readonly_fields = [f.name for f in ExportJob._meta.fields] + ["download"]
     actions = ["run_again"]
@@ -124,7 +132,7 @@ class WorkerQualityAdmin(_VisibleStudiesOnly, _ReadOnly, admin.ModelAdmin):
         "panel_id", "study", "flow_status", "status", "analysed", "trials", "sentinel_mistakes", "consistency",
         "median_rt", "fast", "left", "majority", "computed_at",
     ]  # fmt: skip
-    list_filter = [("study", admin.RelatedOnlyFieldListFilter), "status", "flow_status", "analysed"]
+    list_filter = [("study", VisibleStudyFilter), "status", "flow_status", "analysed"]
     search_fields = ["=panel_id"]
     list_select_related = ["study"]
     ordering = ["study", "participant__index"]

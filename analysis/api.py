@@ -19,6 +19,7 @@ from analysis import exports, live, selectors, services
 from analysis.actions import do_refresh_worker_quality, do_request_export
 from analysis.models import ExportJob, ExportStatus, WorkerQuality
 from annotation.models import Participant
+from studies.api import VisibleStudyField
 from studies.models import Study
 
 
@@ -168,7 +169,7 @@ class ResultsViewSet(viewsets.GenericViewSet):
 
 
 class ExportJobSerializer(serializers.ModelSerializer):
-    study = serializers.SlugRelatedField(slug_field="slug", queryset=Study.objects.all())
+    study = VisibleStudyField()
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -188,11 +189,6 @@ class ExportJobSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["status", "sha256", "size", "summary", "error", "created_at", "finished_at"]
 
-    def validate_study(self, study):
-        if not visible_studies(self.context["request"]).filter(pk=study.pk).exists():
-            raise serializers.ValidationError("Unknown study.")
-        return study
-
     def get_download_url(self, job) -> str | None:
         if job.status != ExportStatus.DONE:
             return None
@@ -205,6 +201,7 @@ class ExportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ExportJobSerializer
     queryset = ExportJob.objects.none()
     filterset_fields = ["status"]
+    action_permissions = {"download": "view"}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

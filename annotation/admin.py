@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Value
-from django.urls import reverse
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_http_methods
 
 from annotation.models import Participant, RefusedSubmission, StudyLinks, Trial
-from annotation.panels import completion_url, participant_link, site_root
+from annotation.panels import (
+    completion_url,
+    entry_path,
+    participant_link,
+    signed_participant_links,
+    site_root,
+)
+from studies.admin_filters import VisibleStudyFilter
 from studies.models import Study
 
 
@@ -28,7 +38,7 @@ class TrialAdmin(_OwnStudiesOnly, admin.ModelAdmin):
 
     study_path = "participant__study"
     list_display = ["participant", "is_practice", "position", "kind", "answer_choice", "answer_ms"]
-    list_filter = ["participant__study", "kind", "is_practice"]
+    list_filter = [("participant__study", VisibleStudyFilter), "kind", "is_practice"]
     search_fields = ["=participant__panel_id", "=token"]
     list_select_related = ["participant", "answer"]
     list_per_page = 200
@@ -64,7 +74,7 @@ class ParticipantAdmin(_OwnStudiesOnly, admin.ModelAdmin):
         "duplicate_agreement",
         "last_seen_at",
     ]
-    list_filter = ["study", "status", "qualified"]
+    list_filter = [("study", VisibleStudyFilter), "status", "qualified"]
     search_fields = ["=panel_id", "=prolific_session_id"]
     list_select_related = ["study"]
     readonly_fields = [f.name for f in Participant._meta.fields] + ["trials"]
@@ -86,7 +96,7 @@ class ParticipantAdmin(_OwnStudiesOnly, admin.ModelAdmin):
 class RefusedSubmissionAdmin(_OwnStudiesOnly, admin.ModelAdmin):
     study_path = "participant__study"
     list_display = ["at", "participant", "reason", "token", "choice"]
-    list_filter = ["reason", "participant__study"]
+    list_filter = ["reason", ("participant__study", VisibleStudyFilter)]
     search_fields = ["=participant__panel_id", "=token"]
     list_select_related = ["participant"]
     readonly_fields = ["participant", "token", "choice", "reason", "at"]
@@ -103,8 +113,47 @@ class StudyLinksAdmin(admin.ModelAdmin):
     """What to paste into Prolific, per study, and a preview of the trial screen."""
 
     list_display = ["name", "state", "participant_link", "completion_code", "participants", "preview"]
-    fields = ["name", "state", "panel", "participant_link", "completion_code", "completion_target", "preview"]
+    fields = [
+        "name",
+        "state",
+        "panel",
+        "participant_link",
+        "signed_links",
+        "completion_code",
+        "completion_target",
+        "preview",
+    ]
     readonly_fields = fields
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(require_http_methods(["GET", "POST"])(self.signed_links_view))
+        return [
+            path("<int:object_id>/signed-links/", view, name="annotation_studylinks_signed"),
+        ] + super().get_urls()
+
+    def signed_links_view(self, request, object_id):
+        """Make signed entry links for pasted ids (editors of the study only: the page shows its key)."""
+        study = Study.objects.visible_to(request.user).filter(pk=object_id).first()
+        if study is None or not request.user.has_perm("studies.change_study"):
+            raise Http404("no such study")
+        ids = request.POST.get("ids", "")
+        links, error = [], ""
+        if request.method == "POST":
+            try:
+                links = signed_participant_links(study, site_root(request), ids.splitlines())
+            except ValueError as problem:
+                error = str(problem)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Signed entry links for {study.name}",
+            "study": study,
+            "entry_url": site_root(request) + entry_path(study),
+            "ids": ids,
+            "links": links,
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/annotation/studylinks/signed_links.html", context)
 
     def get_queryset(self, request):
         # The host comes from the request; rows carry it so the columns need no shared state.
@@ -128,6 +177,12 @@ class StudyLinksAdmin(admin.ModelAdmin):
             '<input type="text" readonly value="{}" size="70" onclick="this.select()" aria-label="study link">',
             link,
         )
+
+    @admin.display(description="signed links (generic panels)")
+    def signed_links(self, obj):
+        url = reverse("admin:annotation_studylinks_signed", args=[obj.pk])
+        required = "required by this study" if obj.require_signed_entry else "optional (not required)"
+        return format_html('<a href="{}">Make signed entry links</a> · {}', url, required)
 
     @admin.display(description="completion URL")
     def completion_target(self, obj):

@@ -7,14 +7,17 @@ reason the views turn into a clear page.
 from __future__ import annotations
 
 import secrets
+import time
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
 from annotation.models import Participant, ParticipantStatus, Trial, TrialKind
 from studies.actions import draw_practice_trials, draw_trial_list
-from studies.models import Study, StudyState
+from studies.entry_links import signature_matches
+from studies.models import Panel, Study, StudyState
 
 MAX_ID_LENGTH = 64
 TOKEN_BYTES = 12  # 16 url-safe characters
@@ -23,7 +26,19 @@ TOKEN_BYTES = 12  # 16 url-safe characters
 class EntryRefused(Exception):
     """The participant may not (or may no longer) enter; ``reason`` names the page to show."""
 
-    REASONS = ("missing_id", "bad_id", "not_open", "paused", "closed", "full", "not_qualified", "unavailable")
+    REASONS = (
+        "missing_id",
+        "bad_id",
+        "bad_link",
+        "wrong_study",
+        "network_busy",
+        "not_open",
+        "paused",
+        "closed",
+        "full",
+        "not_qualified",
+        "unavailable",
+    )
 
     def __init__(self, reason: str, detail: str = ""):
         assert reason in self.REASONS, reason
@@ -60,18 +75,70 @@ def _check_places(study: Study) -> None:
 def _check_qualification(study: Study, panel_id: str) -> None:
     required = study.qualification_study
     if required is not None and not Participant.objects.qualified_for(required, panel_id).exists():
-        raise EntryRefused("not_qualified", required.name)
+        raise EntryRefused("not_qualified", required.participant_title)
+
+
+def _check_link(study: Study, panel_id: str, prolific_study_id: str, signature: str | None) -> None:
+    """The link itself: signed when the study requires it; Prolific's STUDY_ID when the study sets one."""
+    if study.require_signed_entry and not signature_matches(
+        study.entry_secret, study.pk, panel_id, signature
+    ):
+        raise EntryRefused("bad_link", "the link's signature does not match this id")
+    if (
+        study.panel == Panel.PROLIFIC
+        and study.prolific_study_id
+        and (prolific_study_id or "").strip() != study.prolific_study_id
+    ):
+        raise EntryRefused("wrong_study", "STUDY_ID does not match the study's Prolific id")
+
+
+def network_entry_cap(study: Study) -> int:
+    """New participants one network may start per clock hour in this study (0: no cap): the
+    study's setting, and never more than a fifth of its places (at least 1)."""
+    if not study.new_entries_per_network_hour:
+        return 0
+    return min(study.new_entries_per_network_hour, max(1, study.target_participants // 5))
+
+
+def _count_network_entry(study: Study, network: str | None) -> None:
+    """Count a new entry from ``network`` in the shared cache; refuse past the cap.
+
+    Only counts (never stores) the network: nothing about it reaches the database.
+    """
+    cap = network_entry_cap(study)
+    if not cap or not network:
+        return
+    window = 3600
+    key = f"entrycap:{study.pk}:{network}:{int(time.time() // window)}"
+    cache.add(key, 0, window + 60)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, window + 60)
+        count = 1
+    if count > cap:
+        raise EntryRefused("network_busy", f"more than {cap} new entries from {network} this hour")
 
 
 def do_enter_study(
-    study: Study, panel_id: str, *, prolific_study_id: str = "", prolific_session_id: str = ""
+    study: Study,
+    panel_id: str,
+    *,
+    prolific_study_id: str = "",
+    prolific_session_id: str = "",
+    signature: str | None = None,
+    network: str | None = None,
 ) -> Participant:
     """The participant with this panel id, created if new. Returning participants always get back in.
 
-    New participants are refused when the study is not accepting, is full, or they lack
-    the required qualification. Indices are handed out under a lock on the study row.
+    The link is checked first, for everyone: its signature when the study requires signed
+    links, Prolific's STUDY_ID when the study sets its Prolific id. New participants are then
+    refused when the study is not accepting, they lack the required qualification, their
+    ``network`` (``annotation.network``) started too many this hour, or the study is full.
+    Indices are handed out under a lock on the study row.
     """
     panel_id = clean_panel_id(panel_id)
+    _check_link(study, panel_id, prolific_study_id, signature)
     existing = Participant.objects.filter(study=study, panel_id=panel_id).first()
     if existing is not None:
         return existing
@@ -79,6 +146,7 @@ def do_enter_study(
     if reason:
         raise EntryRefused(reason)
     _check_qualification(study, panel_id)
+    _count_network_entry(study, network)
     with transaction.atomic():
         Study.objects.select_for_update().only("pk").get(pk=study.pk)
         existing = Participant.objects.filter(study=study, panel_id=panel_id).first()

@@ -6,11 +6,13 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from studies import entry_links
 from studies.models import Panel, Study
 
 PROLIFIC_COMPLETE = "https://app.prolific.com/submissions/complete?"
 PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
 GENERIC_QUERY = "?pid=PARTICIPANT_ID"
+SIGNED_QUERY = "?pid=PARTICIPANT_ID&sig=SIGNATURE"
 
 
 def entry_path(study: Study) -> str:
@@ -28,8 +30,16 @@ def participant_link(study: Study, root: str) -> str:
     Prolific replaces ``{{%PROLIFIC_PID%}}`` etc. itself; a generic panel must put its
     participant id in place of ``PARTICIPANT_ID``.
     """
-    query = PROLIFIC_QUERY if study.panel == Panel.PROLIFIC else GENERIC_QUERY
+    if study.panel == Panel.PROLIFIC:
+        query = PROLIFIC_QUERY
+    else:
+        query = SIGNED_QUERY if study.require_signed_entry else GENERIC_QUERY
     return root + entry_path(study) + query
+
+
+def signed_participant_links(study: Study, root: str, panel_ids: list[str]) -> list[tuple[str, str]]:
+    """``(id, link)`` for each id, signed with the study's entry key (``studies.entry_links``)."""
+    return entry_links.signed_links(study.entry_secret, study.pk, root + entry_path(study), panel_ids)
 
 
 def prolific_link(study: Study, request) -> str:

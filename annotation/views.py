@@ -27,6 +27,7 @@ from annotation.actions import (
     do_touch,
 )
 from annotation.models import Participant, RefusalReason, Trial
+from annotation.network import client_network
 from annotation.steps import current_step, feedback_trial
 from sketches import render as sketch_render
 from studies.errors import StudyConfigError
@@ -51,6 +52,22 @@ NOTICE_PAGES = {
         400,
         "We could not read your participant id",
         "Please open the study again from {panel}, using the link exactly as given.",
+    ),
+    "bad_link": (
+        403,
+        "This link is not valid",
+        "Please open the study again from {panel}, using your own link exactly as given.",
+    ),
+    "wrong_study": (
+        403,
+        "This link belongs to another study",
+        "Please open this study from its own page on {panel}.",
+    ),
+    "network_busy": (
+        429,
+        "Too many people have just started from your network",
+        "Please try again in an hour. If you share a network with other participants (a lab or a "
+        "class), ask the researchers to raise the limit.",
     ),
     "not_open": (200, "This study has not opened yet", "Please come back later."),
     "paused": (
@@ -83,7 +100,17 @@ def notice_page(request, reason: str, study: Study | None = None) -> HttpRespons
     status, title, text = NOTICE_PAGES[reason]
     panel = panels.panel_name(study) if study else "the panel you came from"
     context = {"study": study, "title": title, "text": text.format(panel=panel), "reason": reason}
-    if study is not None and reason in ("missing_id", "bad_id", "closed", "full", "not_qualified", "paused"):
+    if study is not None and reason in (
+        "missing_id",
+        "bad_id",
+        "bad_link",
+        "wrong_study",
+        "network_busy",
+        "closed",
+        "full",
+        "not_qualified",
+        "paused",
+    ):
         context["return_instructions"] = panels.return_instructions(study)
     return render(request, "annotation/notice.html", context, status=status)
 
@@ -139,6 +166,8 @@ def entry(request, slug: str):
             panel_id,
             prolific_study_id=request.GET.get("STUDY_ID", ""),
             prolific_session_id=request.GET.get("SESSION_ID", ""),
+            signature=request.GET.get("sig"),
+            network=client_network(request),
         )
     except EntryRefused as refused:
         return notice_page(request, refused.reason, study)

@@ -163,7 +163,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["config.api_permissions.IsResearcher"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "config.api_permissions.IsResearcher",
+        "config.api_permissions.ResearcherModelPermissions",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "config.edge.StrictJSONParser",
         "rest_framework.parsers.FormParser",

@@ -20,6 +20,7 @@ from scoring.errors import ScoringInputError
 from scoring.forms import TrainScorerForm
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
 from sketches.admin import sketch_thumbnail
+from sketches.ownership import is_owner, owned_by
 
 SCORE_LIST_DISPLAY = [
     "thumbnail",
@@ -118,6 +119,14 @@ class ScorerAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Shared for reading and using; only the creator (or a superuser) deletes one.
+        if obj is None:
+            return request.user.is_superuser and super().has_delete_permission(request)
+        return is_owner(request.user, obj, unowned_shared=True) and super().has_delete_permission(
+            request, obj
+        )
 
     def has_score_permission(self, request):
         return request.user.has_perm("scoring.add_scoringrun")
@@ -247,7 +256,9 @@ class ScorerAdmin(admin.ModelAdmin):
             compare = selectors.comparable_scorers(scorer)
             extra.update(
                 can_score=self.has_score_permission(request) and scorer.status == JobStatus.DONE,
-                can_train_again=self.has_train_permission(request) and scorer.status != JobStatus.DONE,
+                can_train_again=self.has_train_permission(request)
+                and is_owner(request.user, scorer, unowned_shared=True)
+                and scorer.status != JobStatus.DONE,
                 figure_png=figure_url(scorer),
                 figure_svg=figure_url(scorer, "svg"),
                 comparisons=[
@@ -278,6 +289,10 @@ class ScorerAdmin(admin.ModelAdmin):
         scorer = get_object_or_404(Scorer, pk=pk)
         if not self.has_train_permission(request):
             messages.error(request, "You may not train scorers.")
+        elif not is_owner(request.user, scorer, unowned_shared=True):
+            messages.error(
+                request, f"{scorer.name} is another researcher's scorer: only they may retrain it."
+            )
         else:
             try:
                 actions.do_reset_for_training(scorer)
@@ -300,7 +315,12 @@ class ScorerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Train again (failed or stalled scorers)", permissions=["train"])
     def train_again(self, request, queryset):
-        for scorer in queryset:
+        others = queryset.count() - owned_by(queryset, request.user, unowned_shared=True).count()
+        if others:
+            self.message_user(
+                request, f"{others} scorer(s) of other researchers left alone.", messages.WARNING
+            )
+        for scorer in owned_by(queryset, request.user, unowned_shared=True):
             try:
                 actions.do_reset_for_training(scorer)
             except ScoringInputError as exc:
@@ -359,7 +379,13 @@ class ScoringRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel (queued batches will do nothing)", permissions=["cancel"])
     def cancel(self, request, queryset):
-        n = sum(run_actions.do_cancel_run(run, user=request.user) for run in queryset)
+        others = queryset.count() - owned_by(queryset, request.user, unowned_shared=True).count()
+        if others:
+            self.message_user(request, f"{others} run(s) of other researchers left alone.", messages.WARNING)
+        n = sum(
+            run_actions.do_cancel_run(run, user=request.user)
+            for run in owned_by(queryset, request.user, unowned_shared=True)
+        )
         self.message_user(request, f"{n} run(s) cancelled.")
 
 

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 
 from sketches.forms import ImportUploadForm
 from sketches.models import Category, ImportBatch, Sketch
+from sketches.ownership import is_owner, owned_by
 from sketches.tasks import run_import_batch
 
 
@@ -30,6 +31,17 @@ class CategoryAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_sketch_counts()
+
+    # Categories are shared by every study: only superusers add, rename or delete them
+    # (imports create them). Researchers read them, whatever model permissions they hold.
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
     @admin.display(ordering="sketch_count", description="sketches")
     def sketch_count(self, obj):
@@ -62,7 +74,13 @@ class SketchAdmin(admin.ModelAdmin):
         "import_batch",
         "created_at",
     ]
-    exclude = ["strokes"]
+    exclude = ["strokes", "import_batch"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is None or obj.import_batch is None or not is_owner(request.user, obj.import_batch):
+            fields.remove("import_batch")  # another researcher's upload: its file name is theirs
+        return fields
 
     def has_add_permission(self, request):
         return False  # sketches arrive through imports only
@@ -136,6 +154,10 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "finished_at",
     ]
     exclude = ["file", "messages"]
+
+    def get_queryset(self, request):
+        # Uploads are private: file names and reports are the uploader's (superusers: all).
+        return owned_by(super().get_queryset(request), request.user).select_related("created_by")
 
     def has_add_permission(self, request):
         return False  # use "Import sketches" on the sketch list

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from sketches.forms import ImportUploadForm
 from sketches.models import Category, ImportBatch, Sketch
+from sketches.ownership import owned_by
 from sketches.tasks import run_import_batch
 
 
@@ -101,12 +102,19 @@ class ImportUploadSerializer(serializers.Serializer):
 
 
 class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Upload a .ndjson or .npz file; the import runs as a job. Poll the batch for its report."""
+    """Upload a .ndjson or .npz file; the import runs as a job. Poll the batch for its report.
 
-    queryset = ImportBatch.objects.order_by("-created_at")
+    Your own uploads only: another researcher's batch answers 404, as a missing one does."""
+
+    queryset = ImportBatch.objects.none()
     serializer_class = ImportBatchSerializer
     parser_classes = [MultiPartParser, FormParser]
     filterset_fields = ["status"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ImportBatch.objects.none()
+        return owned_by(ImportBatch.objects.all(), self.request.user).order_by("-created_at")
 
     @extend_schema(request=ImportUploadSerializer, responses={202: ImportBatchSerializer})
     def create(self, request, *args, **kwargs):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -83,6 +85,20 @@ def run_action(study: Study, action: str, user) -> tuple[str, Study]:
     raise Http404(f"no study action {action!r}")
 
 
+def colleagues(user, study: Study | None = None):
+    """Whom ``user`` may share a study with: active staff in one of their groups (superusers:
+    all active staff), plus whoever the study is already shared with."""
+    staff = User.objects.filter(is_staff=True, is_active=True)
+    if not user.is_superuser:
+        staff = staff.filter(groups__in=user.groups.all())
+    already = study.shared_with.values("pk") if study is not None and study.pk else User.objects.none()
+    return (
+        User.objects.filter(Q(pk__in=staff.values("pk")) | Q(pk__in=already))
+        .exclude(pk=user.pk)
+        .order_by("username")
+    )
+
+
 def trial_preview_url(study: Study) -> str | None:
     """The annotation app's participant preview, if that app provides it."""
     try:
@@ -135,7 +151,18 @@ class StudyAdmin(admin.ModelAdmin):
     fieldsets = [
         (
             "Content",
-            {"fields": ["name", "slug", "question", "instructions", "consent_text", "owner", "shared_with"]},
+            {
+                "fields": [
+                    "name",
+                    "public_title",
+                    "slug",
+                    "question",
+                    "instructions",
+                    "consent_text",
+                    "owner",
+                    "shared_with",
+                ]
+            },
         ),
         ("Sampling (the pair plan)", {"fields": PLAN_FIELDS[:-1]}),
         ("Per-participant trial list", {"fields": RUN_FIELDS[:-1] + ["break_every", "idle_timeout_minutes"]}),
@@ -147,6 +174,9 @@ class StudyAdmin(admin.ModelAdmin):
                     "state",
                     "target_participants",
                     "panel",
+                    "prolific_study_id",
+                    "require_signed_entry",
+                    "new_entries_per_network_hour",
                     "completion_code",
                     "completion_url",
                     "qualification_study",
@@ -164,6 +194,13 @@ class StudyAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user).select_related("owner")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if "shared_with" in form.base_fields:
+            # Share with your colleagues (the members of your groups), never a list of every user.
+            form.base_fields["shared_with"].queryset = colleagues(request.user, obj)
+        return form
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "qualification_study":

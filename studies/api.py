@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 
 from django.db import transaction
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -17,7 +18,7 @@ from rest_framework.response import Response
 
 from scoring.models import Scorer
 from sketches.models import Category
-from studies import checks, lifecycle, planning
+from studies import checks, entry_links, lifecycle, planning
 from studies.errors import StudyConfigError
 from studies.models import Study, StudyState
 
@@ -47,17 +48,29 @@ RUN_FIELDS = {
 }
 
 
+class VisibleStudyField(serializers.SlugRelatedField):
+    """A study by slug, among those the user may see: another researcher's study gets the
+    same "does not exist" as a missing one, so the answer never tells whether it exists."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", queryset=Study.objects.none(), **kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return Study.objects.none()
+        return Study.objects.visible_to(request.user)
+
+
 class StudySerializer(serializers.ModelSerializer):
     categories = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Category.objects.all())
     scorers = serializers.SlugRelatedField(slug_field="name", many=True, queryset=Scorer.objects.all())
-    qualification_study = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Study.objects.all(), required=False, allow_null=True
-    )
+    qualification_study = VisibleStudyField(required=False, allow_null=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = Study
-        exclude = ["id", "shared_with", "paused_from"]
+        exclude = ["id", "shared_with", "paused_from", "entry_secret"]
         read_only_fields = [
             "state",
             "plan_summary",
@@ -67,12 +80,6 @@ class StudySerializer(serializers.ModelSerializer):
             "closed_at",
             "owner",
         ]
-
-    def validate_qualification_study(self, value):
-        request = self.context["request"]
-        if value is not None and not Study.objects.visible_to(request.user).filter(pk=value.pk).exists():
-            raise ValidationError("Unknown study.")
-        return value
 
     def validate(self, attrs):
         study = self.instance
@@ -107,6 +114,25 @@ class LaunchSerializer(serializers.Serializer):
     pilot = serializers.BooleanField(default=False, help_text="Launch as a pilot instead of live.")
 
 
+class EntryLinksSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.CharField(max_length=entry_links.MAX_PANEL_ID),
+        min_length=1,
+        max_length=10_000,
+        help_text="Participant ids of your panel; each gets its own signed link.",
+    )
+
+
+ENTRY_LINKS = inline_serializer(
+    "EntryLinks",
+    {
+        "study": serializers.CharField(),
+        "required": serializers.BooleanField(),
+        "links": serializers.ListField(child=serializers.DictField(child=serializers.CharField())),
+    },
+)
+
+
 class CloneSerializer(serializers.Serializer):
     slug = serializers.SlugField(required=False, max_length=80)
     name = serializers.CharField(required=False, max_length=200)
@@ -130,6 +156,17 @@ class StudyViewSet(viewsets.ModelViewSet):
     ordering_fields = ["created_at", "name"]
 
     queryset = Study.objects.none()  # the real one depends on the user, below
+    #: Model permissions of the extra actions (config.api_permissions), as in the admin's buttons.
+    action_permissions = {
+        "plan": "view",
+        "freeze": "change",
+        "launch": "change",
+        "pause": "change",
+        "resume": "change",
+        "close": "change",
+        "clone": "add",
+        "entry_links": "change",
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -203,6 +240,26 @@ class StudyViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def close(self, request, slug=None):
         return self._act(lifecycle.do_close_study)
+
+    @extend_schema(request=EntryLinksSerializer, responses={200: ENTRY_LINKS, 400: MESSAGES})
+    @action(detail=True, methods=["post"], url_path="entry-links")
+    def entry_links(self, request, slug=None):
+        """Signed entry links for a generic panel (``?pid=…&sig=…``), one per participant id."""
+        study = self.get_object()
+        body = EntryLinksSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        url = request.build_absolute_uri(reverse("annotation:entry", args=[study.slug]))
+        try:
+            links = entry_links.signed_links(study.entry_secret, study.pk, url, body.validated_data["ids"])
+        except ValueError as error:
+            return Response({"detail": [str(error)]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {
+                "study": study.slug,
+                "required": study.require_signed_entry,
+                "links": [{"pid": pid, "url": link} for pid, link in links],
+            }
+        )
 
     @extend_schema(request=CloneSerializer, responses={201: StudySerializer, 400: MESSAGES})
     @action(detail=True, methods=["post"])

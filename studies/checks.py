@@ -129,6 +129,11 @@ def run_problems(study: Study) -> list[str]:
         problems.append("a Prolific study needs its completion code")
     if study.panel == Panel.GENERIC and not (study.completion_code or study.completion_url):
         problems.append("set a completion code or a completion URL so participants can prove they finished")
+    if study.panel == Panel.PROLIFIC and study.require_signed_entry:
+        problems.append(
+            "Prolific cannot sign entry links: require signed entry is for generic panels "
+            "(set the Prolific study id instead)"
+        )
     qualification = study.qualification_study
     if qualification is not None:
         if qualification.pk == study.pk:

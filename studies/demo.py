@@ -27,6 +27,8 @@ SIZES = [
 ]
 CONFIG = {
     "name": "Demo: sketch quality, GACL-cos vs softmax",
+    # Participants see this, never the name above (which names the conditions).
+    "public_title": "Which sketch is drawn better?",
     "instructions": "You will see two sketches of the same object. Pick the one drawn better: "
     "clearer, more complete, more recognisable. Use the arrow keys or tap a sketch.",
     "consent_text": "This is a demo study. Your answers are stored for the demo only.",

@@ -24,6 +24,9 @@ CLOSE_FROM = (S.DRAFT, S.PILOT, S.LIVE, S.PAUSED)
 
 #: Fields copied by a clone: the whole configuration, none of the run.
 CLONED_FIELDS = [
+    "public_title",
+    "require_signed_entry",
+    "new_entries_per_network_hour",
     "question",
     "instructions",
     "consent_text",

@@ -5,6 +5,8 @@ Participants, their trials and answers belong to the annotation app, downstream.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -14,6 +16,8 @@ from scoring.models import Scorer
 from sketches.models import Category, Sketch, Split
 
 DEFAULT_QUESTION = "Select the sketch with better visual quality"
+#: What participants see as the page title when a study sets none: neutral, never the internal name.
+DEFAULT_PUBLIC_TITLE = "Sketch comparison"
 
 
 class StudyState(models.TextChoices):
@@ -34,6 +38,11 @@ class Panel(models.TextChoices):
     GENERIC = "generic", "generic panel (id in ?pid=)"
 
 
+def new_entry_secret() -> str:
+    """A per-study key for signed entry links (``studies/entry_links.py``)."""
+    return secrets.token_urlsafe(32)
+
+
 class StudyQuerySet(models.QuerySet):
     def visible_to(self, user):
         if user.is_superuser:
@@ -46,7 +55,14 @@ class StudyQuerySet(models.QuerySet):
 
 class Study(models.Model):
     # content
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, help_text="Internal: researchers see it, participants never.")
+    public_title = models.CharField(
+        max_length=120,
+        blank=True,
+        default=DEFAULT_PUBLIC_TITLE,
+        help_text="What participants see as the page title and heading. Keep it neutral: never name "
+        f'the conditions or methods compared. Empty: "{DEFAULT_PUBLIC_TITLE}".',
+    )
     slug = models.SlugField(max_length=80, unique=True)
     question = models.CharField(max_length=300, default=DEFAULT_QUESTION)
     instructions = models.TextField(blank=True, help_text="Markdown, shown before the practice trials.")
@@ -115,6 +131,28 @@ class Study(models.Model):
     completion_url = models.URLField(
         blank=True, help_text="Prolific: https://app.prolific.com/submissions/complete?cc=CODE"
     )
+    prolific_study_id = models.CharField(
+        "Prolific study id",
+        max_length=64,
+        blank=True,
+        help_text="Prolific: when set, the link's STUDY_ID must be this id (other links are refused).",
+    )
+    require_signed_entry = models.BooleanField(
+        default=False,
+        help_text="Generic panels: admit only links signed with this study's entry key "
+        "(make them under Annotation › Study links, the API or manage.py make_entry_links).",
+    )
+    entry_secret = models.CharField(
+        max_length=64,
+        default=new_entry_secret,
+        editable=False,
+        help_text="The key that signs this study's entry links; never shown to participants.",
+    )
+    new_entries_per_network_hour = models.PositiveIntegerField(
+        default=10,
+        help_text="At most this many new participants per hour from one network (/24 IPv4, /48 IPv6), "
+        "and never more than a fifth of the places (at least 1). 0: no cap.",
+    )
     qualification_study = models.ForeignKey(
         "self",
         null=True,
@@ -148,6 +186,11 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def participant_title(self) -> str:
+        """The title on the participant pages (``public_title``, else a neutral default)."""
+        return self.public_title.strip() or DEFAULT_PUBLIC_TITLE
 
     @property
     def is_accepting(self) -> bool:

@@ -25,9 +25,14 @@ def participant_client(db):
 
 
 @pytest.fixture
-def users(researcher, other_researcher):
+def users(researcher, other_researcher, no_permissions_user, view_only_user):
     """The signed-in personas of the matrix."""
-    return {"researcher": researcher, "other_researcher": other_researcher}
+    return {
+        "researcher": researcher,
+        "other_researcher": other_researcher,
+        "no_permissions": no_permissions_user,
+        "view_only_shared": view_only_user,
+    }
 
 
 @pytest.fixture
@@ -36,3 +41,25 @@ def api(researcher):
     client = APIClient()
     client.force_authenticate(researcher)
     return client
+
+
+@pytest.fixture
+def no_permissions_user(db):
+    """Staff (may sign in to the admin) but granted no model permission."""
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user("noperms", "noperms@example.org", "noperms-password-1", is_staff=True)
+
+
+@pytest.fixture
+def view_only_user(db):
+    """Staff with only the research apps' ``view_*`` permissions; worlds share their studies with it."""
+    from django.contrib.auth.models import Permission, User
+
+    from tests.factories import RESEARCHER_APPS
+
+    user = User.objects.create_user("viewer", "viewer@example.org", "viewer-password-1", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label__in=RESEARCHER_APPS, codename__startswith="view_")
+    )
+    return user

@@ -16,8 +16,9 @@ OWNED = {"researcher": 200, "other_researcher": 404, "participant": DENIED, "ano
 
 
 @pytest.fixture
-def world(researcher):
+def world(researcher, view_only_user):
     study, workers = answered_study(owner=researcher)
+    study.shared_with.add(view_only_user)
     return {"study": study, "workers": workers}
 
 

@@ -13,8 +13,10 @@ HIDDEN = 404  # another researcher's study does not exist for you
 
 
 @pytest.fixture
-def world(researcher):
-    return {"study": make_scored_study(owner=researcher)}
+def world(researcher, view_only_user):
+    study = make_scored_study(owner=researcher)
+    study.shared_with.add(view_only_user)
+    return {"study": study}
 
 
 def study_url(world, suffix=""):
@@ -38,7 +40,19 @@ CASES = [
     Case("POST", lambda w: study_url(w, "resume/"), {**OWNED, "researcher": (200, 400)}),
     Case("POST", lambda w: study_url(w, "close/"), OWNED),
     Case("POST", lambda w: study_url(w, "clone/"), {**OWNED, "researcher": 201}),
+    Case("POST", lambda w: study_url(w, "entry-links/"), OWNED, data=lambda w: {"ids": ["worker-1"]}),
     Case("DELETE", lambda w: study_url(w), {**OWNED, "researcher": (204, 400)}),
+    Case(
+        "POST",
+        lambda w: "/api/studies/",
+        {**OWNED, "researcher": 201, "other_researcher": 201},
+        data=lambda w: {
+            "name": "Created in the matrix",
+            "slug": "created-in-the-matrix",
+            "categories": [c.slug for c in w["study"].categories.all()],
+            "scorers": [s.name for s in w["study"].scorers.all()],
+        },
+    ),
 ]
 
 
