@@ -19,9 +19,10 @@ install: $(STAMP)
 demo: install
 	DEBUG=1 $(PY) manage.py demo
 
-## test: the whole suite. PostgreSQL/Redis tests run when DATABASE_URL/CELERY_BROKER_URL point at them.
+## test: the whole suite. DATABASE_URL/CELERY_BROKER_URL if set; otherwise PostgreSQL and Redis on
+## 127.0.0.1 when they answer (a throwaway test database; Redis DB 15, or SKETCHQ_TEST_REDIS_DB).
 test: install
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(PY) -m tests.with_services $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

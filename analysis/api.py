@@ -19,6 +19,7 @@ from analysis import exports, live, selectors, services
 from analysis.actions import do_refresh_worker_quality, do_request_export
 from analysis.models import ExportJob, ExportStatus, WorkerQuality
 from annotation.models import Participant
+from studies import seeds
 from studies.api import VisibleStudyField
 from studies.models import Study
 
@@ -123,7 +124,10 @@ class ResultsViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def agreement(self, request, slug=None):
         study, scope = self.get_object(), self._scope()
-        result = services.agreement(services.load_frame(study, scope))
+        result = services.agreement(
+            services.load_frame(study, scope),
+            seed=seeds.key(study.seed_scheme, "report_agreement", study.seed),
+        )
         return Response(
             {
                 "study": study.slug,

@@ -30,10 +30,8 @@ from analysis import simulation
 from scoring.models import Scorer, SketchScore
 from sketches import render
 from sketches.models import Sketch
+from studies import seeds
 from studies.models import Panel, Study
-
-#: Third element of the seed sequence of the simulation's random streams.
-LATENT_STREAM, CROWD_STREAM, WORKER_STREAM = 0, 1, 2
 
 
 class CrowdError(ValueError):
@@ -213,7 +211,8 @@ def simulate_crowd(
     """
     if not study.is_accepting:
         raise CrowdError(f"study {study.slug!r} is {study.state}: launch it (pilot or live) first")
-    rng_crowd = np.random.default_rng([seed, CROWD_STREAM])
+    scheme = study.seed_scheme  # the simulation's streams follow the study's seed scheme
+    rng_crowd = seeds.rng(scheme, "crowd_arrivals", seed)
     profiles = simulation.crowd_profiles(counts, rng_crowd)
     if not profiles:
         raise CrowdError("no participants to simulate (all counts are 0)")
@@ -221,15 +220,13 @@ def simulate_crowd(
         transport_factory = (lambda: HttpTransport(base_url)) if base_url else DjangoClientTransport
     transport_factory()  # validates --base-url before anything is sent
     latent = latent_table(
-        study, truth_scorer(study, scorer_name), np.random.default_rng([seed, LATENT_STREAM]), noise
+        study, truth_scorer(study, scorer_name), seeds.rng(scheme, "crowd_latent", seed), noise
     )
     index = stimulus_index(study)
     result = CrowdResult(study.slug)
     for number, profile in enumerate(profiles):
         panel_id = f"sim-{seed}-{number}"
-        responder = simulation.Responder(
-            profile, latent, np.random.default_rng([seed, WORKER_STREAM, number])
-        )
+        responder = simulation.Responder(profile, latent, seeds.rng(scheme, "crowd_worker", seed, number))
         outcome = simulation.run_participant(
             transport_factory(), entry_url(study, panel_id), panel_id, responder, index.get
         )

@@ -19,10 +19,9 @@ from django.utils import timezone
 from analysis import figures, selectors, services
 from analysis.rankings import Ranking, ranking
 from annotation.models import TrialKind
+from studies import seeds
 from studies.models import Study
 
-#: Sub-streams of the study seed for the report's bootstraps.
-AGREEMENT_STREAM, RANKING_STREAM = 101, 102
 CONFIG_FIELDS = [
     "name", "slug", "question", "state", "seed", "split", "pairs_per_cell", "n_levels", "level_edges",
     "sampling_mode", "auto_gold_pairs", "trials_per_participant", "practice_trials", "sentinels_per_participant",
@@ -139,7 +138,9 @@ def build_report(
     correlation_boot = services.CORRELATION_BOOT if correlation_boot is None else correlation_boot
     scope = selectors.EVERYONE if include_excluded else selectors.ANALYSABLE
     frame = services.load_frame(study, scope)
-    agreement = services.agreement(frame, n_boot=agreement_boot, seed=[study.seed, AGREEMENT_STREAM])
+    agreement = services.agreement(
+        frame, n_boot=agreement_boot, seed=seeds.key(study.seed_scheme, "report_agreement", study.seed)
+    )
     rankings = category_rankings(frame, n_boot=bt_boot, n_boot_corr=correlation_boot)
     report = Report(
         study=study,
@@ -165,7 +166,7 @@ def category_rankings(frame: services.Frame, *, n_boot: int, n_boot_corr: int, o
     for category in frame.categories:
         if category.pk not in planned or (only is not None and category.pk != only.pk):
             continue
-        seed = [frame.study.seed, RANKING_STREAM, category.pk]
+        seed = seeds.key(frame.study.seed_scheme, "report_ranking", frame.study.seed, category.pk)
         out.append(
             ranking(
                 frame,
@@ -243,8 +244,12 @@ def _meta(report: Report, include_excluded: bool, agreement_boot: int, bt_boot: 
             "interval_z": 1.96,
             "fast_answer_ms": services.FAST_MS,
             "seed_streams": {
-                "agreement": [study.seed, AGREEMENT_STREAM],
-                "ranking": [study.seed, RANKING_STREAM],
+                "scheme": study.seed_scheme,
+                "agreement": seeds.key(study.seed_scheme, "report_agreement", study.seed),
+                "ranking": {
+                    c.slug: seeds.key(study.seed_scheme, "report_ranking", study.seed, c.pk)
+                    for c in frame.categories
+                },
             },
         },  # fmt: skip
         "software": {"python": platform.python_version()}

@@ -33,7 +33,6 @@ def main() -> None:
     import scipy.stats
 
     from analysis.crowd import (
-        LATENT_STREAM,
         DjangoClientTransport,
         latent_table,
         simulate_crowd,
@@ -42,6 +41,7 @@ def main() -> None:
     from analysis.reports import build_report
     from annotation.models import Participant
     from bench.common import print_header, print_ratio, print_row
+    from studies import seeds
     from studies.actions import do_launch_study
     from tests.factories import make_scored_study
 
@@ -85,7 +85,7 @@ def main() -> None:
     table = report.agreement.table
     rates = table.agree.sum(axis=(0, 1)) / np.maximum(table.n.sum(axis=(0, 1)), 1)
     print_row("agreement by level (pooled)", " ".join(f"{100 * r:.0f}%" for r in rates))
-    latent = latent_table(study, truth_scorer(study), np.random.default_rng([SEED, LATENT_STREAM]))
+    latent = latent_table(study, truth_scorer(study), seeds.rng(study.seed_scheme, "crowd_latent", SEED))
     for ranking in report.rankings:
         compared = [i for i in ranking.items if i["bt_rank"] is not None]
         tau = scipy.stats.kendalltau(

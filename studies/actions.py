@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
 from django.db import transaction
 
 from studies import checks, trial_lists
@@ -56,9 +55,6 @@ KIND_NAMES = {
     trial_lists.SENTINEL: "sentinel",
     trial_lists.DUPLICATE: "duplicate",
 }
-#: Third element of the seed sequence for a participant's gold-pair draw, so that the
-#: sentinels and practice pairs are reproducible without replaying the trial list.
-GOLD_STREAM = 1
 
 
 @dataclass(frozen=True)
@@ -83,13 +79,14 @@ def draw_trial_list(study: Study, participant_index: int) -> list[TrialDraft]:
     """Participant ``participant_index``'s full trial list; hands out planned pairs.
 
     Must run inside the caller's transaction. The skeleton (positions, kinds, sides)
-    and the choice of sentinels come from (study.seed, participant_index); which
+    and the choice of sentinels come from the study's seed streams for
+    ``participant_index`` (``studies.seeds``); which
     planned pairs fill the regular slots depends on what was handed out before (the
     least handed-out pairs first), shuffled with the participant's generator.
     Raises ``StudyConfigError`` if the study cannot give out a list.
     """
     _check_can_draw(study, participant_index)
-    rng = trial_lists.trial_list_rng(study.seed, participant_index)
+    rng = trial_lists.trial_list_rng(study.seed, participant_index, study.seed_scheme)
     try:
         spec = trial_lists.build_trial_list(
             study.regular_trials_per_participant,
@@ -146,7 +143,7 @@ def draw_practice_trials(study: Study, participant_index: int) -> list[PracticeD
     if participant_index < 0:
         raise StudyConfigError([f"participant_index must be non-negative, got {participant_index}"])
     _, practice = _gold_for(study, participant_index)
-    rng = np.random.default_rng([study.seed, participant_index, GOLD_STREAM, 1])
+    rng = study.rng("practice_sides", participant_index)
     return [
         PracticeDraft(
             left_sketch_id=g.worse_id if swap else g.better_id,
@@ -196,7 +193,7 @@ def _gold_for(study: Study, participant_index: int) -> tuple[list[GoldPair], lis
                 f"(short by {n_sentinels - len(gold)})"
             ]
         )
-    picks = np.random.default_rng([study.seed, participant_index, GOLD_STREAM]).permutation(len(gold))
+    picks = study.rng("participant_gold", participant_index).permutation(len(gold))
     sentinels = [gold[k] for k in picks[:n_sentinels]]
     practice = [gold[k] for k in picks[n_sentinels : n_sentinels + study.practice_trials]]
     return sentinels, practice

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 
 from scoring.models import Scorer
 from sketches.models import Category, Sketch, Split
+from studies import seeds
 
 DEFAULT_QUESTION = "Select the sketch with better visual quality"
 #: What participants see as the page title when a study sets none: neutral, never the internal name.
@@ -195,6 +196,15 @@ class Study(models.Model):
     @property
     def is_accepting(self) -> bool:
         return self.state in (StudyState.PILOT, StudyState.LIVE)
+
+    @property
+    def seed_scheme(self) -> int:
+        """The seed scheme this study draws with (see ``studies.seeds``)."""
+        return seeds.scheme_of(self.plan_summary, frozen=self.plan_frozen_at is not None)
+
+    def rng(self, purpose: str, *index: int):
+        """The ``numpy.random.Generator`` of one purpose of ``studies.seeds``, from ``self.seed``."""
+        return seeds.rng(self.seed_scheme, purpose, self.seed, *index)
 
     @property
     def regular_trials_per_participant(self) -> int:

@@ -4,8 +4,9 @@ For each (category, scorer) cell, q is the scorer's score of the study's sketche
 that category and split (ordered by sketch id); ``sampling.plan_pairs`` draws the
 pairs, binned by normalised |Δq| level. Automatic gold pairs come from
 ``sampling.sentinel_candidates`` over all the study's scorers. Every draw takes a
-Generator seeded from ``study.seed`` and the cell's ids, so the same configuration
-gives the same plan.
+Generator from ``study.rng(purpose, ...)`` (``studies.seeds``: the study's seed, the
+purpose's tag and the cell's ids), so the same configuration gives the same plan; the
+summary records the seed scheme it was drawn with.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from studies.models import GoldPair, PlannedPair, Study, StudyState
 
 BULK_BATCH = 5000
 SENTINEL_QUANTILE = 0.2
-PLAN_STREAM, ORDER_STREAM, GOLD_STREAM = 0, 1, 2
 
 
 @dataclass
@@ -170,7 +170,7 @@ def _scores(scorer: Scorer, sketch_ids: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _draw_cell(study: Study, cell: Cell, edges: np.ndarray, problems: list[str]) -> None:
     label = f"{cell.category.name} × {cell.scorer.name}"
-    rng = np.random.default_rng([study.seed, PLAN_STREAM, cell.category.pk, cell.scorer.pk])
+    rng = study.rng("plan_cell", cell.category.pk, cell.scorer.pk)
     try:
         cell.candidates = sampling.count_candidates_per_level(cell.q, edges)
         cell.plan = sampling.plan_pairs(cell.q, study.pairs_per_cell, edges, study.sampling_mode, rng)
@@ -185,7 +185,7 @@ def _automatic_gold(
     share = study.auto_gold_pairs // n_categories + (
         1 if _position(study, category) < study.auto_gold_pairs % n_categories else 0
     )
-    rng = np.random.default_rng([study.seed, GOLD_STREAM, category.pk])
+    rng = study.rng("auto_gold", category.pk)
     curated = set(GoldPair.objects.filter(study=study).values_list("better_id", "worse_id"))
     while share > 0:
         try:
@@ -207,7 +207,7 @@ def _store_pairs(study: Study, cells: list[Cell]) -> None:
     instances: the ORM's per-object work is ~30× the sampling itself at 200,000 pairs.
     The database constraints still check every row."""
     total = sum(len(cell.plan) for cell in cells)
-    order = np.random.default_rng([study.seed, ORDER_STREAM]).permutation(total)
+    order = study.rng("handout_order").permutation(total)
     columns = [
         "study_id",
         "category_id",
@@ -258,6 +258,7 @@ def _summary_head(study: Study, edges: np.ndarray | None, scorers: list[Scorer])
         "mode": study.sampling_mode,
         "split": study.split,
         "seed": study.seed,
+        "seed_scheme": study.seed_scheme,
         "pairs_per_cell": study.pairs_per_cell,
         "edges": [] if edges is None else edges.tolist(),
         "levels": levels,

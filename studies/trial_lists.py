@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from studies import seeds
 from studies.sampling import InfeasiblePlan
 
 REGULAR = 0
@@ -52,11 +53,13 @@ class TrialListSpec:
         return int(self.kind.size)
 
 
-def trial_list_rng(study_seed: int, participant_index: int) -> np.random.Generator:
-    """The generator for one participant's list, reproducible from (seed, index)."""
+def trial_list_rng(
+    study_seed: int, participant_index: int, scheme: int = seeds.CURRENT
+) -> np.random.Generator:
+    """The generator for one participant's list, reproducible from (seed, index, scheme)."""
     if study_seed < 0 or participant_index < 0:
         raise ValueError("study_seed and participant_index must be non-negative")
-    return np.random.default_rng([study_seed, participant_index])
+    return seeds.rng(scheme, "trial_list", study_seed, participant_index)
 
 
 def build_trial_list(

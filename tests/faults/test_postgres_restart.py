@@ -20,7 +20,12 @@ from annotation.models import Answer, Participant
 from tests import services
 from tests.annotation.factories import main_trials, make_running_study, right_choice
 
-pytestmark = [services.requires_postgres(), pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [
+    services.requires_postgres(),
+    services.may_restart_postgres(),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+]
 
 
 def restart_postgres() -> None:
