@@ -15,10 +15,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from scoring import actions, run_actions, selectors
+from scoring import actions, evaluation, run_actions, selectors
 from scoring.errors import ScoringInputError
 from scoring.forms import TrainScorerForm
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
+from scoring.sanity import ALL
 from sketches.admin import sketch_thumbnail
 
 SCORE_LIST_DISPLAY = [
@@ -210,6 +211,9 @@ class ScorerAdmin(admin.ModelAdmin):
         return [
             path("<int:pk>/score/", wrap(require_POST(self.score_view)), name="scoring_scorer_score"),
             path(
+                "<int:pk>/evaluate/", wrap(require_POST(self.evaluate_view)), name="scoring_scorer_evaluate"
+            ),
+            path(
                 "<int:pk>/train-again/",
                 wrap(require_POST(self.train_again_view)),
                 name="scoring_scorer_train_again",
@@ -258,6 +262,8 @@ class ScorerAdmin(admin.ModelAdmin):
                 worst_url=scores_url(scorer, best_first=False),
                 n_scores=selectors.score_count(scorer),
                 runs=scorer.runs.order_by("-created_at")[:5],
+                **sanity_context(scorer),
+                can_evaluate=self.has_train_permission(request) and scorer.is_ready,
             )
         return super().change_view(request, object_id, form_url, extra)
 
@@ -273,6 +279,17 @@ class ScorerAdmin(admin.ModelAdmin):
             return redirect("admin:scoring_scorer_change", pk)
         messages.success(request, f"Scoring run #{run.pk} queued: {run.total} sketches.")
         return redirect("admin:scoring_scoringrun_change", run.pk)
+
+    def evaluate_view(self, request, pk: int):
+        scorer = get_object_or_404(Scorer, pk=pk)
+        if not self.has_train_permission(request):
+            messages.error(request, "You may not evaluate scorers.")
+        elif not scorer.is_ready:
+            messages.error(request, f"{scorer.name} is not trained; there is nothing to evaluate.")
+        else:
+            evaluation.do_queue_evaluation(scorer)
+            messages.success(request, f"The sanity report of {scorer.name} is queued; reload to see it.")
+        return redirect("admin:scoring_scorer_change", pk)
 
     def train_again_view(self, request, pk: int):
         scorer = get_object_or_404(Scorer, pk=pk)
@@ -428,3 +445,20 @@ class SketchScoreAdmin(admin.ModelAdmin):
     @admin.display(description="θ (°)", ordering="-cos_theta_y")
     def theta(self, obj):
         return f"{math.degrees(math.acos(max(-1.0, min(1.0, obj.cos_theta_y)))):.1f}"
+
+
+def sanity_context(scorer: Scorer) -> dict:
+    """The sanity report for the scorer's page: pooled rows, per-category rows, the baseline's."""
+    report = evaluation.report_of(scorer)
+    if not report or not report.get("rows"):
+        return {"sanity": None, "sanity_problem": evaluation.problem_of(scorer)}
+    baseline = evaluation.softmax_baseline(scorer)
+    rows = evaluation.comparison_rows(scorer, baseline)
+    return {
+        "sanity": report,
+        "sanity_problem": evaluation.problem_of(scorer),
+        "sanity_baseline": baseline,
+        "sanity_pooled": [r for r in rows if r["category"] == ALL],
+        "sanity_by_category": [r for r in rows if r["category"] != ALL],
+        "sanity_figure_url": reverse("scoring:sanity_figure", args=[scorer.pk, "png"]),
+    }

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from scoring import actions, run_actions
+from scoring import actions, evaluation, run_actions
 from scoring.admin import figure_url, scores_url
 from scoring.errors import ScoringInputError
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
@@ -96,6 +96,12 @@ def _train(name: str, variant: str, categories: list[Category], say) -> Scorer |
     say(
         f"  {name}: held-out top-1 {m['accuracy']:.3f}, Spearman(q, cosθ_y) {m['spearman_q_cos'] or 0:+.3f}, "
         f"{scorer.training_seconds:.0f} s on {scorer.device}"
+    )
+    report = evaluation.do_evaluate_scorer(scorer)
+    moderate = ", ".join(f"{f} {row['share']:.0%}" for f, row in report["summary"].items())
+    say(
+        f"  {name}: sanity report, q falls at moderate severity for {moderate} of held-out sketches "
+        f"({'passed' if report['passed'] else 'below ' + format(report['min_share'], '.0%') + ' somewhere'})"
     )
     return scorer
 
