@@ -21,6 +21,7 @@ from scoring.forms import TrainScorerForm
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
 from scoring.sanity import ALL
 from sketches.admin import sketch_thumbnail
+from sketches.models import Category, Split
 
 SCORE_LIST_DISPLAY = [
     "thumbnail",
@@ -263,6 +264,7 @@ class ScorerAdmin(admin.ModelAdmin):
                 n_scores=selectors.score_count(scorer),
                 runs=scorer.runs.order_by("-created_at")[:5],
                 **sanity_context(scorer),
+                **extremes_context(scorer, request.GET),
                 can_evaluate=self.has_train_permission(request) and scorer.is_ready,
             )
         return super().change_view(request, object_id, form_url, extra)
@@ -461,4 +463,35 @@ def sanity_context(scorer: Scorer) -> dict:
         "sanity_pooled": [r for r in rows if r["category"] == ALL],
         "sanity_by_category": [r for r in rows if r["category"] != ALL],
         "sanity_figure_url": reverse("scoring:sanity_figure", args=[scorer.pk, "png"]),
+    }
+
+
+def extremes_url(scorer: Scorer, category: Category | None = None, split: str = Split.TEST) -> str:
+    """The scorer's page showing one category's best and worst sketches."""
+    query = {"split": split, **({"category": category.slug} if category is not None else {})}
+    return f"{reverse('admin:scoring_scorer_change', args=[scorer.pk])}?{urlencode(query)}#extremes"
+
+
+def extremes_context(scorer: Scorer, params) -> dict:
+    """Best and worst 12 of one category (``?category=<slug>``, default the first) in one split
+    (``?split=``, default test = held out). An unknown category or split is named, not a 500."""
+    categories = list(scorer.categories.order_by("slug"))
+    if not categories:
+        return {"extremes": None}
+    splits = [*Split.values, selectors.ALL_SPLITS]
+    slug, split = params.get("category") or categories[0].slug, params.get("split") or Split.TEST
+    problems = []
+    chosen = next((c for c in categories if c.slug == slug), None)
+    if chosen is None:
+        problems.append(f"{scorer.name} has no category {slug!r}; showing {categories[0].name}.")
+        chosen = categories[0]
+    if split not in splits:
+        problems.append(f"unknown split {split!r}; showing the test split.")
+        split = Split.TEST
+    problem = " ".join(problems) or None
+    return {
+        "extremes": selectors.extremes(scorer, chosen, split),
+        "extremes_problem": problem,
+        "extremes_categories": categories,
+        "extremes_splits": splits,
     }
