@@ -55,4 +55,6 @@ def test_the_split_filter_and_bad_parameters(researcher_client, scored):
     page = researcher_client.get(base, {"category": "unicorn", "split": "sideways"})
     assert page.status_code == 200
     text = page.content.decode()
-    assert "unknown split" in text and "sideways" in text and "no category" in text and "unicorn" in text, text[text.find("id=\"extremes\""):][:1500]
+    assert "unknown split" in text and "sideways" in text and "no category" in text and "unicorn" in text, (
+        text[text.find('id="extremes"') :][:1500]
+    )
