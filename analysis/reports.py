@@ -199,6 +199,18 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+def sanity_digest(scorer) -> dict:
+    """The scorer's sanity report at moderate severity (share q falls per family), and its verdict."""
+    from scoring.evaluation import problem_of, report_of
+
+    stored = report_of(scorer) or {}
+    return {
+        "moderate": {f: row.get("share") for f, row in (stored.get("summary") or {}).items()},
+        "problem": problem_of(scorer),
+        "n_sketches": stored.get("n_sketches"),
+    }
+
+
 def _meta(report: Report, include_excluded: bool, agreement_boot: int, bt_boot: int, corr_boot: int) -> dict:
     study, frame = report.study, report.frame
     config = {name: getattr(study, name) for name in CONFIG_FIELDS}
@@ -221,6 +233,7 @@ def _meta(report: Report, include_excluded: bool, agreement_boot: int, bt_boot: 
                 "encoder": s.encoder,
                 "checkpoint_sha256": s.checkpoint_sha256,
                 "status": s.status,
+                "sanity": sanity_digest(s),
             }  # fmt: skip
             for s in frame.scorers
         ],

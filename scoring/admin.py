@@ -15,11 +15,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from scoring import actions, run_actions, selectors
+from scoring import actions, evaluation, run_actions, selectors
 from scoring.errors import ScoringInputError
 from scoring.forms import TrainScorerForm
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
+from scoring.sanity import ALL
 from sketches.admin import sketch_thumbnail
+from sketches.models import Category, Split
 from sketches.ownership import is_owner, owned_by
 
 SCORE_LIST_DISPLAY = [
@@ -219,6 +221,9 @@ class ScorerAdmin(admin.ModelAdmin):
         return [
             path("<int:pk>/score/", wrap(require_POST(self.score_view)), name="scoring_scorer_score"),
             path(
+                "<int:pk>/evaluate/", wrap(require_POST(self.evaluate_view)), name="scoring_scorer_evaluate"
+            ),
+            path(
                 "<int:pk>/train-again/",
                 wrap(require_POST(self.train_again_view)),
                 name="scoring_scorer_train_again",
@@ -269,6 +274,9 @@ class ScorerAdmin(admin.ModelAdmin):
                 worst_url=scores_url(scorer, best_first=False),
                 n_scores=selectors.score_count(scorer),
                 runs=scorer.runs.order_by("-created_at")[:5],
+                **sanity_context(scorer),
+                **extremes_context(scorer, request.GET),
+                can_evaluate=self.has_train_permission(request) and scorer.is_ready,
             )
         return super().change_view(request, object_id, form_url, extra)
 
@@ -284,6 +292,17 @@ class ScorerAdmin(admin.ModelAdmin):
             return redirect("admin:scoring_scorer_change", pk)
         messages.success(request, f"Scoring run #{run.pk} queued: {run.total} sketches.")
         return redirect("admin:scoring_scoringrun_change", run.pk)
+
+    def evaluate_view(self, request, pk: int):
+        scorer = get_object_or_404(Scorer, pk=pk)
+        if not self.has_train_permission(request):
+            messages.error(request, "You may not evaluate scorers.")
+        elif not scorer.is_ready:
+            messages.error(request, f"{scorer.name} is not trained; there is nothing to evaluate.")
+        else:
+            evaluation.do_queue_evaluation(scorer)
+            messages.success(request, f"The sanity report of {scorer.name} is queued; reload to see it.")
+        return redirect("admin:scoring_scorer_change", pk)
 
     def train_again_view(self, request, pk: int):
         scorer = get_object_or_404(Scorer, pk=pk)
@@ -454,3 +473,51 @@ class SketchScoreAdmin(admin.ModelAdmin):
     @admin.display(description="θ (°)", ordering="-cos_theta_y")
     def theta(self, obj):
         return f"{math.degrees(math.acos(max(-1.0, min(1.0, obj.cos_theta_y)))):.1f}"
+
+
+def sanity_context(scorer: Scorer) -> dict:
+    """The sanity report for the scorer's page: pooled rows, per-category rows, the baseline's."""
+    report = evaluation.report_of(scorer)
+    if not report or not report.get("rows"):
+        return {"sanity": None, "sanity_problem": evaluation.problem_of(scorer)}
+    baseline = evaluation.softmax_baseline(scorer)
+    rows = evaluation.comparison_rows(scorer, baseline)
+    return {
+        "sanity": report,
+        "sanity_problem": evaluation.problem_of(scorer),
+        "sanity_baseline": baseline,
+        "sanity_pooled": [r for r in rows if r["category"] == ALL],
+        "sanity_by_category": [r for r in rows if r["category"] != ALL],
+        "sanity_figure_url": reverse("scoring:sanity_figure", args=[scorer.pk, "png"]),
+    }
+
+
+def extremes_url(scorer: Scorer, category: Category | None = None, split: str = Split.TEST) -> str:
+    """The scorer's page showing one category's best and worst sketches."""
+    query = {"split": split, **({"category": category.slug} if category is not None else {})}
+    return f"{reverse('admin:scoring_scorer_change', args=[scorer.pk])}?{urlencode(query)}#extremes"
+
+
+def extremes_context(scorer: Scorer, params) -> dict:
+    """Best and worst 12 of one category (``?category=<slug>``, default the first) in one split
+    (``?split=``, default test = held out). An unknown category or split is named, not a 500."""
+    categories = list(scorer.categories.order_by("slug"))
+    if not categories:
+        return {"extremes": None}
+    splits = [*Split.values, selectors.ALL_SPLITS]
+    slug, split = params.get("category") or categories[0].slug, params.get("split") or Split.TEST
+    problems = []
+    chosen = next((c for c in categories if c.slug == slug), None)
+    if chosen is None:
+        problems.append(f"{scorer.name} has no category {slug!r}; showing {categories[0].name}.")
+        chosen = categories[0]
+    if split not in splits:
+        problems.append(f"unknown split {split!r}; showing the test split.")
+        split = Split.TEST
+    problem = " ".join(problems) or None
+    return {
+        "extremes": selectors.extremes(scorer, chosen, split),
+        "extremes_problem": problem,
+        "extremes_categories": categories,
+        "extremes_splits": splits,
+    }

@@ -1,8 +1,8 @@
 """Read stored sketches for training and scoring, as stroke-5 arrays.
 
 The Django side of :mod:`scoring.dataset`: sketches come from the database (the
-``split`` set at import), are encoded by :func:`scoring.encoding.encode_stored`
-(bit-identical to ``dataset.encode_strokes``, much faster) and labelled by the
+``split`` set at import), are read as stored encoder input (:mod:`scoring.stored_input`: encoded once by
+:func:`scoring.encoding.encode_stored`, bit-identical to ``dataset.encode_strokes``) and labelled by the
 position of their category in the scorer's class list.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scoring.encoding import encode_stored
+from scoring import stored_input
 from sketches.models import Category, Sketch
 
 #: Sketches read from the database per query while encoding.
@@ -48,9 +48,8 @@ def encode_ids(sketch_ids: Sequence[int], labels: Sequence[int], max_len: int, p
     lengths = np.zeros(len(sketch_ids), dtype=np.int64)
     for start in range(0, len(sketch_ids), READ_CHUNK):
         chunk = list(sketch_ids[start : start + READ_CHUNK])
-        strokes = dict(Sketch.objects.filter(pk__in=chunk).values_list("pk", "strokes"))
-        X[start : start + len(chunk)], lengths[start : start + len(chunk)] = encode_stored(
-            [strokes[pk] for pk in chunk], max_len=max_len
+        X[start : start + len(chunk)], lengths[start : start + len(chunk)] = stored_input.encoded(
+            chunk, max_len
         )
         if progress is not None:
             progress(start + len(chunk), len(sketch_ids))

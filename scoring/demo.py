@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from scoring import actions, run_actions
-from scoring.admin import figure_url, scores_url
+from scoring import actions, evaluation, run_actions
+from scoring.admin import extremes_url, figure_url, scores_url
 from scoring.errors import ScoringInputError
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
 from sketches.models import Category, Sketch, Split
@@ -97,6 +97,12 @@ def _train(name: str, variant: str, categories: list[Category], say) -> Scorer |
         f"  {name}: held-out top-1 {m['accuracy']:.3f}, Spearman(q, cosθ_y) {m['spearman_q_cos'] or 0:+.3f}, "
         f"{scorer.training_seconds:.0f} s on {scorer.device}"
     )
+    report = evaluation.do_evaluate_scorer(scorer)
+    moderate = ", ".join(f"{f} {row['share']:.0%}" for f, row in report["summary"].items())
+    say(
+        f"  {name}: sanity report, q falls at moderate severity for {moderate} of held-out sketches "
+        f"({'passed' if report['passed'] else 'below ' + format(report['min_share'], '.0%') + ' somewhere'})"
+    )
     return scorer
 
 
@@ -138,9 +144,17 @@ def run(say):
         scorers.append(scorer)
     gacl, softmax = scorers
     return [
-        ("Best sketches (GACL q)", scores_url(gacl)),
-        ("Worst sketches (GACL q)", scores_url(gacl, best_first=False)),
+        ("All GACL scores, best first (every category and split)", scores_url(gacl)),
+        ("All GACL scores, worst first (every category and split)", scores_url(gacl, best_first=False)),
         ("Scorer demo-gacl-cos", reverse("admin:scoring_scorer_change", args=[gacl.pk])),
         ("Scorer demo-softmax", reverse("admin:scoring_scorer_change", args=[softmax.pk])),
         ("q-vs-θ, GACL vs softmax", figure_url(gacl, "png", softmax)),
+        *[
+            (f"Best and worst {c.name} (GACL q, held out)", extremes_url(gacl, c))
+            for c in gacl.categories.order_by("slug")
+        ],
+        (
+            "Sanity report, GACL vs softmax",
+            reverse("admin:scoring_scorer_change", args=[gacl.pk]) + "#sanity",
+        ),
     ]

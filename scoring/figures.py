@@ -98,3 +98,51 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def _fmt(value: float) -> str:
     return "–" if math.isnan(value) else f"{value:+.2f}"
+
+
+def sanity_figure(
+    reports: Sequence[tuple[str, Mapping]], fmt: str = "png", width: float = 7.5, height: float = 2.2
+) -> bytes:
+    """The sanity report, small: per family, the share of held-out sketches whose q falls against
+    severity (pooled over categories) with its Wilson interval, one line per scorer (the first
+    solid, baselines dashed); the 50 % coin flip and the report's threshold as guides."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown figure format {fmt!r}; expected one of {sorted(FORMATS)}")
+    families = list(dict.fromkeys(r["family"] for _, rep in reports for r in rep.get("rows", [])))
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(1, max(1, len(families)), sharey=True, squeeze=False)[0]
+    for ax, family in zip(axes, families, strict=False):
+        for index, (name, report) in enumerate(reports):
+            rows = [r for r in report.get("rows", []) if r["family"] == family and r["category"] == "all"]
+            rows = [r for r in rows if r.get("share") is not None]
+            if not rows:
+                continue
+            x = np.array([r["severity"] for r in rows])
+            y = np.array([r["share"] for r in rows])
+            err = np.array([[r["share"] - r["low"] for r in rows], [r["high"] - r["share"] for r in rows]])
+            ax.errorbar(
+                x,
+                y,
+                yerr=err,
+                marker="o",
+                ms=3,
+                capsize=2,
+                lw=1.2,
+                ls="-" if index == 0 else "--",
+                label=name,
+            )
+        ax.axhline(0.5, color="0.6", lw=0.8, ls=":")
+        threshold = reports[0][1].get("min_share") if reports else None
+        if threshold is not None:
+            ax.axhline(threshold, color="tab:red", lw=0.8, ls=":")
+        ax.set_title(family, fontsize=9)
+        ax.set_xticks([1, 2, 3])
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("severity", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylabel("share q falls", fontsize=8)
+    if reports:
+        axes[-1].legend(fontsize=6, loc="lower right")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=110)
+    return buffer.getvalue()

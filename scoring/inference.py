@@ -6,7 +6,11 @@ Pure torch/numpy (a Celery task on the ``gpu`` queue wraps it)::
     results = scorer.score(list_of_normalised_strokes, class_indices)
 
 Batches are padded to the longest sketch in the batch; RNN encoders run on
-packed sequences, so padding never changes a score.
+packed sequences, so padding never changes a score. ``preprocess`` encodes with
+the fast batched encoder (:func:`scoring.encoding.encode_stored`, bit-identical to
+``dataset.encode_strokes``); a caller that already holds encoder input (the stored
+arrays of :mod:`scoring.stored_input`) starts at :meth:`Scorer.batch_of`.
+This module reads checkpoints through :mod:`scoring.model_io`; it never imports the trainer.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from scoring.dataset import encode_strokes
+from scoring.encoding import encode_stored
 from scoring.gacl import ScorerModel
-from scoring.training import TrainConfig, load_checkpoint, pick_device
+from scoring.model_io import TrainConfig, load_checkpoint, pick_device
 
 __all__ = ["Batch", "Outputs", "ScoreResult", "Scorer", "pick_device"]
 
@@ -60,7 +64,7 @@ class Scorer:
 
     @classmethod
     def from_bytes(cls, data: bytes, device: str = "auto") -> Scorer:
-        """Load a checkpoint made by :func:`scoring.training.save_checkpoint`."""
+        """Load a checkpoint made by :func:`scoring.model_io.checkpoint_bytes`."""
         target = pick_device(device)
         model, config, class_names = load_checkpoint(data, target)
         return cls(model, config, class_names, target)
@@ -70,14 +74,23 @@ class Scorer:
         return len(self.class_names)
 
     def preprocess(self, strokes_list: Sequence[Sequence[np.ndarray]]) -> Batch:
-        """Normalised sketches → padded stroke-5 tensors, trimmed to the longest one."""
+        """Normalised sketches (``(n, 2)`` arrays per stroke) → padded stroke-5 tensors."""
         if len(strokes_list) == 0:
             raise ValueError("no sketches to preprocess")
-        X, lengths = encode_strokes(strokes_list, max_len=self.config.max_len)
-        t = int(lengths.max())
+        stored = [
+            [np.asarray(s, dtype=np.float64).reshape(-1, 2).T for s in strokes] for strokes in strokes_list
+        ]
+        X, lengths = encode_stored(stored, max_len=self.config.max_len)
+        return self.batch_of(X, lengths)
+
+    def batch_of(self, X: np.ndarray, lengths: np.ndarray) -> Batch:
+        """Encoder input already in stroke-5 form ``(n, T, 7)`` → a batch trimmed to its longest sketch."""
+        if len(lengths) == 0:
+            raise ValueError("no sketches to preprocess")
+        t = int(np.max(lengths))
         return Batch(
-            torch.from_numpy(np.ascontiguousarray(X[:, :t])).to(self.device),
-            torch.from_numpy(lengths).to(self.device),
+            torch.from_numpy(np.ascontiguousarray(X[:, :t], dtype=np.float32)).to(self.device),
+            torch.from_numpy(np.asarray(lengths, dtype=np.int64)).to(self.device),
         )
 
     def infer(self, batch: Batch) -> Outputs:
@@ -128,3 +141,11 @@ class Scorer:
             targets = None if class_indices is None else list(class_indices[start : start + batch_size])
             results.extend(self.postprocess(self.infer(self.preprocess(chunk)), targets))
         return results
+
+    def q_of(self, strokes_list: Sequence[Sequence[np.ndarray]], batch_size: int = 512) -> np.ndarray:
+        """q for each normalised sketch (preprocess → infer), e.g. for the sanity report."""
+        out = [
+            self.infer(self.preprocess(strokes_list[i : i + batch_size])).q.float().cpu().numpy()
+            for i in range(0, len(strokes_list), batch_size)
+        ]
+        return np.concatenate(out) if out else np.zeros(0, np.float32)

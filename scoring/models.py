@@ -123,3 +123,30 @@ class SketchScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scorer}: sketch {self.sketch_id} q={self.q:.3f}"
+
+
+class EncoderInput(models.Model):
+    """A sketch's encoder input, stored once (at first use) so scoring reads arrays, not JSON.
+
+    ``data`` is the first ``length`` rows of the stroke-5 (+ absolute xy) array as float32
+    bytes, ``(length, 7)`` in C order; rows past ``length`` are padding and not stored.
+    ``version`` names the encoding (:data:`scoring.stored_input.ENCODING_VERSION`) and
+    ``max_len`` its length cap: a row of another version or cap is re-encoded, never used.
+    """
+
+    sketch = models.OneToOneField(Sketch, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    version = models.PositiveSmallIntegerField()
+    max_len = models.PositiveSmallIntegerField()
+    length = models.PositiveSmallIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(length__gte=1) & Q(length__lte=models.F("max_len")),
+                name="encoder_input_length_in_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"encoder input v{self.version} of sketch {self.sketch_id} ({self.length} points)"

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-import torch
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from scoring import checkpoints
+from scoring import checkpoints, stored_input
 from scoring.actions import resolve_categories
 from scoring.encoding import encode_stored
 from scoring.errors import CheckpointError, ScoringInputError
@@ -147,59 +147,106 @@ def do_score_batch(run_id: int, sketch_ids: Sequence[int]) -> int:
     rows = list(
         Sketch.objects.filter(pk__in=sketch_ids, category__in=run.categories.all())
         .order_by("pk")
-        .values_list("pk", "category__slug", "strokes")
+        .values_list("pk", "category__slug")
     )
     if rows:
         try:
-            scores = score_rows(handler, rows, run)
+            scored = score_rows(handler, rows)
         except ValueError as exc:
             _record_failure(run_id, f"sketches {sketch_ids[0]}…{sketch_ids[-1]}: {exc}", fail=True)
             return 0
-        SketchScore.objects.bulk_create(
-            scores,
-            update_conflicts=True,
-            unique_fields=["sketch", "scorer"],
-            update_fields=["q", "cos_theta_y", "predicted_class", "correct", "run", "scored_at"],
-        )
+        upsert_scores(run, scored)
     refresh_run_progress(run_id)
     return len(rows)
 
 
-def score_rows(handler: Handler, rows: list[tuple[int, str, list]], run: ScoringRun) -> list[SketchScore]:
-    """preprocess → infer → postprocess for ``(sketch id, category slug, strokes)`` rows."""
+@dataclass(frozen=True)
+class ScoredRows:
+    """Arrays of one task's results, in the order of ``sketch_ids`` (no model objects)."""
+
+    sketch_ids: np.ndarray
+    q: np.ndarray
+    cos_theta_y: np.ndarray
+    predicted_category_ids: list[int | None]
+    correct: np.ndarray
+
+
+def score_rows(handler: Handler, rows: list[tuple[int, str]]) -> ScoredRows:
+    """``(sketch id, category slug)`` rows → the handler's ``preprocess`` (here: stored encoder input,
+    :mod:`scoring.stored_input`) → ``infer`` → ``postprocess``, in forward passes of INFER_BATCH_SIZE."""
     index = {slug: i for i, slug in enumerate(handler.class_names)}
-    unknown = sorted({slug for _, slug, _ in rows if slug not in index})
+    unknown = sorted({slug for _, slug in rows if slug not in index})
     if unknown:
         raise ValueError(f"the checkpoint has no class for {', '.join(unknown)}")
     category_ids = dict(Category.objects.filter(slug__in=handler.class_names).values_list("slug", "pk"))
-    scores: list[SketchScore] = []
+    class_category = [category_ids.get(slug) for slug in handler.class_names]
+    ids = np.asarray([pk for pk, _ in rows], dtype=np.int64)
+    targets = [index[slug] for _, slug in rows]
+    X, lengths = stored_input.encoded(ids.tolist(), handler.config.max_len)
+    results = []
     for start in range(0, len(rows), INFER_BATCH_SIZE):
-        chunk = rows[start : start + INFER_BATCH_SIZE]
-        batch = preprocess(handler, [strokes for _, _, strokes in chunk])
-        targets = [index[slug] for _, slug, _ in chunk]
-        for (pk, _, _), result in zip(chunk, handler.postprocess(handler.infer(batch), targets), strict=True):
-            scores.append(
-                SketchScore(
-                    sketch_id=pk,
-                    scorer_id=run.scorer_id,
-                    run=run,
-                    q=result.q,
-                    cos_theta_y=result.cos_theta_y,
-                    predicted_class_id=category_ids.get(handler.class_names[result.predicted_class_index]),
-                    correct=result.correct,
-                )
+        stop = start + INFER_BATCH_SIZE
+        batch = handler.batch_of(X[start:stop], lengths[start:stop])
+        results += handler.postprocess(handler.infer(batch), targets[start:stop])
+    return ScoredRows(
+        ids,
+        np.asarray([r.q for r in results], dtype=np.float64),
+        np.asarray([r.cos_theta_y for r in results], dtype=np.float64),
+        [class_category[r.predicted_class_index] for r in results],
+        np.asarray([r.correct for r in results], dtype=bool),
+    )
+
+
+def upsert_scores(run: ScoringRun, scored: ScoredRows) -> None:
+    """One set-based INSERT … ON CONFLICT (sketch, scorer) DO UPDATE for the whole task, without
+    building model objects: ``unnest`` of arrays on PostgreSQL, ``executemany`` on SQLite."""
+    table = SketchScore._meta.db_table
+    now = timezone.now()
+    columns = "sketch_id, scorer_id, run_id, q, cos_theta_y, predicted_class_id, correct, scored_at"
+    update = ", ".join(
+        f"{c} = excluded.{c}"
+        for c in ("q", "cos_theta_y", "predicted_class_id", "correct", "run_id", "scored_at")
+    )
+    conflict = f"ON CONFLICT (sketch_id, scorer_id) DO UPDATE SET {update}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "
+                "SELECT s, %s, %s, q, c, p, ok, %s FROM unnest(%s::bigint[], %s::float8[], %s::float8[], "
+                f"%s::bigint[], %s::boolean[]) AS t(s, q, c, p, ok) {conflict}",
+                [
+                    run.scorer_id,
+                    run.pk,
+                    now,
+                    scored.sketch_ids.tolist(),
+                    scored.q.tolist(),
+                    scored.cos_theta_y.tolist(),
+                    scored.predicted_category_ids,
+                    scored.correct.tolist(),
+                ],
             )
-    return scores
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) {conflict}",
+                [
+                    (int(pk), run.scorer_id, run.pk, float(q), float(c), p, bool(ok), now)
+                    for pk, q, c, p, ok in zip(
+                        scored.sketch_ids,
+                        scored.q,
+                        scored.cos_theta_y,
+                        scored.predicted_category_ids,
+                        scored.correct,
+                        strict=True,
+                    )
+                ],
+            )
 
 
 def preprocess(handler: Handler, stored_strokes: Sequence[list]) -> Batch:
-    """Stored strokes → the handler's padded batch (same tensors as ``Handler.preprocess``)."""
+    """Stored JSON strokes → the handler's padded batch (the path before stored encoder input;
+    kept for the benchmark's "today" baseline and for callers without sketch ids)."""
     X, lengths = encode_stored(stored_strokes, max_len=handler.config.max_len)
-    t = int(lengths.max()) if len(lengths) else 1
-    return Batch(
-        torch.from_numpy(np.ascontiguousarray(X[:, :t])).to(handler.device),
-        torch.from_numpy(lengths).to(handler.device),
-    )
+    return handler.batch_of(X, lengths)
 
 
 def refresh_run_progress(run_id: int) -> ScoringRun:

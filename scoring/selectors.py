@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from scoring import outputs
 from scoring.figures import Panel
 from scoring.models import JobStatus, Scorer, SketchScore, Variant
-from sketches.models import Category
+from sketches.models import Category, Split
 
 
 def heldout_of(scorer: Scorer) -> dict[str, np.ndarray] | None:
@@ -59,3 +60,44 @@ def comparable_scorers(scorer: Scorer) -> list[Scorer]:
 
 def score_count(scorer: Scorer) -> int:
     return SketchScore.objects.filter(scorer=scorer).count()
+
+
+#: Sketches shown at each end of a category's q order on the scorer's page.
+EXTREMES = 12
+ALL_SPLITS = "all"
+
+
+@dataclass(frozen=True)
+class Extremes:
+    """The best and worst sketches of one category by q: ``(sketch id, q)``, best first / worst first."""
+
+    category: Category
+    split: str
+    source: str  # "scores" (stored SketchScore rows) or "heldout" (outputs saved at training)
+    n: int
+    best: list[tuple[int, float]]
+    worst: list[tuple[int, float]]
+
+
+def extremes(scorer: Scorer, category: Category, split: str = Split.TEST, n: int = EXTREMES) -> Extremes:
+    """The ``n`` best and ``n`` worst sketches of ``category`` by the scorer's q, in one split
+    (``"all"``: every split). Stored scores first; without any, the held-out outputs saved at
+    training (test split only). Ties break by sketch id, so the lists are stable."""
+    rows = SketchScore.objects.filter(scorer=scorer, sketch__category=category)
+    if split != ALL_SPLITS:
+        rows = rows.filter(sketch__split=split)
+    total = rows.count()
+    if total:
+        best = list(rows.order_by("-q", "sketch_id").values_list("sketch_id", "q")[:n])
+        worst = list(rows.order_by("q", "sketch_id").values_list("sketch_id", "q")[:n])
+        return Extremes(category, split, "scores", total, best, worst)
+    heldout = heldout_of(scorer) if split in (Split.TEST, ALL_SPLITS) else None
+    if heldout is not None and category.slug in heldout["class_names"].tolist():
+        index = heldout["class_names"].tolist().index(category.slug)
+        members = heldout["labels"] == index
+        ids, q = heldout["sketch_ids"][members], heldout["q"][members].astype(float)
+        order = np.lexsort((ids, -q))
+        best = [(int(ids[i]), float(q[i])) for i in order[:n]]
+        worst = [(int(ids[i]), float(q[i])) for i in np.lexsort((ids, q))[:n]]
+        return Extremes(category, Split.TEST, "heldout", int(members.sum()), best, worst)
+    return Extremes(category, split, "scores", 0, [], [])

@@ -19,7 +19,10 @@ def train_scorer(scorer_id: int) -> str:
     """Train a pending scorer. Acknowledged on receipt (training can take hours, longer
     than the broker's visibility timeout): a worker lost mid-training leaves the scorer
     ``running``, and the admin's "Train again" action re-queues it."""
-    return actions.do_train_scorer(scorer_id).status
+    scorer = actions.do_train_scorer(scorer_id)
+    if scorer.is_ready:  # every training ends with its sanity report
+        evaluate_scorer.delay(scorer.pk)
+    return scorer.status
 
 
 @shared_task(
@@ -40,3 +43,16 @@ def score_batch(self, run_id: int, sketch_ids: list[int]) -> int:
     except Exception as exc:
         run_actions.record_unexpected_failure(run_id, exc)
         raise
+
+
+@shared_task(autoretry_for=RETRYABLE, retry_backoff=True, max_retries=5)
+def evaluate_scorer(scorer_id: int) -> bool | None:
+    """Compute and store the sanity report of a trained scorer (queued after every training).
+    Idempotent: it overwrites the stored report with the same numbers."""
+    from scoring.evaluation import do_evaluate_scorer
+    from scoring.models import Scorer
+
+    scorer = Scorer.objects.filter(pk=scorer_id).first()
+    if scorer is None or not scorer.is_ready:
+        return None
+    return do_evaluate_scorer(scorer)["passed"]

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
-from scoring import selectors
+from scoring import evaluation, figures, selectors
 from scoring.figures import FORMATS, q_theta_figure
 from scoring.models import JobStatus, Scorer, ScoringRun
 from sketches.models import Category, Split
@@ -112,3 +112,23 @@ def run_progress(request, pk: int):
         return _forbidden()
     run = get_object_or_404(ScoringRun.objects.select_related("scorer"), pk=pk)
     return _fragment(request, "scoring/progress.html#run-progress", {"run": run}, run.status in FINISHED)
+
+
+@require_GET
+def sanity_figure(request, pk: int, fmt: str):
+    """The scorer's sanity report as a small figure, beside its softmax baseline when one exists."""
+    if not _allowed(request, "scoring.view_scorer"):
+        return _forbidden()
+    if fmt not in FORMATS:
+        raise Http404(f"no figure format {fmt!r}")
+    scorer = get_object_or_404(Scorer, pk=pk)
+    report = evaluation.report_of(scorer)
+    if not report:
+        raise Http404(
+            f"scorer {scorer.name!r} has no sanity report yet (manage.py evaluate_scorer {scorer.name})"
+        )
+    reports = [(scorer.name, report)]
+    baseline = evaluation.softmax_baseline(scorer)
+    if baseline is not None:
+        reports.append((baseline.name, evaluation.report_of(baseline)))
+    return HttpResponse(figures.sanity_figure(reports, fmt), content_type=FORMATS[fmt])

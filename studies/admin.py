@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from sketches.admin import sketch_thumbnail
-from studies import lifecycle, planning
+from studies import checks, lifecycle, planning
 from studies.errors import StudyConfigError
 from studies.forms import GoldPairForm, StudyAdminForm
 from studies.models import GoldPair, Study, StudyState
@@ -55,7 +55,7 @@ ACTION_LABELS = {
 }
 
 
-def run_action(study: Study, action: str, user) -> tuple[str, Study]:
+def run_action(study: Study, action: str, user, override_reason: str = "") -> tuple[str, Study]:
     """Call the action behind a button; returns (success message, study to show next)."""
     if action == "freeze_plan":
         summary = planning.do_freeze_plan(study)
@@ -68,8 +68,21 @@ def run_action(study: Study, action: str, user) -> tuple[str, Study]:
         deleted = planning.do_discard_plan(study)
         return f"Plan discarded ({deleted:,} rows); the configuration can be edited again.", study
     if action in ("launch_pilot", "launch_live"):
-        lifecycle.do_launch_study(study, pilot=action == "launch_pilot")
-        return f"{study.name} is now {study.state}: participants may enter.", study
+        lifecycle.do_launch_study(
+            study, pilot=action == "launch_pilot", override_reason=override_reason, user=user
+        )
+        message = f"{study.name} is now {study.state}: participants may enter."
+        records = (study.plan_summary or {}).get("scorer_sanity") or []
+        if records and records[-1].get("state") == study.state:
+            how = (
+                "overridden: " + records[-1]["override_reason"]
+                if "override_reason" in records[-1]
+                else "a pilot"
+            )
+            message += f" Warning ({how}; recorded in the plan summary): " + "; ".join(
+                records[-1]["problems"]
+            )
+        return message, study
     if action == "pause":
         lifecycle.do_pause_study(study)
         return f"{study.name} is paused: no one new may enter.", study
@@ -260,6 +273,9 @@ class StudyAdmin(admin.ModelAdmin):
                 **(extra_context or {}),
                 "plan_url": reverse("admin:studies_study_plan", args=[study.pk]),
                 "trial_preview_url": trial_preview_url(study),
+                "scorer_sanity_problems": checks.scorer_sanity_problems(study)
+                if study.state in (StudyState.DRAFT, StudyState.PILOT)
+                else [],
                 "lifecycle_buttons": [
                     (ACTION_LABELS[a], reverse("admin:studies_study_action", args=[study.pk, a]), a)
                     for a in lifecycle.allowed_actions(study)
@@ -309,7 +325,9 @@ class StudyAdmin(admin.ModelAdmin):
         if action not in ACTION_LABELS:
             raise Http404(f"no study action {action!r}")
         try:
-            message, shown = run_action(study, action, request.user)
+            message, shown = run_action(
+                study, action, request.user, override_reason=request.POST.get("override_reason", "")[:500]
+            )
         except StudyConfigError as error:
             for line in error.messages:
                 messages.error(request, f"{ACTION_LABELS[action]} refused: {line}")

@@ -112,6 +112,14 @@ class StudySerializer(serializers.ModelSerializer):
 
 class LaunchSerializer(serializers.Serializer):
     pilot = serializers.BooleanField(default=False, help_text="Launch as a pilot instead of live.")
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        default="",
+        help_text="Why to launch live although a compared scorer fails (or lacks) its sanity report; "
+        "recorded in the plan summary. Without it such a live launch is refused.",
+    )
 
 
 class EntryLinksSerializer(serializers.Serializer):
@@ -224,7 +232,12 @@ class StudyViewSet(viewsets.ModelViewSet):
     def launch(self, request, slug=None):
         options = LaunchSerializer(data=request.data)
         options.is_valid(raise_exception=True)
-        return self._act(lifecycle.do_launch_study, pilot=options.validated_data["pilot"])
+        return self._act(
+            lifecycle.do_launch_study,
+            pilot=options.validated_data["pilot"],
+            override_reason=options.validated_data["override_reason"],
+            user=request.user,
+        )
 
     @extend_schema(request=None, responses={200: StudySerializer, 400: MESSAGES})
     @action(detail=True, methods=["post"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scoring.evaluation import problem_of
 from studies.models import GoldPair, Panel, PlannedPair, Study, StudyState
 from studies.sampling import level_edges
 
@@ -141,3 +142,9 @@ def run_problems(study: Study) -> list[str]:
         elif qualification.state == StudyState.DRAFT:
             problems.append(f"the qualification study {qualification.slug!r} has not run yet (it is a draft)")
     return problems
+
+
+def scorer_sanity_problems(study: Study) -> list[str]:
+    """One sentence per scorer the study compares whose sanity report is missing or failing."""
+
+    return [p for p in (problem_of(s) for s in study.scorers.order_by("name")) if p]

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from scoring.models import Scorer
-from studies import lifecycle, planning
+from studies import checks, lifecycle, planning
 from studies.errors import StudyConfigError
 from studies.models import Panel, SamplingMode, Study, StudyState
 
@@ -73,7 +73,17 @@ def run(say):
     study.scorers.set(scorers)
     try:
         _freeze_with_feasible_size(study, say)
-        lifecycle.do_launch_study(study)
+        problems = checks.scorer_sanity_problems(study)
+        for problem in problems:
+            say(f"Studies: warning: {problem}")
+        lifecycle.do_launch_study(
+            study,
+            override_reason=(
+                "demo study: launched live to walk through the platform, not to draw conclusions"
+                if problems
+                else ""
+            ),
+        )
     except StudyConfigError as error:
         say("Studies: the demo study could not launch:\n  " + "\n  ".join(error.messages))
         return [("Demo study (draft)", reverse("admin:studies_study_change", args=[study.pk]))]

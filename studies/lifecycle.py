@@ -55,10 +55,15 @@ CLONED_FIELDS = [
 ]
 
 
-def do_launch_study(study: Study, pilot: bool = False) -> Study:
+def do_launch_study(study: Study, pilot: bool = False, override_reason: str = "", user=None) -> Study:
     """Draft → pilot (``pilot=True``) or draft/pilot → live, after every check passes.
 
     A draft whose plan is not frozen yet gets it frozen in the same transaction.
+    Every scorer the study compares must pass its sanity report
+    (:func:`studies.checks.scorer_sanity_problems`): otherwise a pilot launches with
+    the problems recorded as warnings, and a live launch is refused unless
+    ``override_reason`` says why it should go ahead anyway. Both are recorded in the
+    plan summary (``scorer_sanity``) with who launched and when.
     """
     from studies.planning import do_freeze_plan
 
@@ -76,7 +81,29 @@ def do_launch_study(study: Study, pilot: bool = False) -> Study:
         if problems:
             raise StudyConfigError(problems)
         now = timezone.now()
-        _move(locked, allowed, target, launched_at=locked.launched_at or now)
+        sanity = checks.scorer_sanity_problems(locked)
+        reason = (override_reason or "").strip()
+        if sanity and not pilot and not reason:
+            raise StudyConfigError(
+                [
+                    *sanity,
+                    "a live launch with a scorer that fails its sanity report needs an explicit "
+                    "override: give the reason (it is recorded in the plan summary), or launch a pilot first",
+                ]
+            )
+        fields = {"launched_at": locked.launched_at or now}
+        if sanity:
+            summary = Study.objects.values_list("plan_summary", flat=True).get(pk=locked.pk) or {}
+            record = {
+                "problems": sanity,
+                "state": target,
+                "at": now.isoformat(timespec="seconds"),
+                "by": user.get_username() if user is not None and user.is_authenticated else None,
+            }
+            if not pilot:
+                record["override_reason"] = reason
+            fields["plan_summary"] = {**summary, "scorer_sanity": [*summary.get("scorer_sanity", []), record]}
+        _move(locked, allowed, target, **fields)
     return _refreshed(study)
 
 

@@ -61,8 +61,20 @@ def make_sketches(category_file: str = "pig", n: int = 10, split: str | None = N
 TEST_SHA256 = "5e" * 32
 
 
+def sanity_summary(share: float) -> dict:
+    """A stored sanity report reduced to what the launch check reads: q falls for ``share`` of
+    held-out sketches in every family at moderate severity. Factory scorers have no checkpoint to
+    run the real report on (tests/scoring/test_evaluate_scorer.py runs it on a trained one)."""
+    from scoring.sanity import DEFAULT_MIN_SHARE
+    from sketches.degradations import FAMILIES, MODERATE
+
+    rows = {f: {"family": f, "severity": MODERATE, "share": share, "category": "all"} for f in FAMILIES}
+    return {"summary": rows, "min_share": DEFAULT_MIN_SHARE, "passed": share >= DEFAULT_MIN_SHARE, "rows": []}
+
+
 def make_scorer(name: str = "test-gacl-cos", categories=(), variant: str = "cos", **fields):
-    """A finished scorer row (no checkpoint file: tests only need its status and hash)."""
+    """A finished scorer row (no checkpoint file: tests only need its status and hash), with a
+    passing sanity report unless ``metrics`` is given."""
     from scoring.models import JobStatus, Scorer
 
     defaults = {
@@ -71,6 +83,7 @@ def make_scorer(name: str = "test-gacl-cos", categories=(), variant: str = "cos"
         "encoder": "test",
         "status": JobStatus.DONE,
         "checkpoint_sha256": TEST_SHA256,
+        "metrics": {"sanity": sanity_summary(0.9)},
     }
     scorer = Scorer.objects.create(name=name, **{**defaults, **fields})
     scorer.categories.set(categories)
@@ -209,6 +222,7 @@ def make_trained_scorer(name: str = "sample-gacl-cos", categories=(), variant: s
         status=JobStatus.DONE,
         device="cpu",
         config={"encoder_kwargs": TINY_CNN, "variant": variant},
+        metrics={"sanity": sanity_summary(0.9)},
     )
     checkpoints.store_checkpoint(scorer, checkpoint if checkpoint is not None else sample_checkpoint(variant))
     scorer.save()

@@ -50,7 +50,9 @@ def test_it_reuses_ready_scorers_scores_every_sketch_once_and_links_the_pages(
     )
     assert links["Scorer demo-gacl-cos"] == f"/admin/scoring/scorer/{gacl.pk}/change/"
     assert links["q-vs-θ, GACL vs softmax"] == f"/scoring/scorers/{gacl.pk}/q-theta.png?compare={softmax.pk}"
-    assert "o=-4" in links["Best sketches (GACL q)"] and "o=4" in links["Worst sketches (GACL q)"]
+    assert "o=-4" in links["All GACL scores, best first (every category and split)"]
+    assert "o=4" in links["All GACL scores, worst first (every category and split)"]
+    assert "category=pig" in links["Best and worst pig (GACL q, held out)"]
 
     said.clear()
     with django_capture_on_commit_callbacks(execute=True):

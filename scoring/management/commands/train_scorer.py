@@ -10,6 +10,8 @@ from tqdm import tqdm
 from scoring.actions import DEVICES, TrainingRequest, create_scorer, device_problem, do_train_scorer
 from scoring.encoders import DEFAULT_ENCODER, ENCODERS
 from scoring.errors import ScoringInputError
+from scoring.evaluation import do_evaluate_scorer
+from scoring.management.commands.evaluate_scorer import format_summary
 from scoring.models import JobStatus, Variant
 
 
@@ -57,6 +59,11 @@ class Command(BaseCommand):
             "--train-options",
             default="{}",
             help='JSON of further TrainConfig fields, e.g. \'{"tau": 2.0, "warmup_epochs": 1}\'',
+        )
+        parser.add_argument(
+            "--no-sanity",
+            action="store_true",
+            help="skip the sanity report after training (run evaluate_scorer later)",
         )
 
     def handle(self, *args, **options):
@@ -106,6 +113,11 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"  checkpoint {scorer.checkpoint.name} sha256 {scorer.checkpoint_sha256}")
         self.stdout.write(f"  figure     {scorer.figure.name}")
+        if not options["no_sanity"]:
+            report = do_evaluate_scorer(scorer)
+            self.stdout.write("Sanity report (held-out sketches, q falls when degraded):")
+            for line in format_summary(report):
+                self.stdout.write("  " + line)
 
     def _train(self, scorer_id: int, epochs: int, show: bool):
         bars: dict[str, tqdm] = {}

@@ -1,0 +1,129 @@
+"""The scorer's checkpoint format and device choice: one module for the trainer and the worker.
+
+Pure torch. :mod:`scoring.training` writes checkpoints with :func:`checkpoint_bytes`;
+the inference handler (:mod:`scoring.inference`, what a worker loads) reads them with
+:func:`load_checkpoint` and never imports the trainer. :class:`TrainConfig` is here
+because a checkpoint carries it: the encoder, its keyword arguments, the head and its
+working range, ``max_len``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+
+from scoring.encoders import DEFAULT_ENCODER, build_encoder
+from scoring.gacl import HEADS, L_A, LAMBDA_G_DEFAULT, S_DEFAULT, U_A, GACLHead, ScorerModel
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class TrainConfig:
+    encoder: str = DEFAULT_ENCODER
+    encoder_kwargs: dict[str, Any] = field(default_factory=dict)
+    variant: str = "cos"  # one of gacl.HEADS: sca, mul, add, cos, softmax
+    soft_binning: bool = True  # GACL only; the "w/o sbin" ablation sets False
+    epochs: int = 6
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "cpu"  # "auto" = cuda, then mps, then cpu
+    num_threads: int | None = None
+    s: float = S_DEFAULT
+    lambda_g: float = LAMBDA_G_DEFAULT
+    l_a: float = L_A
+    u_a: float = U_A
+    margin_range: tuple[float, float] | None = None  # None = gacl.default_margin_range
+    tau: float = 1.0  # soft-binning temperature, in magnitude units
+    warmup_epochs: int = 0  # epochs of normalised softmax (s·cosθ, no margin) before GACL
+    max_len: int = 100
+    class_names: list[str] = field(default_factory=list)
+    eval_batch_size: int = 512
+    # Collapse rule: > collapse_fraction of held-out q within collapse_tolerance·(u_a − l_a)
+    # of l_a or u_a (or beyond), or accuracy < accuracy_floor(chance, min_accuracy_over_chance).
+    collapse_fraction: float = 0.9
+    collapse_tolerance: float = 0.01
+    min_accuracy_over_chance: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.variant not in HEADS:
+            raise ValueError(f"unknown variant {self.variant!r}; expected one of {HEADS}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be >= 1")
+        if self.margin_range is not None:
+            self.margin_range = (float(self.margin_range[0]), float(self.margin_range[1]))
+
+    @property
+    def uses_soft_binning(self) -> bool:
+        return self.soft_binning and self.variant != "softmax"
+
+
+def pick_device(preferred: str = "auto") -> torch.device:
+    """``auto``: cuda if available, then mps, then cpu; otherwise ``preferred``."""
+    if preferred != "auto":
+        return torch.device(preferred)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def build_model(config: TrainConfig, n_classes: int) -> ScorerModel:
+    encoder = build_encoder(config.encoder, **config.encoder_kwargs)
+    head = GACLHead(
+        encoder.feat_dim,  # type: ignore[arg-type]
+        n_classes,
+        config.variant,
+        s=config.s,
+        lambda_g=config.lambda_g,
+        l_a=config.l_a,
+        u_a=config.u_a,
+        margin_range=config.margin_range,
+        tau=config.tau,
+    )
+    return ScorerModel(encoder, head)
+
+
+def checkpoint_bytes(model: ScorerModel, config: TrainConfig, class_names: list[str]) -> bytes:
+    """Serialise model weights, config (encoder name/kwargs, variant, l_a/u_a,
+    max_len, …) and class names in order, with ``torch.save``."""
+    stored = asdict(config)
+    stored["class_names"] = list(class_names)
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "config": stored,
+        "class_names": list(class_names),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+def load_checkpoint(
+    data: bytes, device: str | torch.device = "cpu"
+) -> tuple[ScorerModel, TrainConfig, list[str]]:
+    """Inverse of :func:`save_checkpoint`: ``(model in eval mode, config, class names)``.
+
+    Loads with ``weights_only=True`` (no pickled code is executed).
+    """
+    try:
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for corrupt input
+        raise ValueError(f"not a scorer checkpoint: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError("not a scorer checkpoint (missing or unknown format)")
+    known = {f.name for f in fields(TrainConfig)}
+    config = TrainConfig(**{k: v for k, v in payload["config"].items() if k in known})
+    class_names = list(payload["class_names"])
+    model = build_model(config, len(class_names))
+    model.load_state_dict(payload["state_dict"])
+    model.to(device).eval()
+    return model, config, class_names
