@@ -452,14 +452,18 @@ def bootstrap(
     theta_hat: np.ndarray | None = None,
     return_samples: bool = False,
 ):
-    """Percentile bootstrap intervals of the centred scores, resampling comparisons.
+    """Percentile bootstrap intervals of the centred scores (Poisson bootstrap of the counts).
 
-    Each replicate draws m comparisons with replacement (np.bincount of the resample
-    indices → per-pair counts) and refits warm-started from the full fit
-    ``theta_hat`` (computed if not given); ``tol`` (largest last Newton step) can be loose
-    because sampling noise is orders of magnitude larger. Returns (lo, hi), or (lo, hi, samples)
-    with samples of shape (n_boot, n_items) when ``return_samples``.
+    The comparisons are aggregated into win/tie counts per pair, every replicate resamples
+    those counts and is refitted to the same objective (``analysis.bt_bootstrap``), warm-started
+    from the full fit ``theta_hat`` (computed if not given). ``tol`` bounds the largest last
+    step of each refit. Returns (lo, hi), or (lo, hi, samples) with samples of shape
+    (n_boot, n_items) when ``return_samples``. For components, rank intervals and evidence
+    flags use ``analysis.bt_inference.infer``.
     """
+    from analysis.bt_bootstrap import bootstrap_replicates
+    from analysis.bt_resample import PairCounts
+
     if n_boot < 1:
         raise ValueError("n_boot must be ≥ 1")
     if not 0 < ci < 1:
@@ -468,16 +472,10 @@ def bootstrap(
     if alpha <= 0:
         raise ValueError("bootstrap needs alpha > 0: a resample can disconnect the comparison graph")
     w, l_, t = _check_comparisons(n_items, winners, losers, ties)
-    p = _Pairs.build(n_items, w, l_, t)
+    pc = PairCounts.from_comparisons(n_items, w, l_, t)
     if theta_hat is None:
-        theta_hat, *_ = _newton(n_items, p.a, p.b, p.n, p.k, float(alpha), None, 1e-10, 100)
-    lap = _Laplacian(n_items, p.a, p.b) if n_items > _DENSE_MAX_ITEMS else None
-    m = w.size
-    samples = np.empty((n_boot, n_items))
-    for i in range(n_boot):
-        counts = np.bincount(rng.integers(0, m, size=m), minlength=m).astype(np.float64)
-        n, k = p.reweighted(counts)
-        samples[i], *_ = _newton(n_items, p.a, p.b, n, k, float(alpha), theta_hat, tol, max_iter, lap)
+        theta_hat, *_ = _newton(n_items, pc.a, pc.b, pc.n, pc.k, float(alpha), None, 1e-10, 100)
+    samples, _ = bootstrap_replicates(pc, alpha, theta_hat, n_boot, rng, tol=tol, max_iter=max_iter)
     tail = 50.0 * (1.0 - ci)
     lo, hi = np.percentile(samples, [tail, 100.0 - tail], axis=0)
     return (lo, hi, samples) if return_samples else (lo, hi)

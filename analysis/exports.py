@@ -62,6 +62,21 @@ def num_interval(lo, hi) -> str:
     return "—" if lo is None or hi is None else f"[{num(lo)}, {num(hi)}]"
 
 
+def bound_interval(lo, hi) -> str:
+    """An interval that may be one-sided (an unbeaten sketch has only a lower bound)."""
+    if lo is None and hi is None:
+        return "—"
+    if hi is None:
+        return f"≥ {num(lo)}"
+    if lo is None:
+        return f"≤ {num(hi)}"
+    return num_interval(lo, hi)
+
+
+def rank_interval(lo, hi) -> str:
+    return "—" if lo is None or hi is None else f"[{lo:,}, {hi:,}]"
+
+
 Column = tuple[str | tuple[str, str], str, Callable]
 AGREEMENT_CELL: list[Column] = [
     ("method", "Method", text), ("category", "Category", text), ("level", "Level |Δq|", text), ("n", "n", whole),
@@ -93,10 +108,13 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
     "bt_fits": ("Bradley–Terry fits per category", [
         ("category", "Category", text), ("n_items", "Sketches", whole), ("n_comparisons", "Comparisons", whole),
         ("n_ties", "Ties", whole), ("n_never_compared", "Never compared", whole),
-        ("n_components", "Graph components", whole), ("solver", "Solver", text), ("alpha", "alpha", num),
+        ("n_components", "Graph components", whole), ("largest_component", "Largest component", whole),
+        ("n_point_scores", "With a score", whole), ("n_little_evidence", "Too little evidence", whole),
+        ("solver", "Solver", text), ("alpha", "alpha", num), ("interval", "Interval", text),
         ("n_boot", "Bootstrap", whole), ("converged", "Converged", yes_no), ("warning", "Warning", text),
     ]),
-    "rank_correlations": ("Rank correlation between Bradley–Terry scores and q (95% bootstrap intervals)", [
+    "rank_correlations": ("Rank correlation between Bradley–Terry scores and q in the largest component "
+                          "(95% bootstrap intervals, resampling sketches)", [
         ("category", "Category", text), ("method", "Method", text), ("n_items", "Sketches", whole),
         ("tau", "Kendall τ", num), (("tau_lo", "tau_hi"), "τ interval", num_interval),
         ("rho", "Spearman ρ", num), (("rho_lo", "rho_hi"), "ρ interval", num_interval),
@@ -201,9 +219,10 @@ def report_context(report: Report, *, links: dict | None = None) -> dict:
 
 def _ranking_columns(report: Report) -> list[Column]:
     cols: list[Column] = [
-        ("bt_rank", "BT rank", whole), ("sketch_id", "Sketch", whole), ("bt_score", "BT score", num),
-        (("bt_lo", "bt_hi"), "95% bootstrap", num_interval), ("wins", "Wins", whole), ("losses", "Losses", whole),
-        ("ties", "Ties", whole),
+        ("component", "Component", whole), ("bt_rank", "BT rank", whole),
+        (("rank_lo", "rank_hi"), "95% rank interval", rank_interval), ("sketch_id", "Sketch", whole),
+        ("bt_score", "BT score", num), (("bt_lo", "bt_hi"), "95% bootstrap", bound_interval),
+        ("evidence", "Evidence", text), ("wins", "Wins", whole), ("losses", "Losses", whole), ("ties", "Ties", whole),
     ]  # fmt: skip
     for s in report.frame.scorers:
         cols += [(f"q[{s.name}]", f"q {s.name}", num), (f"q_rank[{s.name}]", f"q rank {s.name}", whole)]

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from analysis import exports, live, selectors
+from analysis.bt_inference import EVIDENCE
 from analysis.models import ExportJob, ExportStatus
 from sketches.admin import sketch_thumbnail
 from studies.models import Study
@@ -122,7 +123,10 @@ def _ranking_columns(ranking, scorer_name: str) -> dict:
     q_key, rank_key = f"q[{scorer_name}]", f"q_rank[{scorer_name}]"
     items = [
         {**item, "thumb": sketch_thumbnail(item["sketch_id"], THUMB), "q": item.get(q_key),
-         "q_rank": item.get(rank_key), "compared": item["wins"] + item["losses"] + item["ties"]}
+         "q_rank": item.get(rank_key), "compared": item["wins"] + item["losses"] + item["ties"],
+         "interval": exports.bound_interval(item["bt_lo"], item["bt_hi"]),
+         "rank_interval": exports.rank_interval(item["rank_lo"], item["rank_hi"]),
+         "evidence_note": EVIDENCE.get(item["evidence"], item["evidence"])}
         for item in ranking.items
     ]  # fmt: skip
     by_q = sorted(items, key=lambda i: (i["q_rank"] is None, i["q_rank"] or 0))

@@ -131,11 +131,22 @@ def test_rankings_cover_each_category_and_report_the_comparison_graph(reports):
         assert ranking.fit["n_comparisons"] > 0 and ranking.fit["solver"].startswith("choix")
         assert ranking.fit["n_components"] >= 1 and ranking.fit["warning"]  # sparse: reported, still fitted
         compared = [i for i in ranking.items if i["wins"] + i["losses"] + i["ties"]]
-        assert [i["bt_rank"] for i in compared] == list(range(1, len(compared) + 1))
         assert ranking.items[: len(compared)] == compared  # never-compared sketches come last, unranked
         assert all(i["bt_rank"] is None and i["bt_lo"] is None for i in ranking.items[len(compared) :])
-        scores = [i["bt_score"] for i in compared]
-        assert scores == sorted(scores, reverse=True)
+        assert ranking.fit["n_components"] == max(i["component"] for i in compared)
+        for component in range(1, ranking.fit["n_components"] + 1):
+            members = [i for i in compared if i["component"] == component]
+            scored = [i for i in members if i["evidence"] == "ok"]
+            # ranks and scores are given within a component, only where the evidence allows
+            assert [i["bt_score"] for i in scored] == sorted((i["bt_score"] for i in scored), reverse=True)
+            assert all(1 <= i["bt_rank"] <= len(members) for i in scored)
+            for i in scored:
+                assert (
+                    i["bt_lo"] <= i["bt_score"] <= i["bt_hi"] and i["rank_lo"] <= i["bt_rank"] <= i["rank_hi"]
+                )
+        flagged = [i for i in compared if i["evidence"] != "ok"]
+        assert all(i["bt_score"] is None and i["bt_rank"] is None for i in flagged)
+        assert ranking.fit["n_little_evidence"] == len(flagged)
 
 
 def test_the_meta_records_the_scorer_hashes_and_the_configuration(answered, reports):
