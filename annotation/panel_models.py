@@ -84,7 +84,9 @@ class PanelSubmission(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.panel_id} in {self.study_id}: {self.panel_status or 'unknown'} / {self.decision or '–'}"
+        return (
+            f"{self.panel_id} in {self.study_id}: {self.panel_status or 'unknown'} / {self.decision or '–'}"
+        )
 
 
 class ReviewKind(models.TextChoices):
@@ -99,14 +101,18 @@ class ReviewDecision(models.Model):
         "annotation.Participant", on_delete=models.CASCADE, related_name="review_decisions"
     )
     kind = models.CharField(max_length=8, choices=ReviewKind.choices)
-    decision = models.CharField(max_length=16, help_text="include / exclude / none, or approve / reject / bonus.")
+    decision = models.CharField(
+        max_length=16, help_text="include / exclude / none, or approve / reject / bonus."
+    )
     reason = models.TextField()
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_by_name = models.CharField(max_length=150, blank=True, help_text="Kept if the user is deleted.")
     decided_at = models.DateTimeField(auto_now_add=True)
-    figures = models.JSONField(default=dict, help_text="The participant's figures when the decision was made.")
+    figures = models.JSONField(
+        default=dict, help_text="The participant's figures when the decision was made."
+    )
 
     class Meta:
         ordering = ["participant", "decided_at", "pk"]

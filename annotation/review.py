@@ -153,7 +153,9 @@ def do_set_bonus(participant: Participant, amount, reason: str, user) -> PanelSu
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         submission = _submission(locked)
         if submission.bonus_paid_at is not None:
-            raise ReviewError(f"a bonus of {submission.bonus} was already paid; Prolific pays each bonus once")
+            raise ReviewError(
+                f"a bonus of {submission.bonus} was already paid; Prolific pays each bonus once"
+            )
         _log(locked, ReviewKind.PANEL, f"bonus {value}", reason, user)
         submission.bonus = value
         submission.save(update_fields=["bonus"])

@@ -15,6 +15,7 @@ from studies import lifecycle, planning
 from studies.errors import StudyConfigError
 from studies.forms import GoldPairForm, StudyAdminForm
 from studies.models import GoldPair, Study, StudyState
+from studies.outcomes_admin import OutcomeCodeInline, PanelTermsInline
 from studies.selectors import plan_table, stored_plan_counts
 
 #: Fields that change the pair plan: read-only once it is frozen.
@@ -125,7 +126,7 @@ class GoldPairInline(admin.TabularInline):
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
     form = StudyAdminForm
-    inlines = [GoldPairInline]
+    inlines = [GoldPairInline, OutcomeCodeInline, PanelTermsInline]
     list_display = ["name", "slug", "state", "owner", "plan_frozen", "target_participants", "created_at"]
     list_filter = ["state", "panel", "sampling_mode"]
     search_fields = ["name", "slug"]

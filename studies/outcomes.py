@@ -77,7 +77,9 @@ class OutcomeCode(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="outcome_codes")
     outcome = models.CharField(max_length=14, choices=Outcome.choices)
     code = models.CharField(max_length=40, blank=True, help_text="Empty: the default code for this outcome.")
-    url = models.URLField(blank=True, help_text="Empty on Prolific: https://app.prolific.com/submissions/complete?cc=CODE")
+    url = models.URLField(
+        blank=True, help_text="Empty on Prolific: https://app.prolific.com/submissions/complete?cc=CODE"
+    )
     action = models.CharField(
         max_length=24,
         choices=ProlificAction.choices,
@@ -99,7 +101,9 @@ class PanelTerms(models.Model):
 
     study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="panel_terms")
     prolific_study_id = models.CharField(
-        max_length=64, blank=True, help_text="The study's id on Prolific (its STUDY_ID), for the Prolific API."
+        max_length=64,
+        blank=True,
+        help_text="The study's id on Prolific (its STUDY_ID), for the Prolific API.",
     )
     reward = models.DecimalField(
         max_digits=8,

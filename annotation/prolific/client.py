@@ -127,12 +127,18 @@ class ProlificClient:
                     raise ProlificError(
                         f"Prolific did not answer {what} within {self.timeout:g} s "
                         f"({attempts} attempt{'s' if attempts > 1 else ''})"
-                        + ("; it may have taken effect: check on Prolific before trying again" if not retry else ""),
+                        + (
+                            "; it may have taken effect: check on Prolific before trying again"
+                            if not retry
+                            else ""
+                        ),
                         uncertain=not retry,
                     ) from None
             except requests.ConnectionError as error:
                 if last:
-                    raise ProlificError(f"could not reach Prolific for {what}: {error.__class__.__name__}") from None
+                    raise ProlificError(
+                        f"could not reach Prolific for {what}: {error.__class__.__name__}"
+                    ) from None
             else:
                 if response.status_code in RETRY_STATUSES and not last:
                     self.sleep(self._delay(attempt, response))

@@ -101,7 +101,9 @@ def do_sync_submissions(study: Study, client: ProlificClient | None = None) -> S
 
 def _release_returned(participant_pk: int) -> int | None:
     """In progress → returned, and its unanswered pairs back to the pool; None if not in progress."""
-    participant = Participant.objects.select_for_update().filter(pk=participant_pk, status__in=IN_PROGRESS).first()
+    participant = (
+        Participant.objects.select_for_update().filter(pk=participant_pk, status__in=IN_PROGRESS).first()
+    )
     if participant is None:
         return None
     participant.status = ParticipantStatus.RETURNED
@@ -142,10 +144,14 @@ def do_send_decisions(study: Study, client: ProlificClient | None = None) -> Dec
         report.approved = [s.panel_id for s in approve]
     for submission in pending.filter(decision=PanelDecision.REJECT).order_by("panel_id"):
         if not submission.submission_id:
-            report.errors.append(f"{submission.panel_id}: no Prolific submission id yet (sync submissions first)")
+            report.errors.append(
+                f"{submission.panel_id}: no Prolific submission id yet (sync submissions first)"
+            )
             continue
         try:
-            client.reject(submission.submission_id, submission.rejection_category, submission.rejection_message)
+            client.reject(
+                submission.submission_id, submission.rejection_category, submission.rejection_message
+            )
         except ProlificError as error:
             report.errors.append(f"{submission.panel_id}: {error}")
             continue

@@ -45,7 +45,11 @@ class FakeProlific:
 
     def add(self, participant_id: str, status: str, submission_id: str | None = None) -> None:
         self.submissions.append(
-            {"id": submission_id or f"SUB-{participant_id}", "participant_id": participant_id, "status": status}
+            {
+                "id": submission_id or f"SUB-{participant_id}",
+                "participant_id": participant_id,
+                "status": status,
+            }
         )
 
     def set_status(self, participant_id: str, status: str) -> None:
@@ -165,7 +169,11 @@ class FakeProlific:
                 self.batches[batch_id] = {"lines": lines}
                 total = sum(round(float(line.split(",")[1]) * 100) for line in lines)
                 return 201, {"id": batch_id, "study": self.study_id, "amount": total, "total_amount": total}
-            if method == "POST" and path.startswith("/api/v1/bulk-bonus-payments/") and path.endswith("/pay/"):
+            if (
+                method == "POST"
+                and path.startswith("/api/v1/bulk-bonus-payments/")
+                and path.endswith("/pay/")
+            ):
                 batch_id = path.split("/")[-3]
                 if batch_id not in self.batches:
                     return 404, {"error": {"detail": "Bonus payment not found."}}

@@ -161,7 +161,11 @@ def test_it_approves_and_rejects_in_bulk_with_reasons(fake, study, researcher):
         {"id": "SUB-B", "action": "REJECT", "rejection_category": "FAILED_CHECK", "message": MESSAGE}
     ]
     # Sent once: a second send has nothing left to send.
-    assert do_send_decisions(study, client_for(fake)).as_dict() == {"approved": [], "rejected": [], "errors": []}
+    assert do_send_decisions(study, client_for(fake)).as_dict() == {
+        "approved": [],
+        "rejected": [],
+        "errors": [],
+    }
 
 
 def test_a_refused_approval_leaves_the_decisions_unsent(fake, study, researcher):

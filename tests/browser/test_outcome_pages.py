@@ -25,7 +25,9 @@ def open_as(page, live_server, study, pid):
 def shown(page) -> dict:
     link = page.query_selector("[data-outcome-link]")
     return {
-        "outcome": page.get_attribute("[data-outcome]", "data-outcome") if page.query_selector("[data-outcome]") else None,
+        "outcome": page.get_attribute("[data-outcome]", "data-outcome")
+        if page.query_selector("[data-outcome]")
+        else None,
         "code": page.inner_text("[data-outcome-code]"),
         "href": link.get_attribute("href") if link else None,
         "text": page.inner_text("#step"),
