@@ -183,6 +183,8 @@ def participant_table(study: Study) -> list[dict]:
             "started_at",
             "completed_at",
             "blocked_at",
+            "analysis_override",
+            "analysis_override_reason",
         )
     )
 

@@ -329,6 +329,8 @@ def _safe(fn, *args):
 
 def exclusion_reason(p: dict, study: Study) -> str:
     status = p["status"]
+    if p.get("analysis_override") == "exclude":
+        return f"excluded by the researcher: {p.get('analysis_override_reason') or 'no reason given'}"
     if status == ParticipantStatus.BLOCKED:
         return (f"blocked: {p['sentinel_mistakes']} sentinel mistakes in {p['sentinels_answered']} "
                 f"(more than {study.max_sentinel_mistakes} allowed)")  # fmt: skip

@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
+from annotation import review_admin
 from annotation.models import Participant, RefusedSubmission, StudyLinks, Trial
 from annotation.panels import (
     completion_url,
@@ -77,10 +78,34 @@ class ParticipantAdmin(_OwnStudiesOnly, admin.ModelAdmin):
     list_filter = [("study", VisibleStudyFilter), "status", "qualified"]
     search_fields = ["=panel_id", "=prolific_session_id"]
     list_select_related = ["study"]
-    readonly_fields = [f.name for f in Participant._meta.fields] + ["trials"]
+    readonly_fields = [f.name for f in Participant._meta.fields] + ["trials", "review"]
+    list_display_links = ["panel_id"]
 
     def has_add_permission(self, request):
         return False  # participants arrive through the study link only
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request), "review"]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:object_id>/review/",
+                view(lambda r, object_id: review_admin.participant_review(self, r, object_id)),
+                name="annotation_participant_review",
+            ),
+            path(
+                "sketch/<int:sketch_id>/",
+                view(lambda r, sketch_id: review_admin.sketch_judgements(self, r, sketch_id)),
+                name="annotation_sketch_judgements",
+            ),
+        ] + super().get_urls()
+
+    @admin.display(description="review")
+    def review(self, obj):
+        url = reverse("admin:annotation_participant_review", args=[obj.pk])
+        return format_html('<a href="{}">every answer, override, approve / reject</a>', url)
 
     @admin.display(description="progress")
     def progress(self, obj):
@@ -112,7 +137,15 @@ class RefusedSubmissionAdmin(_OwnStudiesOnly, admin.ModelAdmin):
 class StudyLinksAdmin(admin.ModelAdmin):
     """What to paste into Prolific, per study, and a preview of the trial screen."""
 
-    list_display = ["name", "state", "participant_link", "completion_code", "participants", "preview"]
+    list_display = [
+        "name",
+        "state",
+        "participant_link",
+        "completion_code",
+        "participants",
+        "prolific",
+        "preview",
+    ]
     fields = [
         "name",
         "state",
@@ -121,14 +154,19 @@ class StudyLinksAdmin(admin.ModelAdmin):
         "signed_links",
         "completion_code",
         "completion_target",
+        "prolific",
         "preview",
     ]
     readonly_fields = fields
 
     def get_urls(self):
         view = self.admin_site.admin_view(require_http_methods(["GET", "POST"])(self.signed_links_view))
+        prolific = self.admin_site.admin_view(
+            lambda request, object_id: review_admin.prolific_page(self, request, object_id)
+        )
         return [
             path("<int:object_id>/signed-links/", view, name="annotation_studylinks_signed"),
+            path("<int:object_id>/prolific/", prolific, name="annotation_studylinks_prolific"),
         ] + super().get_urls()
 
     def signed_links_view(self, request, object_id):
@@ -186,7 +224,17 @@ class StudyLinksAdmin(admin.ModelAdmin):
 
     @admin.display(description="completion URL")
     def completion_target(self, obj):
-        return completion_url(obj) or "— (set a completion code or URL on the study)"
+        url = completion_url(obj)
+        if url:
+            return url
+        if obj.completion_code:
+            return f"— (no redirect: participants are shown the code {obj.completion_code} to enter on the panel)"
+        return "— (set a completion code or URL on the study)"
+
+    @admin.display(description="Prolific")
+    def prolific(self, obj):
+        url = reverse("admin:annotation_studylinks_prolific", args=[obj.pk])
+        return format_html('<a href="{}">codes, submissions, approve / reject / bonus</a>', url)
 
     @admin.display(description="participants")
     def participants(self, obj):

@@ -42,6 +42,7 @@ _REFUSAL_FOR_STATUS = {
     ParticipantStatus.BLOCKED: RefusalReason.BLOCKED,
     ParticipantStatus.COMPLETED: RefusalReason.FINISHED,
     ParticipantStatus.ABANDONED: RefusalReason.ABANDONED,
+    ParticipantStatus.RETURNED: RefusalReason.RETURNED,
     ParticipantStatus.CONSENTING: RefusalReason.NOT_STARTED,
     ParticipantStatus.DECLINED: RefusalReason.NOT_STARTED,
     ParticipantStatus.INSTRUCTIONS: RefusalReason.NOT_STARTED,

@@ -23,6 +23,7 @@ class ParticipantStatus(models.TextChoices):
     COMPLETED = "completed"
     BLOCKED = "blocked"
     ABANDONED = "abandoned", "abandoned (idle timeout)"
+    RETURNED = "returned", "returned or timed out on the panel"
 
 
 #: Statuses that hold one of the study's ``target_participants`` places.
@@ -36,6 +37,12 @@ TAKING_A_PLACE = [
 IN_PROGRESS = [ParticipantStatus.INSTRUCTIONS, ParticipantStatus.PRACTICE, ParticipantStatus.ACTIVE]
 
 
+class AnalysisOverride(models.TextChoices):
+    NONE = "", "none (the screening rules decide)"
+    INCLUDE = "include", "include in the analysis"
+    EXCLUDE = "exclude", "exclude from the analysis"
+
+
 class ParticipantQuerySet(models.QuerySet):
     def taking_a_place(self):
         return self.filter(status__in=TAKING_A_PLACE)
@@ -47,8 +54,14 @@ class ParticipantQuerySet(models.QuerySet):
         return self.in_progress().filter(last_seen_at__lt=cutoff)
 
     def analysable(self):
-        """Completed and qualified: the participants whose answers the analysis uses."""
-        return self.filter(status=ParticipantStatus.COMPLETED, qualified=True)
+        """The participants whose answers the analysis uses: completed and qualified, unless the
+        researcher overrode it (``analysis_override``: include a completed one who failed the
+        duplicate rule, or exclude anyone; see ``annotation.review``)."""
+        completed = Q(status=ParticipantStatus.COMPLETED)
+        return self.filter(
+            (completed & Q(qualified=True) & ~Q(analysis_override=AnalysisOverride.EXCLUDE))
+            | (completed & Q(analysis_override=AnalysisOverride.INCLUDE))
+        )
 
     def qualified_for(self, study: Study, panel_id: str):
         """Passed ``study`` (completed, qualified, hence not blocked) under this panel id."""
@@ -85,6 +98,14 @@ class Participant(models.Model):
     last_seen_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     blocked_at = models.DateTimeField(null=True, blank=True)
+    analysis_override = models.CharField(
+        max_length=7,
+        choices=AnalysisOverride.choices,
+        blank=True,
+        default=AnalysisOverride.NONE,
+        help_text="The researcher's decision, with its reason in the review log (annotation.review).",
+    )
+    analysis_override_reason = models.CharField(max_length=500, blank=True)
 
     objects = ParticipantQuerySet.as_manager()
 
@@ -120,6 +141,7 @@ class Participant(models.Model):
             ParticipantStatus.COMPLETED,
             ParticipantStatus.BLOCKED,
             ParticipantStatus.ABANDONED,
+            ParticipantStatus.RETURNED,
         )
 
     @property
@@ -255,6 +277,7 @@ class RefusalReason(models.TextChoices):
     BLOCKED = "blocked", "participant is blocked"
     FINISHED = "finished", "participant already finished"
     ABANDONED = "abandoned", "participant timed out"
+    RETURNED = "returned", "participant returned the task on the panel"
     NOT_STARTED = "not_started", "participant has not started the trials"
     STUDY_CLOSED = "study_closed", "study is closed"
 
@@ -282,3 +305,7 @@ class StudyLinks(Study):
         proxy = True
         verbose_name = "study link"
         verbose_name_plural = "study links (for Prolific)"
+
+
+# The panel side (submissions on Prolific) and the review log live in their own module.
+from annotation.panel_models import PanelSubmission, ReviewDecision  # noqa: E402, F401

@@ -15,6 +15,7 @@ from django.urls import reverse
 from annotation import panels
 from annotation.actions import do_mark_served
 from annotation.models import Choice, Participant, ParticipantStatus, Trial
+from annotation.outcomes import outcome_context, participant_outcome
 from annotation.text import render_markdown
 from studies.models import StudyState
 
@@ -67,12 +68,20 @@ def current_step(
     }
     if feedback_for is not None:
         return Step("feedback", base | _feedback(participant, feedback_for))
+    outcome = participant_outcome(participant)
+    if outcome is not None:
+        base["outcome"] = outcome_context(study, outcome, participant.current_position)
     if status == ParticipantStatus.COMPLETED:
         return Step("complete", base | {"completion_url": panels.completion_url(study)})
-    if status in (ParticipantStatus.BLOCKED, ParticipantStatus.ABANDONED) or study.state == StudyState.CLOSED:
-        name = {ParticipantStatus.BLOCKED: "blocked", ParticipantStatus.ABANDONED: "expired"}.get(
-            status, "closed"
-        )
+    if (
+        status in (ParticipantStatus.BLOCKED, ParticipantStatus.ABANDONED, ParticipantStatus.RETURNED)
+        or study.state == StudyState.CLOSED
+    ):
+        name = {
+            ParticipantStatus.BLOCKED: "blocked",
+            ParticipantStatus.ABANDONED: "expired",
+            ParticipantStatus.RETURNED: "expired",
+        }.get(status, "closed")
         return Step(name, base | {"return_instructions": panels.return_instructions(study)})
     if status in (ParticipantStatus.CONSENTING, ParticipantStatus.DECLINED):
         name = "consent" if status == ParticipantStatus.CONSENTING else "declined"

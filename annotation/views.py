@@ -28,6 +28,7 @@ from annotation.actions import (
 )
 from annotation.models import Participant, RefusalReason, Trial
 from annotation.network import client_network
+from annotation.outcomes import NOTICE_OUTCOMES, outcome_context
 from annotation.steps import current_step, feedback_trial
 from sketches import render as sketch_render
 from studies.errors import StudyConfigError
@@ -112,6 +113,9 @@ def notice_page(request, reason: str, study: Study | None = None) -> HttpRespons
         "paused",
     ):
         context["return_instructions"] = panels.return_instructions(study)
+    if study is not None and reason in NOTICE_OUTCOMES:
+        context["outcome"] = outcome_context(study, NOTICE_OUTCOMES[reason])
+        context["panel_name"] = panel
     return render(request, "annotation/notice.html", context, status=status)
 
 

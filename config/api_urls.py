@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 import analysis.api
+import annotation.api
 import scoring.api
 import sketches.api
 import studies.api
@@ -16,6 +17,7 @@ sketches.api.register(router)
 scoring.api.register(router)
 studies.api.register(router)
 analysis.api.register(router)
+annotation.api.register(router)
 
 urlpatterns = [
     path("", include(router.urls)),

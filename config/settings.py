@@ -257,3 +257,9 @@ SKETCHQ_SCORING_DEVICE = os.environ.get("SKETCHQ_SCORING_DEVICE", "auto")
 SKETCHQ_DATA_DIR = Path(
     os.environ.get("SKETCHQ_DATA_DIR") or BASE_DIR.parent / "shared" / "data" / "quickdraw"
 )
+
+# Prolific's researcher API (annotation/prolific): empty token = the API features are off.
+PROLIFIC_API_TOKEN = os.environ.get("PROLIFIC_API_TOKEN", "")
+PROLIFIC_API_URL = os.environ.get("PROLIFIC_API_URL", "https://api.prolific.com")
+PROLIFIC_API_TIMEOUT = env_int("PROLIFIC_API_TIMEOUT", 10)
+PROLIFIC_API_RETRIES = env_int("PROLIFIC_API_RETRIES", 3)

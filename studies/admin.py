@@ -13,10 +13,11 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from sketches.admin import sketch_thumbnail
-from studies import checks, lifecycle, planning
+from studies import checks, lifecycle, planning, setup_admin
 from studies.errors import StudyConfigError
 from studies.forms import GoldPairForm, StudyAdminForm
 from studies.models import GoldPair, Study, StudyState
+from studies.outcomes_admin import OutcomeCodeAdmin, PanelTermsAdmin  # noqa: F401 (registers them)
 from studies.selectors import plan_table, stored_plan_counts
 
 #: Fields that change the pair plan: read-only once it is frozen.
@@ -177,7 +178,7 @@ class StudyAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Sampling (the pair plan)", {"fields": PLAN_FIELDS[:-1]}),
+        ("Sampling (the pair plan)", {"fields": PLAN_FIELDS[:-1] + ["feasible_sizes"]}),
         ("Per-participant trial list", {"fields": RUN_FIELDS[:-1] + ["break_every", "idle_timeout_minutes"]}),
         (
             "Running it",
@@ -197,6 +198,7 @@ class StudyAdmin(admin.ModelAdmin):
                     "launched_at",
                     "closed_at",
                     "links",
+                    "checklist",
                 ]
             },
         ),
@@ -221,7 +223,15 @@ class StudyAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["state", "plan_frozen_at", "launched_at", "closed_at", "links"]
+        readonly = [
+            "state",
+            "plan_frozen_at",
+            "launched_at",
+            "closed_at",
+            "links",
+            "feasible_sizes",
+            "checklist",
+        ]
         if not request.user.is_superuser:
             readonly.append("owner")
         if obj is not None and obj.plan_frozen_at is not None:
@@ -244,6 +254,14 @@ class StudyAdmin(admin.ModelAdmin):
     def plan_frozen(self, obj):
         return obj.plan_frozen_at is not None
 
+    @admin.display(description="what the data allow")
+    def feasible_sizes(self, obj):
+        return setup_admin.feasible_html(obj)
+
+    @admin.display(description="checklist")
+    def checklist(self, obj):
+        return setup_admin.checklist_html(obj)
+
     @admin.display(description="links")
     def links(self, obj):
         if obj is None or obj.pk is None:
@@ -264,6 +282,11 @@ class StudyAdmin(admin.ModelAdmin):
         return [
             path("<int:object_id>/plan/", view(self.plan_view), name="studies_study_plan"),
             path("<int:object_id>/do/<slug:action>/", view(self.action_view), name="studies_study_action"),
+            path(
+                "<int:object_id>/fit/",
+                view(lambda r, object_id: setup_admin.fit_view(self, r, object_id)),
+                name="studies_study_fit",
+            ),
         ] + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -283,6 +306,9 @@ class StudyAdmin(admin.ModelAdmin):
                 if self.has_change_permission(request, study)
                 else [],
             }
+            if study.state == StudyState.DRAFT and study.plan_frozen_at is None:
+                fit = ("Fit to data", reverse("admin:studies_study_fit", args=[study.pk]), "fit")
+                extra_context["lifecycle_buttons"] = [fit] + extra_context["lifecycle_buttons"]
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _visible_study(self, request, object_id) -> Study:

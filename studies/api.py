@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from scoring.models import Scorer
 from sketches.models import Category
-from studies import checks, entry_links, lifecycle, planning
+from studies import checks, entry_links, feasibility, lifecycle, planning
 from studies.errors import StudyConfigError
 from studies.models import Study, StudyState
 
@@ -141,6 +141,12 @@ ENTRY_LINKS = inline_serializer(
 )
 
 
+class FitSerializer(serializers.Serializer):
+    apply = serializers.BooleanField(
+        default=False, help_text="Save the proposal (drafts without a frozen plan)."
+    )
+
+
 class CloneSerializer(serializers.Serializer):
     slug = serializers.SlugField(required=False, max_length=80)
     name = serializers.CharField(required=False, max_length=200)
@@ -220,7 +226,38 @@ class StudyViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["get"])
     def plan(self, request, slug=None):
-        return Response(planning.preview_plan(self.get_object()))
+        study = self.get_object()
+        return Response({**planning.preview_plan(study), "feasible": feasibility.feasible_sizes(study)})
+
+    @extend_schema(
+        request=FitSerializer,
+        responses={
+            200: OpenApiResponse(description="The proposed configuration and what changes."),
+            400: MESSAGES,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def fit(self, request, slug=None):
+        """Propose a configuration that fits the data (``apply: true`` saves it on a draft)."""
+        options = FitSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        study = self.get_object()
+        try:
+            if options.validated_data["apply"]:
+                values, notes = feasibility.do_fit_to_data(study)
+            else:
+                values, notes = feasibility.propose_fit(study)
+        except StudyConfigError as error:
+            return refused(error)
+        problems = [] if options.validated_data["apply"] else feasibility.check_proposal(study, values)
+        return Response(
+            {
+                "proposal": values,
+                "changes": notes,
+                "problems": problems,
+                "applied": options.validated_data["apply"],
+            }
+        )
 
     @extend_schema(request=None, responses={200: StudySerializer, 400: MESSAGES})
     @action(detail=True, methods=["post"])

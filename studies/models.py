@@ -263,3 +263,7 @@ class GoldPair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study}: {self.better_id} beats {self.worse_id}"
+
+
+# Outcome codes and panel terms live in their own module; imported here so Django registers them.
+from studies.outcomes import OutcomeCode, PanelTerms  # noqa: E402, F401

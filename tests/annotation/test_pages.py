@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from annotation.models import Answer, Participant, ParticipantStatus, RefusedSubmission
+from studies.outcomes import Outcome, default_code
 from tests.annotation.factories import main_trials, make_running_study, right_choice, wrong_choice
 
 pytestmark = pytest.mark.django_db
@@ -46,12 +47,13 @@ def through_practice(client, study, participant):
     return client.get(f"/p/{study.slug}/task/", **HTMX)
 
 
-def test_declining_consent_shows_a_polite_exit_with_the_panels_return_instructions(client, study):
+def test_declining_consent_shows_a_polite_exit_with_the_no_consent_code(client, study):
     participant = enter(client, study)
     response = post(client, study, "consent", {"decision": "decline"}, htmx=False)
     assert response.status_code == 303
     page = client.get(response["Location"])
-    assert step_of(page) == "declined" and b"Return submission" in page.content
+    code = default_code(study.slug, study.seed, Outcome.DECLINED).encode()
+    assert step_of(page) == "declined" and code in page.content and b"return your submission" in page.content
     participant.refresh_from_db()
     assert participant.status == ParticipantStatus.DECLINED and not participant.trials.exists()
 
@@ -147,7 +149,7 @@ def test_an_out_of_order_answer_shows_the_current_trial_with_a_notice(client, st
     assert RefusedSubmission.objects.filter(reason="not_current").count() == 1
 
 
-def test_a_blocked_worker_sees_the_return_instructions_and_cannot_answer_more(client, study):
+def test_a_blocked_worker_gets_the_screen_out_code_and_cannot_answer_more(client, study):
     participant = enter(client, study)
     through_practice(client, study, participant)
     page = None
@@ -157,7 +159,8 @@ def test_a_blocked_worker_sees_the_return_instructions_and_cannot_answer_more(cl
         page = post(client, study, "answer", {"token": trial.token, "choice": wrong_choice(trial)})
         if step_of(page) == "blocked":
             break
-    assert b"Return submission" in page.content and b"C0DE1234" not in page.content
+    code = default_code(study.slug, study.seed, Outcome.SCREENED_OUT).encode()
+    assert code in page.content and b"C0DE1234" not in page.content
     assert step_of(client.get(f"/p/{study.slug}/task/")) == "blocked"
 
 

@@ -1,0 +1,33 @@
+"""Admin for a study's outcome codes and panel terms (own pages, so the study form keeps its shape)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from studies.models import Study
+from studies.outcomes import OutcomeCode, PanelTerms
+
+
+class _OwnStudies:
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(study__in=Study.objects.visible_to(request.user))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "study":
+            kwargs["queryset"] = Study.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(OutcomeCode)
+class OutcomeCodeAdmin(_OwnStudies, admin.ModelAdmin):
+    """A code (or URL) per way a session ends; an outcome without a row gets its default."""
+
+    list_display = ["study", "outcome", "code", "url", "action"]
+    list_filter = ["study", "outcome"]
+
+
+@admin.register(PanelTerms)
+class PanelTermsAdmin(_OwnStudies, admin.ModelAdmin):
+    """The study's id on Prolific (for the API) and the reward the pro-rata bonus is a share of."""
+
+    list_display = ["study", "prolific_study_id", "reward"]
