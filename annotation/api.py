@@ -58,6 +58,8 @@ def prolific_failed(error: ProlificError) -> Response:
 
 
 class ProlificViewSet(viewsets.ViewSet):
+    # Reading codes and submissions needs "view study"; every decision or panel call needs "change study".
+    permission_model = Study
     lookup_field = "slug"
     lookup_value_regex = r"[-\w]+"
 

@@ -9,13 +9,12 @@ share of the reward for a session the study's close interrupted (``studies.outco
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 
 from annotation.models import AnalysisOverride, Participant, ParticipantStatus
 from annotation.outcomes import participant_outcome
 from annotation.panel_models import PanelSubmission
+from config.csvsafe import csv_bytes
 from studies.models import Study
 from studies.outcomes import Outcome, PanelTerms, pro_rata_bonus
 
@@ -87,11 +86,7 @@ def _rule_reason(p: Participant) -> str:
 
 
 def decisions_csv(study: Study) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(submission_rows(study))
-    return out.getvalue()
+    return csv_bytes(submission_rows(study), COLUMNS).decode()
 
 
 def bonus_lines(rows: list[dict], *, unpaid_only: bool = True) -> str:
