@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from analysis import selectors, services
 from analysis.models import ExportJob, ExportStatus, WorkerQuality
+from sketches import jobs
 from studies.models import Study
 
 logger = logging.getLogger(__name__)
@@ -65,28 +66,39 @@ def do_request_export(study: Study, user=None, include_excluded: bool = False) -
 
 
 def do_run_export(job_id: int) -> ExportJob | None:
-    """Build and store the job's zip. Claims the job with a conditional UPDATE, so two
-    workers never build the same export; a finished job is left as it is."""
+    """Build and store the job's zip. Claims the job under a lease (``sketches.jobs``):
+    pending, or running with a lease that ran out (its worker died, or the web request
+    that ran it in embedded mode was cut off), so two workers never build the same export
+    at once. Renews the lease while building; the result is stored only while this claim
+    still holds the job. A finished job is left as it is."""
     from analysis.exports import report_zip
     from analysis.reports import build_report
 
-    claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.PENDING).update(
-        status=ExportStatus.RUNNING, started_at=timezone.now()
+    attempt = jobs.claim(
+        ExportJob,
+        job_id,
+        pending=ExportStatus.PENDING,
+        running=ExportStatus.RUNNING,
+        started_at=timezone.now(),
     )
     job = ExportJob.objects.select_related("study").filter(pk=job_id).first()
-    if job is None or not claimed:
+    if job is None or attempt is None:
         return job
+    mine = ExportJob.objects.filter(pk=job_id, attempts=attempt, status=ExportStatus.RUNNING)
     try:
-        report = build_report(job.study, include_excluded=job.include_excluded)
-        data = report_zip(report)
+        with jobs.heartbeat(ExportJob, job_id, attempt, running=ExportStatus.RUNNING):
+            report = build_report(job.study, include_excluded=job.include_excluded)
+            data = report_zip(report)
     except Exception as error:  # recorded on the job for the researcher; not retried
         logger.exception("export %s of study %s failed", job_id, job.study.slug)
-        ExportJob.objects.filter(pk=job_id).update(
+        mine.update(
             status=ExportStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
         )
         job.refresh_from_db()
         return job
     with transaction.atomic():
+        if not mine.select_for_update().exists():
+            return job  # the lease ran out and another claim holds the job now
         job.file.save(f"{job.study.slug}-report-{job.pk}.zip", ContentFile(data), save=False)
         job.sha256 = hashlib.sha256(data).hexdigest()
         job.size = len(data)
@@ -95,3 +107,42 @@ def do_run_export(job_id: int) -> ExportJob | None:
         job.finished_at = timezone.now()
         job.save(update_fields=["file", "sha256", "size", "summary", "status", "finished_at"])
     return job
+
+
+def settle_export(job: ExportJob, now=None) -> str:
+    """The lease rule for one export: queue it again if its worker died, or fail it with a message."""
+    from analysis.tasks import run_export
+
+    return jobs.settle(
+        job,
+        running=ExportStatus.RUNNING,
+        pending=ExportStatus.PENDING,
+        requeue=run_export.delay,
+        give_up=lambda message: {
+            "status": ExportStatus.FAILED,
+            "error": message,
+            "finished_at": timezone.now(),
+        },
+        what="the export",
+        now=now,
+    )
+
+
+def do_sweep_stuck_jobs(now=None) -> dict[str, dict[str, int]]:
+    """Settle every claimed job whose lease ran out: imports, scoring runs and exports.
+
+    Run by ``manage.py sweep_stuck_jobs`` and the beat task ``analysis.tasks.sweep_stuck_jobs``
+    (the most downstream app sweeps for all three).
+    """
+    from scoring.run_actions import do_sweep_scoring_runs
+    from sketches.actions import do_sweep_import_batches
+
+    exports: dict[str, int] = {}
+    for job in jobs.expired_running(ExportJob, ExportStatus.RUNNING, now):
+        verdict = settle_export(job, now)
+        exports[verdict] = exports.get(verdict, 0) + 1
+    return {
+        "imports": do_sweep_import_batches(now),
+        "scoring_runs": do_sweep_scoring_runs(now),
+        "exports": exports,
+    }

@@ -16,7 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from analysis import exports, live, selectors, services
-from analysis.actions import do_refresh_worker_quality, do_request_export
+from analysis.actions import do_refresh_worker_quality, do_request_export, settle_export
 from analysis.models import ExportJob, ExportStatus, WorkerQuality
 from annotation.models import Participant
 from studies import seeds
@@ -211,6 +211,10 @@ class ExportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         if getattr(self, "swagger_fake_view", False):
             return ExportJob.objects.none()
         return ExportJob.objects.filter(study__in=visible_studies(self.request)).select_related("study")
+
+    def retrieve(self, request, *args, **kwargs):
+        settle_export(self.get_object())  # on read: an export whose worker died is re-queued
+        return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(responses={202: ExportJobSerializer})
     def create(self, request, *args, **kwargs):

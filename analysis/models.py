@@ -38,6 +38,12 @@ class ExportJob(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Renewed by the worker holding the job (the lease, sketches/leases.py).",
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker claimed it.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

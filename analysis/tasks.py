@@ -20,3 +20,12 @@ def refresh_worker_quality(study_id: int) -> int:
     """Upsert the study's worker-quality snapshot (no-op when nothing changed)."""
     study = Study.objects.filter(pk=study_id).first()
     return 0 if study is None else actions.do_refresh_worker_quality(study)
+
+
+@shared_task
+def sweep_stuck_jobs() -> dict:
+    """Re-claim or fail imports, scoring runs and exports whose worker died (lease expired).
+
+    Scheduled by Celery beat (``CELERY_BEAT_SCHEDULE``); ``manage.py sweep_stuck_jobs`` does the same.
+    """
+    return actions.do_sweep_stuck_jobs()

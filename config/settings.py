@@ -224,7 +224,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # Participants idle longer than their study's timeout give their pairs back.
     "expire-idle-participants": {"task": "annotation.tasks.expire_idle_participants", "schedule": 300.0},
+    # Imports, scoring runs and exports whose worker died are queued again or failed.
+    "sweep-stuck-jobs": {"task": "analysis.tasks.sweep_stuck_jobs", "schedule": 60.0},
 }
+# Job leases (sketches/leases.py): a claimed job's worker renews its heartbeat every fifth of
+# the lease; after a lease with no heartbeat the job is claimed again, at most this many times.
+SKETCHQ_JOB_LEASE_SECONDS = env_int("SKETCHQ_JOB_LEASE_SECONDS", 300)
+SKETCHQ_JOB_MAX_ATTEMPTS = env_int("SKETCHQ_JOB_MAX_ATTEMPTS", 3)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 
 # Security headers (the deploy check passes with SECURE_SSL_REDIRECT etc. set in production).

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from scoring.actions import TrainingRequest, create_scorer, do_queue_training
 from scoring.errors import ScoringInputError
 from scoring.models import Scorer, ScoringRun, Variant
-from scoring.run_actions import do_start_scoring_run
+from scoring.run_actions import do_start_scoring_run, settle_scoring_run
 
 
 class ScorerSerializer(serializers.ModelSerializer):
@@ -116,6 +116,10 @@ class ScoringRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     )
     serializer_class = ScoringRunSerializer
     filterset_fields = ["status"]
+
+    def retrieve(self, request, *args, **kwargs):
+        settle_scoring_run(self.get_object())  # on read: a run whose workers died is re-queued
+        return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(request=ScoringRunRequestSerializer, responses={202: ScoringRunSerializer})
     def create(self, request, *args, **kwargs):

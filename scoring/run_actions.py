@@ -28,6 +28,7 @@ from scoring.errors import CheckpointError, ScoringInputError
 from scoring.inference import Batch
 from scoring.inference import Scorer as Handler
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
+from sketches import jobs, leases
 from sketches.models import Category, Sketch
 
 log = logging.getLogger(__name__)
@@ -136,8 +137,9 @@ def do_score_batch(run_id: int, sketch_ids: Sequence[int]) -> int:
     run = ScoringRun.objects.select_related("scorer").filter(pk=run_id).first()
     if run is None or run.status not in UNFINISHED:
         return 0
+    now = timezone.now()
     ScoringRun.objects.filter(pk=run_id, status=JobStatus.PENDING).update(
-        status=JobStatus.RUNNING, started_at=timezone.now()
+        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, attempts=1
     )
     try:
         handler = checkpoints.load_handler(run.scorer, scoring_device())
@@ -254,8 +256,8 @@ def refresh_run_progress(run_id: int) -> ScoringRun:
     with transaction.atomic():
         run = ScoringRun.objects.select_for_update().get(pk=run_id)
         done = SketchScore.objects.filter(run_id=run_id).count()
-        fields = ["done"]
-        run.done = done
+        fields = ["done", "heartbeat_at"]
+        run.done, run.heartbeat_at = done, timezone.now()  # each finished batch renews the lease
         if done >= run.total and run.status in UNFINISHED:
             run.status, run.finished_at = JobStatus.DONE, timezone.now()
             fields += ["status", "finished_at"]
@@ -291,3 +293,56 @@ def record_unexpected_failure(run_id: int, exc: BaseException) -> None:
     """For the task: an error no retry fixes is shown on the run (which is marked failed)."""
     if ScoringRun.objects.filter(pk=run_id).exists():
         _record_failure(run_id, f"unexpected error: {type(exc).__name__}: {exc}", fail=True)
+
+
+def unscored_sketch_ids(run: ScoringRun) -> list[int]:
+    """The run's sketches that no batch of it has scored yet."""
+    scored = SketchScore.objects.filter(run_id=run.pk).values("sketch_id")
+    return list(
+        Sketch.objects.filter(category__in=run.categories.all())
+        .exclude(pk__in=scored)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def settle_scoring_run(run: ScoringRun, now=None) -> str:
+    """The lease rule for a running run: every finished batch renews it. When it runs out
+    (its workers died, or the batches were lost), queue the unscored sketches again as new
+    batches (a re-claim: ``attempts`` + 1), or fail the run with a message once every attempt
+    is spent. Batches are idempotent, so a late original and its re-queued copy both help."""
+    if run.status != JobStatus.RUNNING:
+        return leases.HELD
+    now = now or timezone.now()
+    verdict = leases.lease_verdict(
+        run.heartbeat_at, now, jobs.lease_seconds(), run.attempts, jobs.max_attempts()
+    )
+    same = ScoringRun.objects.filter(
+        pk=run.pk, status=JobStatus.RUNNING, attempts=run.attempts, heartbeat_at=run.heartbeat_at
+    )
+    if verdict == leases.RECLAIM:
+        missing = unscored_sketch_ids(run)
+        with transaction.atomic():
+            if not same.update(attempts=run.attempts + 1, heartbeat_at=now):
+                return verdict
+            from scoring.tasks import score_batch
+
+            for start in range(0, len(missing), run.task_batch_size):
+                score_batch.delay_on_commit(run.pk, missing[start : start + run.task_batch_size])
+        log.warning("scoring run %s: lease expired, %s sketches queued again", run.pk, len(missing))
+        if not missing:
+            refresh_run_progress(run.pk)
+    elif verdict == leases.FAIL and same.exists():
+        _record_failure(
+            run.pk, leases.given_up_message("the scoring run", jobs.lease_seconds(), run.attempts), fail=True
+        )
+    return verdict
+
+
+def do_sweep_scoring_runs(now=None) -> dict[str, int]:
+    """Settle every running run whose lease ran out; counts per verdict."""
+    counts: dict[str, int] = {}
+    for run in jobs.expired_running(ScoringRun, JobStatus.RUNNING, now):
+        verdict = settle_scoring_run(run, now)
+        counts[verdict] = counts.get(verdict, 0) + 1
+    return counts

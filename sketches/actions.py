@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sketches import geometry
+from sketches import geometry, jobs
 from sketches.models import Category, ImportBatch, Sketch, split_for_key
 from sketches.parsing import FileRefused, ParsedSketch, parse_file
 
@@ -144,42 +144,67 @@ def _row(item: ParsedSketch, category: Category, batch: ImportBatch | None) -> S
 def do_run_import_batch(batch_id: int) -> ImportBatch:
     """Import the file stored on an :class:`ImportBatch` and record the outcome on it.
 
-    Idempotent: a batch that already finished is returned unchanged.
+    Claims the batch under a lease (``sketches.jobs``): pending, or running with a lease
+    that ran out (its worker died). Renews the lease while importing; the outcome is
+    written only while this claim still holds it. Idempotent: a finished batch, or one
+    another worker holds, is returned unchanged; a re-run adds no sketch twice.
     """
-    claimed = ImportBatch.objects.filter(
-        pk=batch_id, status__in=[ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING]
-    ).update(status=ImportBatch.Status.RUNNING)
+    attempt = jobs.claim(
+        ImportBatch, batch_id, pending=ImportBatch.Status.PENDING, running=ImportBatch.Status.RUNNING
+    )
     batch = ImportBatch.objects.get(pk=batch_id)
-    if not claimed:
+    if attempt is None:
         return batch
-    with batch.file.open("rb") as stream:
-        data = stream.read()
-    report = do_import_file(
-        BytesIO(data),
-        batch.filename,
-        category=batch.category_name or None,
-        skip_invalid=batch.skip_invalid,
-        batch=batch,
+    with jobs.heartbeat(ImportBatch, batch_id, attempt, running=ImportBatch.Status.RUNNING):
+        with batch.file.open("rb") as stream:
+            data = stream.read()
+        report = do_import_file(
+            BytesIO(data),
+            batch.filename,
+            category=batch.category_name or None,
+            skip_invalid=batch.skip_invalid,
+            batch=batch,
+        )
+    ImportBatch.objects.filter(pk=batch_id, attempts=attempt, status=ImportBatch.Status.RUNNING).update(
+        sha256=hashlib.sha256(data).hexdigest(),
+        status=ImportBatch.Status.DONE if report.ok else ImportBatch.Status.FAILED,
+        n_read=report.n_read,
+        n_new=report.n_new,
+        n_existing=report.n_existing,
+        n_skipped=report.n_skipped,
+        messages=[report.summary(), *report.errors[:1000]],
+        finished_at=timezone.now(),
     )
-    batch.sha256 = hashlib.sha256(data).hexdigest()
-    batch.status = ImportBatch.Status.DONE if report.ok else ImportBatch.Status.FAILED
-    batch.n_read, batch.n_new, batch.n_existing = report.n_read, report.n_new, report.n_existing
-    batch.n_skipped = report.n_skipped
-    batch.messages = [report.summary(), *report.errors[:1000]]
-    batch.finished_at = timezone.now()
-    batch.save(
-        update_fields=[
-            "sha256",
-            "status",
-            "n_read",
-            "n_new",
-            "n_existing",
-            "n_skipped",
-            "messages",
-            "finished_at",
-        ]
-    )
+    batch.refresh_from_db()
     return batch
+
+
+def settle_import_batch(batch: ImportBatch, now=None) -> str:
+    """The lease rule for one batch: re-queue it if its worker died, or fail it with a message."""
+    from sketches.tasks import run_import_batch
+
+    return jobs.settle(
+        batch,
+        running=ImportBatch.Status.RUNNING,
+        pending=ImportBatch.Status.PENDING,
+        requeue=run_import_batch.delay,
+        give_up=lambda message: {
+            "status": ImportBatch.Status.FAILED,
+            "messages": [message],
+            "finished_at": timezone.now(),
+        },
+        what="the import",
+        now=now,
+    )
+
+
+def do_sweep_import_batches(now=None) -> dict[str, int]:
+    """Settle every running batch whose lease ran out; counts per verdict."""
+    counts: dict[str, int] = {}
+    for batch in jobs.expired_running(ImportBatch, ImportBatch.Status.RUNNING, now):
+        verdict = settle_import_batch(batch, now)
+        counts[verdict] = counts.get(verdict, 0) + 1
+    return counts
 
 
 def import_path(path: Path, **kwargs) -> ImportReport:

@@ -127,6 +127,12 @@ class ImportBatch(models.Model):
     n_existing = models.PositiveIntegerField(default=0)
     n_skipped = models.PositiveIntegerField(default=0)
     messages = models.JSONField(default=list, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Renewed by the worker holding the job (the lease, sketches/leases.py).",
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker claimed it.")
     created_by = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -166,6 +166,7 @@ def test_adding_a_study_in_the_admin_makes_the_researcher_its_owner(researcher_c
         "seed": 1,
         "target_participants": 10,
         "panel": "generic",
+        "new_entries_per_network_hour": 10,
         "completion_code": "X1",
         "gold_pairs-TOTAL_FORMS": 0,
         "gold_pairs-INITIAL_FORMS": 0,

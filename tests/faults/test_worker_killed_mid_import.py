@@ -1,0 +1,88 @@
+"""A real Celery worker SIGKILLed in the middle of an import: the lease runs out, the sweep
+queues the batch again, a fresh worker imports it, and every sketch is stored exactly once.
+
+The broker's own redelivery is pushed out of the way (visibility timeout of an hour), so
+only the lease can bring the job back.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.files.base import ContentFile
+
+from analysis.actions import do_sweep_stuck_jobs
+from sketches.models import ImportBatch, Sketch
+from sketches.tasks import run_import_batch
+from tests import services
+from tests.scoring import test_celery_worker
+from tests.scoring.test_celery_worker import Worker, media_root  # noqa: F401 - fixture
+
+pytestmark = [
+    pytest.mark.real_celery,
+    pytest.mark.slow,
+    services.requires_redis(),
+    services.requires_postgres(),
+    pytest.mark.django_db(transaction=True),
+]
+
+LEASE_SECONDS = 4
+
+
+@pytest.fixture
+def start_worker(media_root, tmp_path, monkeypatch, settings):  # noqa: F811
+    from config.celery import app
+
+    monkeypatch.setattr(test_celery_worker, "VISIBILITY_TIMEOUT", 3600)
+    monkeypatch.setenv("SKETCHQ_JOB_LEASE_SECONDS", str(LEASE_SECONDS))
+    settings.SKETCHQ_JOB_LEASE_SECONDS = LEASE_SECONDS
+    app.control.purge()
+    started: list[Worker] = []
+
+    def start() -> Worker:
+        worker = Worker(media_root, tmp_path / "worker.log")
+        started.append(worker)
+        worker.wait_until_ready()
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+    app.control.purge()
+    with app.connection_for_write() as conn:  # the killed worker's unacknowledged message
+        conn.default_channel.client.delete("unacked", "unacked_index")
+
+
+def wait_for(batch: ImportBatch, condition, timeout: float, what: str) -> ImportBatch:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        batch.refresh_from_db()
+        if condition(batch):
+            return batch
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}: batch is {batch.status} ({batch.messages})")
+
+
+def test_an_import_whose_worker_was_killed_is_reclaimed_after_its_lease(start_worker, shared_data_dir):
+    source = shared_data_dir / "pig.ndjson"
+    lines = sum(1 for line in source.open() if line.strip())
+    batch = ImportBatch(filename="pig.ndjson")
+    batch.file.save("pig.ndjson", ContentFile(source.read_bytes()), save=False)
+    batch.save()
+
+    worker = start_worker()
+    run_import_batch.delay(batch.pk)
+    batch = wait_for(batch, lambda b: b.status == "running", 120, "the claim")
+    worker.kill()
+    batch.refresh_from_db()
+    assert batch.status == "running" and batch.attempts == 1, "the import finished before the kill"
+    assert Sketch.objects.count() == 0  # one transaction: nothing half-written
+
+    assert do_sweep_stuck_jobs()["imports"] == {}  # the lease has not run out yet
+    time.sleep(LEASE_SECONDS + 1)
+    assert do_sweep_stuck_jobs()["imports"] == {"reclaim": 1}
+    start_worker()
+    batch = wait_for(batch, lambda b: b.status not in ("pending", "running"), 240, "the re-claimed import")
+    assert batch.status == "done" and batch.attempts == 2, batch.messages
+    assert batch.n_new == lines == Sketch.objects.count()
