@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from scoring.encoders import ConvEncoder
+from scoring.encoders import ConvEncoder, pool
 
 
 def _fold(
@@ -37,6 +37,7 @@ class FusedConvEncoder(nn.Module):
         super().__init__()
         self.feat_dim = encoder.feat_dim
         self.strides = encoder.strides
+        self.pooling = getattr(encoder, "pooling", "meanmax")
         self.convs = nn.ModuleList()
         for block in encoder.blocks:
             conv, bn = block[0], block[1]
@@ -70,9 +71,7 @@ class FusedConvEncoder(nn.Module):
             h = torch.relu_(conv(h))
             mask = (positions[: h.shape[2]][None, :] < lengths[:, None]).unsqueeze(1)
             h.mul_(mask.to(h.dtype))
-        mean = h.sum(2) / lengths[:, None].to(h.dtype)
-        top = h.amax(2)
-        return self.out(torch.cat([mean, top], dim=1))
+        return self.out(pool(h, lengths, self.pooling))
 
 
 def fuse_conv_encoder(encoder: nn.Module) -> nn.Module:
