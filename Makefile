@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint format migrations-check bench clean
+.PHONY: install demo test lint format migrations-check bench bench-gpu clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -35,6 +35,10 @@ migrations-check: install
 
 bench: install
 	$(PY) bench/run_all.py
+
+# The paper's 2x1024 BiLSTM on the shared data for a fixed budget (< 10 min on one H100; runs on CPU too).
+bench-gpu: install
+	$(PY) bench/bench_gpu.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3

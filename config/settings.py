@@ -258,6 +258,15 @@ LOGGING = {
 
 # Device for scoring workers: auto (cuda, then mps, then cpu), cpu, cuda or mps.
 SKETCHQ_SCORING_DEVICE = os.environ.get("SKETCHQ_SCORING_DEVICE", "auto")
+# Scorer sanity report: at moderate severity q must fall for at least this share of held-out
+# sketches in every degradation family (scoring/README.md), or a live launch needs an override.
+try:
+    SKETCHQ_SANITY_MIN_SHARE = float(os.environ.get("SKETCHQ_SANITY_MIN_SHARE") or 0.7)
+except ValueError:
+    raise ImproperlyConfigured("SKETCHQ_SANITY_MIN_SHARE must be a number between 0 and 1") from None
+if not 0.0 <= SKETCHQ_SANITY_MIN_SHARE <= 1.0:
+    raise ImproperlyConfigured("SKETCHQ_SANITY_MIN_SHARE must be a number between 0 and 1")
+SKETCHQ_SANITY_PER_CATEGORY = env_int("SKETCHQ_SANITY_PER_CATEGORY", 200)
 
 # Where `make demo` and the tests find the shared Quick, Draw! corpus.
 SKETCHQ_DATA_DIR = Path(

@@ -32,13 +32,26 @@ def _feature_layer(in_dim: int, feat_dim: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(in_dim, feat_dim), nn.BatchNorm1d(feat_dim))
 
 
+#: How the CNN summarises its positions: mean ‖ max (default) or the mean alone.
+POOLINGS = ("meanmax", "mean")
+
+
+def pool(h: torch.Tensor, lengths: torch.Tensor, pooling: str) -> torch.Tensor:
+    """Masked pooling of ``(B, C, T)`` features whose padded positions are 0."""
+    mean = h.sum(2) / lengths[:, None].to(h.dtype)
+    if pooling == "mean":
+        return mean
+    top = h.amax(2)  # ReLU outputs >= 0 and padding is 0: max over real points
+    return torch.cat([mean, top], dim=1)
+
+
 class ConvEncoder(nn.Module):
     """1-D CNN over the point sequence (the fast CPU default, ``"cnn"``).
 
     Conv1d blocks (``padding = k // 2``, optional stride) with BN + ReLU;
     positions past each sketch's (downsampled) length are re-zeroed after each
     block, so a padded batch gives the same features as one sketch alone. Then
-    masked mean ‖ max pooling and ``Linear → BN`` to ``feat_dim``.
+    masked mean ‖ max pooling (``pooling="mean"``: the mean alone) and ``Linear → BN`` to ``feat_dim``.
     """
 
     def __init__(
@@ -47,8 +60,12 @@ class ConvEncoder(nn.Module):
         channels: tuple[int, ...] = (48, 96, 192),
         kernel_sizes: tuple[int, ...] = (5, 5, 3),
         strides: tuple[int, ...] = (1, 2, 2),
+        pooling: str = "meanmax",
     ) -> None:
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+        self.pooling = pooling
         if not len(channels) == len(kernel_sizes) == len(strides):
             raise ValueError("channels, kernel_sizes and strides must have the same length")
         if any(k % 2 == 0 for k in kernel_sizes):
@@ -67,7 +84,7 @@ class ConvEncoder(nn.Module):
             )
             c_in = c_out
         self.blocks = nn.ModuleList(blocks)
-        self.out = _feature_layer(2 * c_in, feat_dim)
+        self.out = _feature_layer((2 if pooling == "meanmax" else 1) * c_in, feat_dim)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         t = int(lengths.max())
@@ -76,9 +93,7 @@ class ConvEncoder(nn.Module):
             lengths = torch.div(lengths - 1, stride, rounding_mode="floor") + 1  # ceil(len / stride)
             h = block(h)
             h = h * length_mask(lengths, h.shape[2])[:, None, :]
-        mean = h.sum(2) / lengths[:, None].to(h.dtype)
-        top = h.max(2).values  # ReLU outputs >= 0 and padding is 0: max over real points
-        return self.out(torch.cat([mean, top], dim=1))
+        return self.out(pool(h, lengths, self.pooling))
 
 
 class RNNEncoder(nn.Module):

@@ -17,8 +17,13 @@ class Command(BaseCommand):
         launch = parser.add_mutually_exclusive_group()
         launch.add_argument("--launch", action="store_true", help="then launch it live")
         launch.add_argument("--pilot", action="store_true", help="then launch it as a pilot")
+        parser.add_argument(
+            "--override-reason",
+            default="",
+            help="launch live although a compared scorer fails (or lacks) its sanity report; recorded in the plan",
+        )
 
-    def handle(self, *args, slug, freeze, launch, pilot, **options):
+    def handle(self, *args, slug, freeze, launch, pilot, override_reason="", **options):
         study = Study.objects.filter(slug=slug).first()
         if study is None:
             raise CommandError(f"no study with slug {slug!r}")
@@ -26,7 +31,10 @@ class Command(BaseCommand):
             if freeze and study.plan_frozen_at is None:
                 planning.do_freeze_plan(study)
             if launch or pilot:
-                lifecycle.do_launch_study(study, pilot=pilot)
+                lifecycle.do_launch_study(study, pilot=pilot, override_reason=override_reason)
+                for record in (study.plan_summary or {}).get("scorer_sanity", [])[-1:]:
+                    if record.get("state") == study.state:
+                        self.stderr.write("warning: " + "; ".join(record["problems"]))
         except StudyConfigError as error:
             raise CommandError("refused:\n  " + "\n  ".join(error.messages)) from None
         summary = planning.preview_plan(study)

@@ -1,0 +1,81 @@
+"""An inference-only copy of the default CNN encoder: BatchNorm folded into the layers. Pure torch.
+
+``fuse_conv_encoder(encoder)`` returns a module with the same outputs as the trained
+:class:`scoring.encoders.ConvEncoder` in eval mode (up to float rounding), but:
+
+- every ``Conv1d → BatchNorm1d`` becomes one ``Conv1d`` with a bias (w·γ/σ, β − μ·γ/σ),
+  and the final ``Linear → BatchNorm1d`` one ``Linear``;
+- the input is transposed once into a contiguous ``(B, C, T)`` tensor;
+- each level's length mask is built once, as a ``(B, 1, T)`` tensor, and multiplied in place.
+
+The handler (:class:`scoring.inference.Scorer`) uses it for the CNN; training never does.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from scoring.encoders import ConvEncoder, pool
+
+
+def _fold(
+    weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.BatchNorm1d
+) -> tuple[torch.Tensor, torch.Tensor]:
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    shape = (-1,) + (1,) * (weight.dim() - 1)
+    folded_bias = bn.bias - bn.running_mean * scale
+    if bias is not None:
+        folded_bias = folded_bias + bias * scale
+    return weight * scale.reshape(shape), folded_bias
+
+
+class FusedConvEncoder(nn.Module):
+    """Eval-only :class:`ConvEncoder` with BatchNorm folded in (see the module docstring)."""
+
+    def __init__(self, encoder: ConvEncoder) -> None:
+        super().__init__()
+        self.feat_dim = encoder.feat_dim
+        self.strides = encoder.strides
+        self.pooling = getattr(encoder, "pooling", "meanmax")
+        self.convs = nn.ModuleList()
+        for block in encoder.blocks:
+            conv, bn = block[0], block[1]
+            fused = nn.Conv1d(
+                conv.in_channels,
+                conv.out_channels,
+                conv.kernel_size[0],
+                stride=conv.stride[0],
+                padding=conv.padding[0],
+            )
+            with torch.no_grad():
+                w, b = _fold(conv.weight, conv.bias, bn)
+                fused.weight.copy_(w)
+                fused.bias.copy_(b)
+            self.convs.append(fused)
+        linear, bn = encoder.out[0], encoder.out[1]
+        self.out = nn.Linear(linear.in_features, linear.out_features)
+        with torch.no_grad():
+            w, b = _fold(linear.weight, linear.bias, bn)
+            self.out.weight.copy_(w)
+            self.out.bias.copy_(b)
+        self.eval()
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        t = int(lengths.max())
+        h = x[:, :t].transpose(1, 2).contiguous()
+        positions = torch.arange(t, device=x.device)
+        h.mul_((positions[None, :] < lengths[:, None]).unsqueeze(1).to(h.dtype))
+        for conv, stride in zip(self.convs, self.strides, strict=True):
+            lengths = torch.div(lengths - 1, stride, rounding_mode="floor") + 1
+            h = torch.relu_(conv(h))
+            mask = (positions[: h.shape[2]][None, :] < lengths[:, None]).unsqueeze(1)
+            h.mul_(mask.to(h.dtype))
+        return self.out(pool(h, lengths, self.pooling))
+
+
+def fuse_conv_encoder(encoder: nn.Module) -> nn.Module:
+    """The fused copy for a trained :class:`ConvEncoder`; any other encoder is returned as it is."""
+    if isinstance(encoder, ConvEncoder) and not encoder.training:
+        return FusedConvEncoder(encoder)
+    return encoder

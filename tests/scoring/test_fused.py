@@ -1,0 +1,46 @@
+"""The fused inference CNN gives the trained encoder's outputs (BatchNorm folded in)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from scoring.dataset import load_ndjson_dir
+from scoring.encoders import ConvEncoder
+from scoring.encoding import encode_stored
+from scoring.fused import FusedConvEncoder, fuse_conv_encoder
+from scoring.inference import Scorer
+from scoring.model_io import load_checkpoint
+from sketches import geometry
+from tests.factories import SAMPLE_DIR, sample_checkpoint
+
+
+def _real_batch(n=64):
+    sketches = load_ndjson_dir(SAMPLE_DIR, ["pig", "cactus"], n // 2)
+    X, lengths = encode_stored([geometry.strokes_to_json(s) for s in sketches.strokes])
+    return torch.from_numpy(X), torch.from_numpy(lengths), sketches
+
+
+def test_folding_batchnorm_keeps_every_output_of_a_trained_scorer():
+    data = sample_checkpoint("cos")
+    plain = Scorer(*load_checkpoint(data, "cpu"), torch.device("cpu"), fused=False)
+    fused = Scorer.from_bytes(data, "cpu")
+    assert isinstance(fused.model.encoder, FusedConvEncoder) and isinstance(plain.model.encoder, ConvEncoder)
+    X, lengths, sketches = _real_batch()
+    a, b = (
+        plain.infer(plain.batch_of(X.numpy(), lengths.numpy())),
+        fused.infer(fused.batch_of(X.numpy(), lengths.numpy())),
+    )
+    np.testing.assert_allclose(b.q.numpy(), a.q.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(b.cos_theta.numpy(), a.cos_theta.numpy(), atol=1e-5)
+    assert torch.equal(a.predicted, b.predicted)
+    # Padding and batch composition still change nothing: one sketch alone gives its batch row.
+    alone = fused.infer(fused.batch_of(X[:1].numpy(), lengths[:1].numpy()))
+    np.testing.assert_allclose(alone.q.numpy(), b.q[:1].numpy(), rtol=1e-5)
+
+
+def test_an_encoder_in_training_mode_or_another_kind_is_left_alone():
+    encoder = ConvEncoder(feat_dim=32, channels=(8, 8, 8))
+    assert fuse_conv_encoder(encoder.train()) is encoder
+    gru = torch.nn.GRU(7, 4)
+    assert fuse_conv_encoder(gru) is gru
