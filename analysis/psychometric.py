@@ -26,6 +26,7 @@ comparison is paired through the workers).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,10 +92,9 @@ def _fisher_scoring(x, g, n, k, max_iter: int = 50) -> tuple[np.ndarray, bool]:
         sh = np.exp(x[1])
         logr = np.log(g) - x[0]
         u = np.exp(np.minimum(sh * logr, 700.0))
-        e = np.exp(-u)
-        p = 1.0 - 0.5 * e
-        dp = 0.5 * e * np.stack([-sh * u, sh * u * logr])  # ∂p/∂(log λ, log k)
-        info = (dp * (n / (p * (1.0 - p)))) @ dp.T
+        q = 0.5 * np.exp(-u)  # 1 − p
+        du = np.stack([-sh * u, sh * u * logr])  # ∂u/∂(log λ, log k); ∂p/∂u = q
+        info = (du * (n * q / (1.0 - q))) @ du.T  # Σ n (∂p)² / (p q)
         try:
             step = -np.linalg.solve(info + 1e-12 * np.eye(2), grad)
         except np.linalg.LinAlgError:
@@ -184,7 +184,8 @@ class TwoWayBootstrap:
 
 def percentile_interval(samples: np.ndarray, ci: float = 0.95, axis: int = 0):
     tail = 50.0 * (1.0 - ci)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: empty levels stay NaN
         if np.all(np.isnan(samples)):
             nan = np.full(np.delete(samples.shape, axis), np.nan)
             return nan, nan.copy()
