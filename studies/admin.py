@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from sketches.admin import sketch_thumbnail
-from studies import lifecycle, planning
+from studies import lifecycle, planning, power
 from studies.errors import StudyConfigError
 from studies.forms import GoldPairForm, StudyAdminForm
 from studies.models import GoldPair, Study, StudyState
@@ -81,6 +81,15 @@ def run_action(study: Study, action: str, user) -> tuple[str, Study]:
         clone = lifecycle.do_clone_study(study, owner=user)
         return f"Cloned into the draft {clone.slug!r}; edit it and freeze its own plan.", clone
     raise Http404(f"no study action {action!r}")
+
+
+def power_context(study: Study, summary: dict, params) -> dict:
+    """The power planner for the plan page: assumptions from the query string, bad ones listed."""
+    assumptions, errors = power.parse_assumptions(params)
+    result = planning.power_plan(study, summary, **assumptions)
+    if errors:
+        result = {**result, "problems": errors + list(result.get("problems", []))}
+    return result
 
 
 def trial_preview_url(study: Study) -> str | None:
@@ -252,6 +261,7 @@ class StudyAdmin(admin.ModelAdmin):
             "study": study,
             "summary": summary,
             "table": plan_table(summary, stored),
+            "power": power_context(study, summary, request.GET),
             "title": f"Pair plan of {study.name}" + ("" if summary["frozen"] else " (dry run)"),
             "freeze_url": reverse("admin:studies_study_action", args=[study.pk, "freeze_plan"])
             if study.state == StudyState.DRAFT

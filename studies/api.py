@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from scoring.models import Scorer
 from sketches.models import Category
-from studies import checks, lifecycle, planning
+from studies import checks, lifecycle, planning, power
 from studies.errors import StudyConfigError
 from studies.models import Study, StudyState
 
@@ -171,11 +171,23 @@ class StudyViewSet(viewsets.ModelViewSet):
         return Response(StudySerializer(target, context=self.get_serializer_context()).data)
 
     @extend_schema(
-        responses={200: OpenApiResponse(description="The plan summary (a dry run if not frozen).")}
+        responses={
+            200: OpenApiResponse(
+                description="The plan summary (a dry run if not frozen) and, under `power`, the planner's "
+                "expected interval widths. Query parameters override its assumptions: participants, "
+                "regular_trials, scale, shape, icc, analysed_share, target_width."
+            ),
+            400: MESSAGES,
+        }
     )
     @action(detail=True, methods=["get"])
     def plan(self, request, slug=None):
-        return Response(planning.preview_plan(self.get_object()))
+        study = self.get_object()
+        assumptions, errors = power.parse_assumptions(request.query_params)
+        if errors:
+            return Response({"messages": errors}, status=400)
+        summary = planning.preview_plan(study)
+        return Response({**summary, "power": planning.power_plan(study, summary, **assumptions)})
 
     @extend_schema(request=None, responses={200: StudySerializer, 400: MESSAGES})
     @action(detail=True, methods=["post"])

@@ -201,12 +201,16 @@ def test_empty_and_thin_levels_are_flagged_with_their_count_in_every_table(repor
         assert rows and all("flag" in r for r in rows)
         for r in rows:
             n = r["n"] if "n" in r else min(r["n_method"], r["n_versus"])
-            expected = "empty (n=0)" if n == 0 else (f"thin (n={n})" if n < services.THIN_LEVEL_ANSWERS else "")
+            expected = (
+                "empty (n=0)" if n == 0 else (f"thin (n={n})" if n < services.THIN_LEVEL_ANSWERS else "")
+            )
             assert r["flag"] == expected, (name, r)
     flagged = [r for r in tables["agreement_by_level"] if r["flag"]]
     assert flagged  # this small study has thin levels: the figure marks them too
     assert any(f for flags in report.agreement.level_flags.values() for f in flags)
-    assert b"thin (n=" in report.figure("agreement", "svg") or b"empty (n=0)" in report.figure("agreement", "svg")
+    assert b"thin (n=" in report.figure("agreement", "svg") or b"empty (n=0)" in report.figure(
+        "agreement", "svg"
+    )
 
 
 def c_has(report, scorer) -> bool:
