@@ -82,7 +82,7 @@ AGREEMENT_CELL: list[Column] = [
     ("method", "Method", text), ("category", "Category", text), ("level", "Level |Δq|", text), ("n", "n", whole),
     ("agree", "Agree", whole), ("rate", "Agreement", pct), (("wilson_lo", "wilson_hi"), "95% Wilson", pct_interval),
     (("boot_lo", "boot_hi"), "95% bootstrap (workers)", pct_interval), ("n_q_ties", "Equal q", whole),
-    ("n_no_difference", "No difference", whole),
+    ("n_no_difference", "No difference", whole), ("flag", "Level flag", text),
 ]  # fmt: skip
 TABLES: dict[str, tuple[str, list[Column]]] = {
     "agreement_by_method": ("Agreement per method (all categories and levels pooled)", [
@@ -101,6 +101,25 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
         ("n_no_difference", "No difference", whole),
     ]),
     "agreement_by_level": ("Agreement per level, category and method", AGREEMENT_CELL),
+    "agreement_curves": ("Psychometric curve per method, all categories pooled (2AFC Weibull; 95% bootstrap over "
+                         "workers and pairs)", [
+        ("method", "Method", text), ("n", "n", whole), ("rate", "Agreement", pct),
+        (("rate_lo", "rate_hi"), "95% interval", pct_interval), ("scale", "λ", num), ("shape", "k", num),
+        ("g75", "Gap at 75%", num), (("g75_lo", "g75_hi"), "95% interval", num_interval),
+        ("thin_levels", "Thin/empty levels", whole), ("note", "Note", text),
+    ]),
+    "agreement_curve_levels": ("Agreement per method and level, all categories pooled", [
+        ("method", "Method", text), ("level", "Level |Δq|", text), ("n", "n", whole), ("rate", "Agreement", pct),
+        (("lo", "hi"), "95% bootstrap (workers × pairs)", pct_interval), ("flag", "Level flag", text),
+    ]),
+    "method_differences": ("Agreement of the reference method minus each other method (95% bootstrap over "
+                           "workers and pairs)", [
+        ("method", "Method", text), ("versus", "Versus", text), ("level", "Level |Δq|", text),
+        ("n_method", "n", whole), ("n_versus", "n versus", whole), ("difference", "Difference", pct),
+        (("lo", "hi"), "95% interval", pct_interval), ("g75_difference", "Δ gap at 75%", num),
+        (("g75_lo", "g75_hi"), "Δ gap interval", num_interval), ("flag", "Level flag", text),
+        ("verdict", "Reading", text),
+    ]),
     "recognition": ("Recognition accuracy of each scorer on the study's sketches (cf. the paper's Table 1)", [
         ("method", "Method", text), ("variant", "Variant", text), ("scored", "Sketches", whole),
         ("correct", "Correct", whole), ("accuracy", "Top-1 accuracy", pct),
@@ -205,6 +224,10 @@ def report_context(report: Report, *, links: dict | None = None) -> dict:
         ],
         "category_table": html_table("agreement_by_category", tables["agreement_by_category"]),
         "level_table": html_table("agreement_by_level", tables["agreement_by_level"]),
+        "curve_tables": [
+            html_table(n, tables[n])
+            for n in ("agreement_curves", "method_differences", "agreement_curve_levels")
+        ],
         "ranking_tables": [html_table(n, tables[n]) for n in ("bt_fits", "rank_correlations")],
         "rankings": rankings,
         "extremes": _extremes(report),

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-__all__ = ["FORMATS", "agreement_figure", "bt_vs_q_figure"]
+__all__ = ["FORMATS", "agreement_figure", "bt_vs_q_figure", "psychometric_figure"]
 
 FORMATS = ("svg", "png", "pdf")
 _METADATA = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}, "png": {}}
@@ -57,9 +57,11 @@ def agreement_figure(
     chance: float = 0.5,
     title: str | None = None,
     dpi: int = 150,
+    level_flags: Mapping[str, Sequence[str]] | None = None,
 ) -> bytes:
     """``curves_by_category[category][method] = (levels, rates, lo, hi)`` with rates in [0, 1]
-    (as returned by ``analysis.agreement.curve``); NaN rates leave gaps."""
+    (as returned by ``analysis.agreement.curve``); NaN rates leave gaps. ``level_flags[category]``
+    holds one text per level ("" or e.g. "thin (n=7)"): flagged levels are shaded and labelled."""
     fmt = _check_format(out_format)
     cats = list(curves_by_category)
     rows, cols = _grid(len(cats), ncols)
@@ -81,6 +83,10 @@ def agreement_figure(
             ax.plot(levels, 100 * rates, marker="o", ms=3, lw=1.4, color=col, label=method)
             ax.fill_between(levels, 100 * lo, 100 * hi, color=col, alpha=0.15, lw=0)
         ax.axhline(100 * chance, color="0.4", ls="--", lw=1)
+        for lv, flag in enumerate((level_flags or {}).get(cat, ())):
+            if flag:
+                ax.axvspan(lv - 0.5, lv + 0.5, color="0.85", alpha=0.6, lw=0)
+                ax.text(lv, 3, flag, rotation=90, fontsize=6, ha="center", va="bottom", color="0.25")
         ax.set_title(cat, fontsize=10)
         ax.set_xticks(range(n_levels))
         ax.set_xticklabels(level_labels, rotation=60, fontsize=7)
@@ -152,4 +158,49 @@ def bt_vs_q_figure(
         ax.set_visible(False)
     if title:
         fig.suptitle(title)
+    return _render(fig, fmt, dpi)
+
+
+def psychometric_figure(
+    methods: Mapping[str, dict],
+    out_format: str = "svg",
+    *,
+    title: str | None = None,
+    dpi: int = 150,
+) -> bytes:
+    """One panel: agreement against the normalised gap, all categories pooled, one colour per method.
+
+    ``methods[name]`` has ``x`` (level midpoints), ``rate``, ``n`` and ``flag`` per level, the
+    fitted ``curve`` as (gaps, p), and ``g75``, ``g75_lo``, ``g75_hi``. Points of thin or empty
+    levels are hollow and labelled with their count."""
+    fmt = _check_format(out_format)
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.subplots()
+    for i, (name, m) in enumerate(methods.items()):
+        col = f"C{i % 10}"
+        x, rate, flags = np.asarray(m["x"], float), np.asarray(m["rate"], float), list(m["flag"])
+        thin = np.array([bool(f) for f in flags])
+        ax.plot(x[~thin], 100 * rate[~thin], "o", ms=4, color=col)
+        ax.plot(x[thin], 100 * rate[thin], "o", ms=4, mfc="none", color=col)
+        for xi, ri, flag in zip(x[thin], rate[thin], np.array(flags)[thin]):
+            y = 100 * ri if np.isfinite(ri) else 52
+            ax.annotate(flag, (xi, y), fontsize=6, color=col, xytext=(2, 4), textcoords="offset points")
+        gaps, p = m["curve"]
+        label = name
+        if np.isfinite(m.get("g75", np.nan)):
+            label += f": g75 = {m['g75']:.2f} [{m['g75_lo']:.2f}, {m['g75_hi']:.2f}]"
+            if np.isfinite(m.get("g75_lo", np.nan)):
+                ax.axvspan(m["g75_lo"], m["g75_hi"], color=col, alpha=0.12, lw=0)
+        ax.plot(gaps, 100 * np.asarray(p), color=col, lw=1.5, label=label)
+    ax.axhline(75, color="0.5", ls=":", lw=1)
+    ax.axhline(50, color="0.4", ls="--", lw=1)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(40, 102)
+    ax.set_xlabel("normalised |Δq|")
+    ax.set_ylabel("% agreement with q")
+    ax.grid(alpha=0.3)
+    if methods:
+        ax.legend(fontsize=7, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=10)
     return _render(fig, fmt, dpi)

@@ -31,7 +31,11 @@ def dashboard(study: Study, scope: str) -> dict:
         svg = None
         if frame.categories and int(frame.analysed.sum()):
             figure = figures.agreement_figure(
-                agreement.curves, frame.levels, "svg", ncols=min(4, len(frame.categories))
+                agreement.curves,
+                frame.levels,
+                "svg",
+                ncols=min(4, len(frame.categories)),
+                level_flags=agreement.level_flags,
             )
             svg = str(exports.inline_svg(figure))
         data = {

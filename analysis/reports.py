@@ -16,6 +16,7 @@ from importlib import metadata
 import numpy as np
 from django.utils import timezone
 
+from analysis import curves as agreement_curves
 from analysis import figures, selectors, services
 from analysis.rankings import Ranking, ranking
 from annotation.models import TrialKind
@@ -49,6 +50,7 @@ class Report:
     recognition: list[dict]
     exclusions: list[dict]
     accounting: list[dict]
+    curves: agreement_curves.Curves | None = None
     _figures: dict = field(default_factory=dict, repr=False)
 
     def tables(self) -> dict[str, list[dict]]:
@@ -58,6 +60,9 @@ class Report:
             "agreement_across_methods": self.agreement.across_methods,
             "agreement_by_category": self.agreement.by_category,
             "agreement_by_level": self.agreement.cells,
+            "agreement_curves": self.curves.by_method if self.curves else [],
+            "agreement_curve_levels": self.curves.by_level if self.curves else [],
+            "method_differences": self.curves.differences if self.curves else [],
             "recognition": self.recognition,
             "bt_fits": [r.fit for r in self.rankings],
             "rank_correlations": [c for r in self.rankings for c in r.correlations],
@@ -73,6 +78,8 @@ class Report:
 
     def figure_names(self) -> list[str]:
         names = ["agreement"] if self.frame.categories else []
+        if self.curves and self.curves.figure:
+            names.append("psychometric")
         method = reference_method(self.frame.scorers)
         if any(len(r.points.get(method, ((),))[0]) for r in self.rankings):
             names.append("bt_vs_q")
@@ -83,7 +90,17 @@ class Report:
         if key not in self._figures:
             if name == "agreement":
                 title = f"{self.study.name}: agreement with q ({self.agreement.interval} 95% intervals)"
-                data = figures.agreement_figure(self.agreement.curves, self.frame.levels, fmt, title=title)
+                data = figures.agreement_figure(
+                    self.agreement.curves,
+                    self.frame.levels,
+                    fmt,
+                    title=title,
+                    level_flags=self.agreement.level_flags,
+                )
+            elif name == "psychometric" and name in self.figure_names():
+                title = (f"{self.study.name}: agreement against the gap, all categories "
+                         f"(2AFC Weibull fit; g75 with {self.curves.n_boot}-replicate worker × pair bootstrap)")  # fmt: skip
+                data = figures.psychometric_figure(self.curves.figure, fmt, title=title)
             elif name == "bt_vs_q" and name in self.figure_names():
                 data = bt_vs_q(self, fmt)
             else:
@@ -129,6 +146,7 @@ def build_report(
     agreement_boot: int | None = None,
     bt_boot: int | None = None,
     correlation_boot: int | None = None,
+    curve_boot: int | None = None,
 ) -> Report:
     """Everything about ``study``'s results. ``include_excluded`` analyses blocked,
     unqualified and unfinished workers too (for comparison with the default). Bootstrap
@@ -142,6 +160,10 @@ def build_report(
         frame, n_boot=agreement_boot, seed=seeds.key(study.seed_scheme, "report_agreement", study.seed)
     )
     rankings = category_rankings(frame, n_boot=bt_boot, n_boot_corr=correlation_boot)
+    curve_boot = agreement_curves.CURVE_BOOT if curve_boot is None else curve_boot
+    curves = agreement_curves.curves(
+        frame, n_boot=curve_boot, seed=seeds.key(study.seed_scheme, "report_curves", study.seed)
+    )
     report = Report(
         study=study,
         meta={},
@@ -153,6 +175,7 @@ def build_report(
         recognition=recognition(study, frame),
         exclusions=services.exclusions(frame),
         accounting=services.answer_accounting(frame),
+        curves=curves,
     )
     report.meta = _meta(report, include_excluded, agreement_boot, bt_boot, correlation_boot)
     return report

@@ -36,6 +36,7 @@ CORRELATION_BOOT = 200  # bootstrap replicates (resampling items) for τ and ρ
 ALPHA_PER_ITEM = 0.1  # BT prior strength: alpha = ALPHA_PER_ITEM / n_items (mild)
 CHOIX_MAX_COMPARISONS = 50_000  # above this (or with ties) the vectorised fit_fast is used
 FAST_MS = 300.0
+THIN_LEVEL_ANSWERS = 30  # a level (cell) with fewer analysed answers is flagged "thin (n=…)"
 
 RULES = [
     "Analysed: regular trials of the participants in scope; practice is never analysed, sentinels only screen workers.",
@@ -117,6 +118,7 @@ class Agreement:
     across_methods: list[dict]  # mean ± std over methods (all; GACL with soft binning)
     curves: dict  # {category: {method: (levels, rates, lo, hi)}} for figures.agreement_figure
     interval: str  # "bootstrap" or "wilson": what the curves' bands show
+    level_flags: dict  # {category: [flag per level]}: empty or thin levels (fewest answers of any method)
 
 
 def agreement(frame: Frame, *, n_boot: int = AGREEMENT_BOOT, seed=None) -> Agreement:
@@ -152,12 +154,27 @@ def agreement(frame: Frame, *, n_boot: int = AGREEMENT_BOOT, seed=None) -> Agree
         across_methods=_across(table, frame.scorers),
         curves=curves,
         interval=ci,
+        level_flags=_level_flags(table, names_c),
     )
+
+
+def _level_flags(table, names_c) -> dict:
+    from analysis.psychometric import level_flags
+
+    out = {}
+    for c, name in enumerate(names_c):
+        present = table.n[:, c].sum(axis=1) > 0
+        if present.any():
+            out[name] = level_flags(table.n[present, c].min(axis=0), THIN_LEVEL_ANSWERS)
+    return out
 
 
 def _cells(table, n_none, names_m, names_c, levels) -> list[dict]:
     out = []
-    for m, c, lv in zip(*np.nonzero(table.n + table.n_q_ties + n_none)):
+    seen = (table.n + table.n_q_ties + n_none).sum(
+        axis=2
+    ) > 0  # every level of a method × category with data,
+    for m, c, lv in zip(*np.nonzero(np.repeat(seen[:, :, None], len(levels), axis=2))):  # empty ones flagged
         rec = {
             "method": names_m[m], "category": names_c[c], "level": levels[lv], "level_index": int(lv),
             "n": int(table.n[m, c, lv]), "agree": int(table.agree[m, c, lv]), "rate": _f(table.rate[m, c, lv]),
@@ -166,6 +183,8 @@ def _cells(table, n_none, names_m, names_c, levels) -> list[dict]:
         if table.boot_lo is not None:
             rec |= {"boot_lo": _f(table.boot_lo[m, c, lv]), "boot_hi": _f(table.boot_hi[m, c, lv])}
         rec |= {"n_q_ties": int(table.n_q_ties[m, c, lv]), "n_no_difference": int(n_none[m, c, lv])}
+        n = int(table.n[m, c, lv])
+        rec["flag"] = "empty (n=0)" if n == 0 else (f"thin (n={n})" if n < THIN_LEVEL_ANSWERS else "")
         out.append(rec)
     return out
 

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from sketches.admin import sketch_thumbnail
-from studies import checks, lifecycle, planning, setup_admin
+from studies import checks, lifecycle, planning, power, setup_admin
 from studies.errors import StudyConfigError
 from studies.forms import GoldPairForm, StudyAdminForm
 from studies.models import GoldPair, Study, StudyState
@@ -111,6 +111,15 @@ def colleagues(user, study: Study | None = None):
         .exclude(pk=user.pk)
         .order_by("username")
     )
+
+
+def power_context(study: Study, summary: dict, params) -> dict:
+    """The power planner for the plan page: assumptions from the query string, bad ones listed."""
+    assumptions, errors = power.parse_assumptions(params)
+    result = planning.power_plan(study, summary, **assumptions)
+    if errors:
+        result = {**result, "problems": errors + list(result.get("problems", []))}
+    return result
 
 
 def trial_preview_url(study: Study) -> str | None:
@@ -331,6 +340,7 @@ class StudyAdmin(admin.ModelAdmin):
             "study": study,
             "summary": summary,
             "table": plan_table(summary, stored),
+            "power": power_context(study, summary, request.GET),
             "title": f"Pair plan of {study.name}" + ("" if summary["frozen"] else " (dry run)"),
             "freeze_url": reverse("admin:studies_study_action", args=[study.pk, "freeze_plan"])
             if study.state == StudyState.DRAFT

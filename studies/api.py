@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from scoring.models import Scorer
 from sketches.models import Category
-from studies import checks, entry_links, feasibility, lifecycle, planning
+from studies import checks, entry_links, feasibility, lifecycle, planning, power
 from studies.errors import StudyConfigError
 from studies.models import Study, StudyState
 
@@ -222,12 +222,29 @@ class StudyViewSet(viewsets.ModelViewSet):
         return Response(StudySerializer(target, context=self.get_serializer_context()).data)
 
     @extend_schema(
-        responses={200: OpenApiResponse(description="The plan summary (a dry run if not frozen).")}
+        responses={
+            200: OpenApiResponse(
+                description="The plan summary (a dry run if not frozen) and, under `power`, the planner's "
+                "expected interval widths; under `feasible`, the largest feasible value of each size. Query parameters override its assumptions: participants, "
+                "regular_trials, scale, shape, icc, analysed_share, target_width."
+            ),
+            400: MESSAGES,
+        }
     )
     @action(detail=True, methods=["get"])
     def plan(self, request, slug=None):
         study = self.get_object()
-        return Response({**planning.preview_plan(study), "feasible": feasibility.feasible_sizes(study)})
+        assumptions, errors = power.parse_assumptions(request.query_params)
+        if errors:
+            return Response({"messages": errors}, status=400)
+        summary = planning.preview_plan(study)
+        return Response(
+            {
+                **summary,
+                "feasible": feasibility.feasible_sizes(study),
+                "power": planning.power_plan(study, summary, **assumptions),
+            }
+        )
 
     @extend_schema(
         request=FitSerializer,

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from scoring.models import Scorer, SketchScore
 from sketches.models import Category, Sketch
-from studies import checks, sampling
+from studies import checks, power, sampling
 from studies.errors import StudyConfigError
 from studies.models import GoldPair, PlannedPair, Study, StudyState
 
@@ -51,6 +51,24 @@ def preview_plan(study: Study) -> dict:
         return {**study.plan_summary, "frozen": True}
     computed = compute_plan(study)
     return {**computed.summary, "frozen": False, "problems": computed.problems}
+
+
+def power_plan(study: Study, summary: dict | None = None, **assumptions) -> dict:
+    """The power planner (``studies.power``) for the study's plan and settings; ``assumptions``
+    override the study's participants / regular trials and the planner's defaults."""
+    summary = preview_plan(study) if summary is None else summary
+    edges, _ = checks.study_edges(study)
+    counts = {(c["scorer"], c["category"]): c["counts"] for c in summary.get("cells", []) if c.get("counts")}
+    scorers = list(study.scorers.order_by("name"))
+    gacl = [s.name for s in scorers if s.variant != "softmax" and s.soft_binning]
+    settings = {
+        "participants": study.target_participants,
+        "regular_trials": study.regular_trials_per_participant,
+    }
+    settings |= assumptions
+    if edges is None:
+        return {"method": "analytic", "assumptions": settings, "problems": ["the level edges are invalid"]}
+    return power.plan_power(counts, edges, reference=(gacl or [None])[0], **settings)
 
 
 def compute_plan(study: Study) -> ComputedPlan:

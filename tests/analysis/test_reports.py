@@ -177,3 +177,41 @@ def test_a_study_without_answers_still_gives_a_complete_report():
     assert report.figure_names() == ["agreement"]
     assert report.figure("agreement", "svg").lstrip().startswith(b"<?xml")
     assert services.level_names(study) == report.meta["levels"]
+
+
+def test_the_report_fits_agreement_curves_and_compares_methods_with_intervals(reports):
+    report, _ = reports
+    tables = report.tables()
+    curves = tables["agreement_curves"]
+    assert {c["method"] for c in curves} == {s.name for s in report.frame.scorers if c_has(report, s)}
+    for c in curves:
+        if c["g75"] is not None:
+            assert c["g75_lo"] <= c["g75"] <= c["g75_hi"]
+    overall = [d for d in tables["method_differences"] if d["level"] == "all levels"]
+    assert overall and all(d["lo"] <= d["difference"] <= d["hi"] for d in overall if d["lo"] is not None)
+    assert "psychometric" in report.figure_names()
+    assert report.figure("psychometric", "svg").lstrip().startswith(b"<?xml")
+
+
+def test_empty_and_thin_levels_are_flagged_with_their_count_in_every_table(reports):
+    report, _ = reports
+    tables = report.tables()
+    for name in ("agreement_by_level", "agreement_curve_levels", "method_differences"):
+        rows = [r for r in tables[name] if r.get("level") != "all levels"]
+        assert rows and all("flag" in r for r in rows)
+        for r in rows:
+            n = r["n"] if "n" in r else min(r["n_method"], r["n_versus"])
+            expected = (
+                "empty (n=0)" if n == 0 else (f"thin (n={n})" if n < services.THIN_LEVEL_ANSWERS else "")
+            )
+            assert r["flag"] == expected, (name, r)
+    flagged = [r for r in tables["agreement_by_level"] if r["flag"]]
+    assert flagged  # this small study has thin levels: the figure marks them too
+    assert any(f for flags in report.agreement.level_flags.values() for f in flags)
+    assert b"thin (n=" in report.figure("agreement", "svg") or b"empty (n=0)" in report.figure(
+        "agreement", "svg"
+    )
+
+
+def c_has(report, scorer) -> bool:
+    return any(r["method"] == scorer.name and r["n"] for r in report.tables()["agreement_by_method"])

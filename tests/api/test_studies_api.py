@@ -143,3 +143,17 @@ def test_garbage_input_gets_a_400_not_a_500(api, world):
     )
     assert api.patch(study_url(world), {"level_edges": "oops"}, format="json").status_code == 400
     assert api.post(study_url(world, "launch/"), {"pilot": "maybe"}, format="json").status_code == 400
+
+
+def test_the_plan_endpoint_gives_the_power_planner_and_refuses_bad_assumptions(api, world):
+    plan = api.get(study_url(world, "plan/")).data
+    power = plan["power"]
+    assert power["problems"] == [] and power["method"].startswith("analytic")
+    assert len(power["levels"]) == world["study"].n_levels
+    assert all(lv["cell_width"] is None or 0 < lv["cell_width"] < 1 for lv in power["levels"])
+    assert power["differences"] and power["differences"][0]["expected_width"] > 0
+    more = api.get(study_url(world, "plan/") + "?participants=400&target_width=0.05").data["power"]
+    assert more["assumptions"]["participants"] == 400
+    assert more["differences"][0]["expected_width"] < power["differences"][0]["expected_width"]
+    bad = api.get(study_url(world, "plan/") + "?participants=many")
+    assert bad.status_code == 400 and "participants must be a whole number" in bad.data["messages"][0]

@@ -206,3 +206,24 @@ def test_a_curated_gold_pair_needs_two_sketches_of_one_category(study):
     face = study.categories.get(slug="face").sketches.first()
     assert "same category" in str(GoldPairForm({"better": pig.pk, "worse": face.pk}).errors)
     assert "two different sketches" in str(GoldPairForm({"better": pig.pk, "worse": pig.pk}).errors)
+
+
+def test_the_plan_page_shows_the_power_planner_and_recomputes_with_other_assumptions(
+    researcher_client, study
+):
+    url = reverse("admin:studies_study_plan", args=[study.pk])
+    html = researcher_client.get(url).content.decode()
+    assert (
+        "Power and budget planner" in html
+        and 'id="power-levels"' in html
+        and 'id="power-differences"' in html
+    )
+    assert f'name="participants" value="{study.target_participants}"' in html
+    more = researcher_client.get(url, {"participants": 500}).content.decode()
+    assert 'name="participants" value="500"' in more
+    bad = researcher_client.get(url, {"icc": "lots", "target_width": "2"})
+    text = bad.content.decode()
+    assert (
+        bad.status_code == 200 and "icc must be a number" in text and "target width must be in (0, 1)" in text
+    )
+    assert not PlannedPair.objects.exists()
