@@ -31,6 +31,7 @@ from scoring.models import Scorer, SketchScore
 from sketches import render
 from sketches.models import Sketch
 from studies.models import Panel, Study
+from studies.outcomes import PanelTerms
 
 #: Third element of the seed sequence of the simulation's random streams.
 LATENT_STREAM, CROWD_STREAM, WORKER_STREAM = 0, 1, 2
@@ -185,9 +186,10 @@ class HttpTransport:
 def entry_url(study: Study, panel_id: str) -> str:
     path = reverse("annotation:entry", args=[study.slug])
     if study.panel == Panel.PROLIFIC:
+        terms = PanelTerms.objects.filter(study=study).first()
         query = {
             "PROLIFIC_PID": panel_id,
-            "STUDY_ID": f"sim-{study.slug}",
+            "STUDY_ID": (terms.prolific_study_id if terms else "") or f"sim-{study.slug}",
             "SESSION_ID": f"session-{panel_id}",
         }
     else:
