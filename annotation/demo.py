@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from studies.models import Study
+from annotation import panels
+from studies.models import Panel, Study
 
 
 def demo_study() -> Study | None:
@@ -27,8 +28,21 @@ def run(say) -> list[tuple[str, str]] | None:
         say(f"Participants: {study.slug} is {study.state}; launch it in the admin to take part.")
     else:
         say(f"Participants: {study.slug} is {study.state}; open the link below as a crowdworker would.")
+    if study.panel == Panel.PROLIFIC:
+        from studies.demo import prolific_entry
+
+        take_part = prolific_entry(study, "demo-worker")
+    else:
+        take_part = f"{entry}?pid=demo-worker"
     return [
-        ("Take part (as a worker)", f"{entry}?pid=demo-worker"),
+        ("Take part (as a worker)", take_part),
+        (
+            "Link for Prolific",
+            entry + panels.PROLIFIC_QUERY if study.panel == Panel.PROLIFIC else entry + panels.GENERIC_QUERY,
+        ),
         ("Trial screen preview", reverse("annotation:preview", args=[study.slug])),
-        ("Link for Prolific", reverse("admin:annotation_studylinks_change", args=[study.pk])),
+        (
+            "Prolific codes, approve / reject / bonus",
+            reverse("admin:annotation_studylinks_prolific", args=[study.pk]),
+        ),
     ]

@@ -3,11 +3,12 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from config import views
+from config import admin_order, views
 
 admin.site.site_header = "SketchQ"
 admin.site.site_title = "SketchQ"
 admin.site.index_title = "Research console"
+admin_order.install(admin.site)
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

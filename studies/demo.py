@@ -6,6 +6,10 @@ scores for the test split); without them it says so and skips.
 
 from __future__ import annotations
 
+import hashlib
+from decimal import Decimal
+from urllib.parse import urlencode
+
 from django.contrib.auth.models import User
 from django.urls import reverse
 
@@ -13,6 +17,7 @@ from scoring.models import Scorer
 from studies import checks, lifecycle, planning
 from studies.errors import StudyConfigError
 from studies.models import Panel, SamplingMode, Study, StudyState
+from studies.outcomes import PanelTerms
 
 DEMO_SLUG = "demo-sketch-quality"
 DEMO_SCORERS = ["demo-gacl-cos", "demo-softmax"]
@@ -43,7 +48,7 @@ CONFIG = {
     "break_every": 30,
     "seed": 20261122,
     "target_participants": 20,
-    "panel": Panel.GENERIC,
+    "panel": Panel.PROLIFIC,
     "completion_code": "SKETCHQ-DEMO",
 }
 
@@ -71,6 +76,10 @@ def run(say):
         )
     study.categories.set(categories)
     study.scorers.set(scorers)
+    PanelTerms.objects.update_or_create(
+        study=study,
+        defaults={"prolific_study_id": prolific_style_id(f"study:{DEMO_SLUG}"), "reward": Decimal("1.50")},
+    )
     try:
         _freeze_with_feasible_size(study, say)
         problems = checks.scorer_sanity_problems(study)
@@ -108,8 +117,26 @@ def _freeze_with_feasible_size(study: Study, say) -> None:
     raise StudyConfigError(last)
 
 
+def prolific_style_id(seed: str) -> str:
+    """A 24-hex id shaped like Prolific's ids (PROLIFIC_PID, STUDY_ID, SESSION_ID), stable per seed."""
+    return hashlib.sha256(seed.encode()).hexdigest()[:24]
+
+
+def prolific_entry(study: Study, participant: str) -> str:
+    terms = PanelTerms.objects.filter(study=study).first()
+    study_id = terms.prolific_study_id if terms and terms.prolific_study_id else prolific_style_id(study.slug)
+    query = urlencode(
+        {
+            "PROLIFIC_PID": prolific_style_id(f"pid:{participant}"),
+            "STUDY_ID": study_id,
+            "SESSION_ID": prolific_style_id(f"session:{participant}"),
+        }
+    )
+    return f"/p/{study.slug}/?{query}"
+
+
 def _links(study: Study) -> list[tuple[str, str]]:
     return [
-        ("Participant link", f"/p/{study.slug}/?pid=demo-participant-1"),
+        ("Participant link", prolific_entry(study, "demo-participant-1")),
         ("Study plan", reverse("admin:studies_study_plan", args=[study.pk])),
     ]

@@ -97,7 +97,11 @@ def test_the_demo_step_links_to_the_running_study(study):
 
     said = []
     links = dict(demo.run(said.append))
-    assert links["Take part (as a worker)"] == f"/p/{study.slug}/?pid=demo-worker"
+    take_part = links["Take part (as a worker)"]
+    assert take_part.startswith(f"/p/{study.slug}/?PROLIFIC_PID=") and "&STUDY_ID=" in take_part
+    assert links["Link for Prolific"].endswith(
+        "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
+    )
     assert links["Trial screen preview"] == f"/p/{study.slug}/preview/"
     assert said and study.slug in said[0]
 

@@ -109,3 +109,12 @@ def test_docker_compose_accepts_the_file():
 def test_healthz_reports_the_database(client):
     response = client.get("/healthz/")
     assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_the_admin_index_follows_the_workflow(admin_client):
+    import re
+
+    page = admin_client.get("/admin/").content.decode()
+    apps = re.findall(r'<caption>\s*<a href="/admin/(\w+)/"', page)
+    research = [a for a in apps if a in ("sketches", "scoring", "studies", "annotation", "analysis")]
+    assert research == ["sketches", "scoring", "studies", "annotation", "analysis"]

@@ -28,7 +28,10 @@ def test_the_demo_step_launches_a_study_over_four_categories_and_two_methods(dem
     links = demo.run(said.append)
     study = Study.objects.get(slug=demo.DEMO_SLUG)
     assert study.state == StudyState.LIVE and study.categories.count() == 4 and study.scorers.count() == 2
-    assert ("Participant link", f"/p/{study.slug}/?pid=demo-participant-1") in links
+    link = dict(links)["Participant link"]
+    assert study.panel == "prolific" and link.startswith(f"/p/{study.slug}/?PROLIFIC_PID=")
+    study_id = study.panel_terms.prolific_study_id
+    assert len(study_id) == 24 and f"&STUDY_ID={study_id}&SESSION_ID=" in link
     assert PlannedPair.objects.filter(study=study).count() == study.plan_summary["total_pairs"] > 0
     assert demo.run(said.append) == links  # idempotent
     assert "already exists (live)" in said[-1]
