@@ -9,10 +9,9 @@ from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 from django.db import transaction
 from django.utils import timezone
-
-import numpy as np
 
 from sketches import geometry
 from sketches.degradations import Degradation, degrade
