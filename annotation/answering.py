@@ -59,6 +59,7 @@ _UPDATED_FIELDS = [
     "duplicates_consistent",
     "duplicate_agreement",
     "left_choices",
+    "right_choices",
     "fast_answers",
     "screening",
     "screening_reason",
@@ -215,6 +216,7 @@ def _advance(p: Participant, study: Study, trial: Trial, answer: Answer, now: da
         return False, False
     p.current_position += 1
     p.left_choices += answer.choice == Choice.LEFT
+    p.right_choices += answer.choice == Choice.RIGHT
     ms = answer.client_response_ms if answer.client_response_ms is not None else answer.server_response_ms
     p.fast_answers += ms is not None and ms < study.too_fast_ms
     if trial.kind == TrialKind.SENTINEL:
@@ -247,6 +249,7 @@ def screening_counts(p: Participant) -> screening.Counts:
         consistent=p.duplicates_consistent,
         answers=p.current_position,
         left=p.left_choices,
+        right=p.right_choices,
         fast=p.fast_answers,
     )
 

@@ -88,6 +88,7 @@ class Participant(models.Model):
     duplicates_consistent = models.PositiveIntegerField(default=0)
     duplicate_agreement = models.FloatField(null=True, blank=True)
     left_choices = models.PositiveIntegerField(default=0, help_text="Main answers on the left (side bias).")
+    right_choices = models.PositiveIntegerField(default=0, help_text="Main answers on the right (side bias).")
     fast_answers = models.PositiveIntegerField(
         default=0, help_text="Main answers faster than the study's too-fast limit."
     )

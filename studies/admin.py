@@ -27,6 +27,7 @@ PLAN_FIELDS = [
     "level_edges",
     "sampling_mode",
     "auto_gold_pairs",
+    "degradation_gold_pairs",
     "seed",
 ]
 #: Fields that shape participants' lists and screening: read-only once participants may enter.
@@ -40,6 +41,15 @@ RUN_FIELDS = [
     "min_duplicate_distance",
     "allow_no_difference",
     "qualification_study",
+]
+#: Screening settings (studies.screening): read-only once participants may enter, like RUN_FIELDS.
+SCREENING_FIELDS = [
+    "screening_rule",
+    "sequential_screening",
+    "screening_alpha",
+    "too_fast_ms",
+    "too_fast_share",
+    "too_fast_block_after",
 ]
 ACTION_LABELS = {
     "freeze_plan": "Freeze the plan",
@@ -139,6 +149,7 @@ class StudyAdmin(admin.ModelAdmin):
         ),
         ("Sampling (the pair plan)", {"fields": PLAN_FIELDS[:-1]}),
         ("Per-participant trial list", {"fields": RUN_FIELDS[:-1] + ["break_every", "idle_timeout_minutes"]}),
+        ("Screening (see the screening planner below)", {"fields": SCREENING_FIELDS}),
         (
             "Running it",
             {
@@ -177,7 +188,7 @@ class StudyAdmin(admin.ModelAdmin):
         if obj is not None and obj.plan_frozen_at is not None:
             readonly += PLAN_FIELDS
         if obj is not None and obj.state != StudyState.DRAFT:
-            readonly += RUN_FIELDS + ["slug"]
+            readonly += RUN_FIELDS + SCREENING_FIELDS + ["slug"]
         return readonly
 
     def get_prepopulated_fields(self, request, obj=None):

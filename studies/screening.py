@@ -98,6 +98,7 @@ class Counts:
     answers: int | np.ndarray = 0
     left: int | np.ndarray = 0
     fast: int | np.ndarray = 0
+    right: int | np.ndarray | None = None  # None: every answer that is not "left" was "right"
 
 
 def _llr(errors, trials, p0: float, p1: float):
@@ -116,9 +117,10 @@ def random_answer_llr(rules: Rules, c: Counts):
 
 def side_bias_llr(rules: Rules, c: Counts):
     """Evidence that the worker mostly presses one side (left or right: whichever is more)."""
-    left, answers = np.asarray(c.left), np.asarray(c.answers)
-    major = np.maximum(left, answers - left)
-    return _llr(major, answers, SIDE_TOLERATED, SIDE_BIASED)
+    left = np.asarray(c.left)
+    right = np.asarray(c.answers) - left if c.right is None else np.asarray(c.right)
+    major = np.maximum(left, right)  # "no difference" answers are on neither side
+    return _llr(major, left + right, SIDE_TOLERATED, SIDE_BIASED)
 
 
 def too_fast(rules: Rules, c: Counts, live: bool):
@@ -208,7 +210,9 @@ def final_verdict(rules: Rules, c: Counts) -> Verdict:
     return Verdict(UNDECIDED if undecided else OK)
 
 
-def cumulative_counts(is_sentinel, mistake, is_duplicate, consistent, chose_left, fast) -> Counts:
+def cumulative_counts(
+    is_sentinel, mistake, is_duplicate, consistent, chose_left, fast, chose_right=None
+) -> Counts:
     """Counters after each answer of one worker (1-D boolean arrays in answer order)."""
     as_int = [np.cumsum(np.asarray(x, dtype=np.int64)) for x in (is_sentinel, mistake, is_duplicate)]
     return Counts(
@@ -219,6 +223,7 @@ def cumulative_counts(is_sentinel, mistake, is_duplicate, consistent, chose_left
         answers=np.arange(1, np.size(is_sentinel) + 1),
         left=np.cumsum(np.asarray(chose_left, dtype=np.int64)),
         fast=np.cumsum(np.asarray(fast, dtype=np.int64)),
+        right=None if chose_right is None else np.cumsum(np.asarray(chose_right, dtype=np.int64)),
     )
 
 
@@ -229,11 +234,20 @@ def replay(rules: Rules, counts: Counts, n_trials: int) -> tuple[str, str, int]:
     blocked = block_mask(rules, counts)
     if blocked.any():
         at = int(np.argmax(blocked))
-        now = Counts(**{f: int(np.asarray(getattr(counts, f))[at]) for f in Counts.__dataclass_fields__})
+        now = take(counts, at)
         return BLOCKED, block_reason(rules, now) or "", at + 1
     n = int(np.size(counts.answers))
     if n < n_trials or n == 0:
         return "", "", n
-    last = Counts(**{f: int(np.asarray(getattr(counts, f))[-1]) for f in Counts.__dataclass_fields__})
+    last = take(counts, -1)
     verdict = final_verdict(rules, last)
     return verdict.status, ", ".join(verdict.reasons), n
+
+
+def take(counts: Counts, index) -> Counts:
+    """The counters at ``index`` along the last axis (e.g. one answer of cumulative arrays)."""
+    values = {}
+    for name in Counts.__dataclass_fields__:
+        column = getattr(counts, name)
+        values[name] = None if column is None else np.asarray(column)[..., index]
+    return Counts(**values)

@@ -122,11 +122,9 @@ def simulate_type(
     blocked_at = screening.block_mask(rules, counts)
     blocked = blocked_at.any(axis=1)
     stops = np.argmax(blocked_at, axis=1) + 1
-    statuses = []
+    statuses, final = [], screening.take(counts, -1)
     for w in np.flatnonzero(~blocked):
-        last = screening.Counts(
-            **{f: int(np.asarray(getattr(counts, f))[w, -1]) for f in screening.Counts.__dataclass_fields__}
-        )
+        last = screening.take(final, w)
         statuses.append(screening.final_verdict(rules, last).status)
     statuses = np.array(statuses)
     unqualified = int((statuses == screening.UNQUALIFIED).sum())
