@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from sketches.admin import sketch_thumbnail
-from studies import lifecycle, planning
+from studies import admin_gold, gold, lifecycle, planning
 from studies.errors import StudyConfigError
 from studies.forms import GoldPairForm, StudyAdminForm
 from studies.models import GoldPair, Study, StudyState
@@ -67,17 +67,21 @@ def run_action(study: Study, action: str, user) -> tuple[str, Study]:
     """Call the action behind a button; returns (success message, study to show next)."""
     if action == "freeze_plan":
         summary = planning.do_freeze_plan(study)
-        gold = summary["gold_pairs"]
+        counts = summary["gold_pairs"]
         return (
             f"Plan frozen: {summary['total_pairs']:,} pairs in {len(summary['cells'])} cells; "
-            f"{gold['automatic']} automatic + {gold['curated']} curated gold pairs."
+            f"{counts['degradation']} degradation + {counts['automatic']} model-suggested (to review) + "
+            f"{counts['curated']} curated sentinel gold pairs, {counts['practice']} practice."
         ), study
     if action == "discard_plan":
         deleted = planning.do_discard_plan(study)
         return f"Plan discarded ({deleted:,} rows); the configuration can be edited again.", study
     if action in ("launch_pilot", "launch_live"):
         lifecycle.do_launch_study(study, pilot=action == "launch_pilot")
-        return f"{study.name} is now {study.state}: participants may enter.", study
+        warnings = (
+            " ".join(f"Warning: {w}." for w in gold.pilot_warnings(study)) if study.state == "pilot" else ""
+        )
+        return f"{study.name} is now {study.state}: participants may enter. {warnings}".strip(), study
     if action == "pause":
         lifecycle.do_pause_study(study)
         return f"{study.name} is paused: no one new may enter.", study
@@ -224,6 +228,10 @@ class StudyAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("<int:object_id>/plan/", view(self.plan_view), name="studies_study_plan"),
+            path("<int:object_id>/gold/", view(self.gold_view), name="studies_study_gold"),
+            path(
+                "<int:object_id>/gold/decide/", view(self.gold_decide_view), name="studies_study_gold_decide"
+            ),
             path("<int:object_id>/do/<slug:action>/", view(self.action_view), name="studies_study_action"),
         ] + super().get_urls()
 
@@ -233,6 +241,11 @@ class StudyAdmin(admin.ModelAdmin):
             extra_context = {
                 **(extra_context or {}),
                 "plan_url": reverse("admin:studies_study_plan", args=[study.pk]),
+                "gold_url": reverse("admin:studies_study_gold", args=[study.pk]),
+                "gold_candidates": GoldPair.objects.filter(
+                    study=study, review=GoldPair.Review.CANDIDATE
+                ).count(),
+                **(admin_gold.planner_context(study) if study.state != StudyState.CLOSED else {}),
                 "trial_preview_url": trial_preview_url(study),
                 "lifecycle_buttons": [
                     (ACTION_LABELS[a], reverse("admin:studies_study_action", args=[study.pk, a]), a)
@@ -271,6 +284,29 @@ class StudyAdmin(admin.ModelAdmin):
             else None,
         }
         return TemplateResponse(request, "admin/studies/study/plan.html", context)
+
+    def gold_view(self, request, object_id):
+        return require_GET(self._gold_view)(request, object_id)
+
+    def _gold_view(self, request, object_id):
+        study = self._visible_study(request, object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": study,
+            **admin_gold.gold_review_context(request, study, self.has_change_permission(request, study)),
+        }
+        return TemplateResponse(request, "admin/studies/study/gold.html", context)
+
+    def gold_decide_view(self, request, object_id):
+        return require_POST(self._gold_decide_view)(request, object_id)
+
+    def _gold_decide_view(self, request, object_id):
+        study = self._visible_study(request, object_id)
+        if not self.has_change_permission(request, study):
+            messages.error(request, "You may not change this study.")
+            return redirect("admin:studies_study_gold", study.pk)
+        return admin_gold.decide(request, study)
 
     def action_view(self, request, object_id, action):
         return require_POST(self._action_view)(request, object_id, action)
