@@ -210,6 +210,13 @@ class HttpTransport:
 # -- the crowd ---------------------------------------------------------------------------
 
 
+def mark_simulated(study: Study, panel_id: str) -> int:
+    """Label a simulated participant as such (dashboard, report, rankings, exports)."""
+    from annotation.models import Participant
+
+    return Participant.objects.filter(study=study, panel_id=panel_id).update(simulated=True)
+
+
 def entry_url(study: Study, panel_id: str) -> str:
     path = reverse("annotation:entry", args=[study.slug])
     if study.panel == Panel.PROLIFIC:
@@ -262,6 +269,7 @@ def simulate_crowd(
             transport_factory(), entry_url(study, panel_id), panel_id, responder, index.get
         )
         result.outcomes.append(outcome)
+        mark_simulated(study, panel_id)
         if say:
             say(f"  {panel_id} ({profile.kind}): {outcome.final_step} after {outcome.answered} answers")
     return result

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from analysis import exports, live, selectors
 from analysis.models import ExportJob, ExportStatus
+from annotation.models import Participant
 from sketches.admin import sketch_thumbnail
 from studies.models import Study
 
@@ -75,6 +76,11 @@ def index(request):
     return render(request, "analysis/index.html", {"rows": rows})
 
 
+def _simulated(study: Study) -> int:
+    """Simulated participants of the study (labelled on every page that shows its answers)."""
+    return Participant.objects.filter(study=study, simulated=True).count()
+
+
 @require_GET
 @with_study
 def dashboard(request, study: Study):
@@ -86,6 +92,7 @@ def dashboard(request, study: Study):
         "scope_label": selectors.SCOPES[scope],
         "polling": study.state in ("pilot", "live", "paused"),
         "links": _links(study),
+        "simulated": _simulated(study),
         **live.dashboard(study, scope),
     }
     template = "analysis/dashboard.html#live" if request.htmx else "analysis/dashboard.html"
@@ -112,6 +119,7 @@ def rankings(request, study: Study, category: str | None = None):
     context = {
         "study": study, "categories": categories, "category": chosen, "scorers": scorers, "scorer": scorer,
         "scope": scope, "scopes": selectors.SCOPE_TABS, "ranking": ranking, "links": _links(study),
+        "simulated": _simulated(study),
     }  # fmt: skip
     if ranking is not None and scorer is not None:
         context |= _ranking_columns(ranking, scorer.name)
