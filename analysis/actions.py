@@ -3,6 +3,7 @@
 * ``do_refresh_worker_quality(study)`` → rows upserted (skips when nothing changed)
 * ``do_request_export(study, user, include_excluded)`` → ExportJob, task enqueued on commit
 * ``do_run_export(job_id)`` → the job, done or failed (idempotent; the task calls it)
+* ``do_remove_simulated_participants(study)`` → how many simulated participants were removed
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from django.utils import timezone
 
 from analysis import selectors, services
 from analysis.models import ExportJob, ExportStatus, WorkerQuality
+from annotation.answering import release_pairs_of_excluded
+from annotation.models import Answer, Participant, ParticipantStatus, RefusedSubmission, Trial
 from sketches import jobs
 from studies.models import Study
 
@@ -146,3 +149,28 @@ def do_sweep_stuck_jobs(now=None) -> dict[str, dict[str, int]]:
         "scoring_runs": do_sweep_scoring_runs(now),
         "exports": exports,
     }
+def do_remove_simulated_participants(study: Study) -> int:
+    """Delete every simulated participant of the study (``Participant.simulated``) with their
+    trials and answers, giving back the planned pairs they still held. Real participants are
+    never touched. One transaction; returns how many were removed."""
+    with transaction.atomic():
+        Study.objects.select_for_update().only("pk").get(pk=study.pk)
+        simulated = list(Participant.objects.select_for_update().filter(study=study, simulated=True))
+        for participant in simulated:
+            counted = participant.status not in (
+                ParticipantStatus.BLOCKED,
+                ParticipantStatus.ABANDONED,
+            ) and not (participant.status == ParticipantStatus.COMPLETED and participant.qualified is False)
+            if counted and participant.status not in (
+                ParticipantStatus.CONSENTING,
+                ParticipantStatus.DECLINED,
+            ):
+                release_pairs_of_excluded(participant)  # their pairs still counted as covered
+        ids = [p.pk for p in simulated]
+        Answer.objects.filter(trial__participant_id__in=ids).delete()
+        RefusedSubmission.objects.filter(participant_id__in=ids).delete()
+        WorkerQuality.objects.filter(participant_id__in=ids).delete()
+        Trial.objects.filter(participant_id__in=ids, duplicate_of__isnull=False).delete()
+        Trial.objects.filter(participant_id__in=ids).delete()
+        Participant.objects.filter(pk__in=ids).delete()
+    return len(ids)

@@ -41,10 +41,10 @@ def _pct(value) -> str:
 
 @admin.register(StudyResults)
 class StudyResultsAdmin(_ReadOnly, admin.ModelAdmin):
-    list_display = ["name", "state", "participant_count", "pages", "exports"]
+    list_display = ["name", "state", "participant_count", "simulated", "pages", "exports"]
     list_filter = ["state"]
     search_fields = ["name", "slug"]
-    actions = ["export_report", "export_report_all_workers"]
+    actions = ["export_report", "export_report_all_workers", "remove_simulated_participants"]
 
     def get_queryset(self, request):
         visible = Study.objects.visible_to(request.user).values("pk")
@@ -58,6 +58,11 @@ class StudyResultsAdmin(_ReadOnly, admin.ModelAdmin):
     @admin.display(description="participants", ordering="n_participants")
     def participant_count(self, obj):
         return obj.n_participants
+
+    @admin.display(description="simulated participants")
+    def simulated(self, obj):
+        n = obj.participants.filter(simulated=True).count()
+        return f"{n} simulated" if n else "–"
 
     @admin.display(description="results")
     def pages(self, obj):
@@ -99,6 +104,14 @@ class StudyResultsAdmin(_ReadOnly, admin.ModelAdmin):
     )
     def export_report_all_workers(self, request, queryset):
         self._export(request, queryset, include_excluded=True)
+
+    @admin.action(description="Remove all simulated participants of the selected studies")
+    def remove_simulated_participants(self, request, queryset):
+        for study in queryset:  # only studies visible to this researcher (get_queryset)
+            removed = actions.do_remove_simulated_participants(study)
+            self.message_user(
+                request, f"{study.slug}: removed {removed} simulated participant(s).", messages.SUCCESS
+            )
 
 
 @admin.register(ExportJob)

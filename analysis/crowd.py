@@ -4,8 +4,9 @@ What the simulator may know, fixed before the first request:
 
 - the public sketches: their SVG as the stimulus URL serves it (``sketches.render.svg``),
   hashed, so a shown stimulus can be recognised by content;
-- a latent quality per sketch: a noisy monotone function of one scorer's q
-  (``simulation.latent_quality``; the "truth" scorer, by default the study's first).
+- a latent quality per sketch, independent of every scorer the study compares
+  (``latent_table``: drawn per sketch, or an oracle scorer's q); a degraded copy is
+  well below its source.
 
 It never reads trials, planned pairs, gold pairs or answers. Every answer goes through
 the participant URLs under ``/p/<slug>/``, by Django's test ``Client`` in this process
@@ -82,34 +83,61 @@ def stimulus_index(study: Study) -> dict[str, int]:
     return index
 
 
-def truth_scorer(study: Study, name: str | None = None) -> Scorer:
-    scorers = study.scorers.order_by("name")
-    if name:
-        scorer = scorers.filter(name=name).first()
-        if scorer is None:
-            raise CrowdError(
-                f"{name!r} is not one of the study's scorers ({', '.join(s.name for s in scorers)})"
-            )
-        return scorer
-    scorer = scorers.first()
+#: How much worse a degraded copy is than its source on the latent scale [0, 1] ("heavily").
+DEGRADED_DROP = 0.6
+
+
+def oracle_scorer(study: Study, name: str | None) -> Scorer | None:
+    """The scorer whose q the latent quality follows, or None for an independent latent.
+
+    Never one the study compares: a truth taken from a compared scorer builds that method's
+    win into the simulated answers (issue 11)."""
+    if not name:
+        return None
+    compared = {s.name for s in study.scorers.all()}
+    if name in compared:
+        raise CrowdError(
+            f"{name!r} is one of the methods the study compares ({', '.join(sorted(compared))}): "
+            "a simulated truth must come from elsewhere (an oracle scorer, or the default latent)"
+        )
+    scorer = Scorer.objects.filter(name=name).first()
     if scorer is None:
-        raise CrowdError(f"study {study.slug!r} has no scorer to derive a latent quality from")
+        raise CrowdError(f"no scorer named {name!r} to use as the oracle")
     return scorer
 
 
 def latent_table(
-    study: Study, scorer: Scorer, rng: np.random.Generator, noise: float = 0.05
+    study: Study, rng: np.random.Generator, noise: float = 0.05, oracle: Scorer | None = None
 ) -> dict[int, float]:
-    """Latent quality per sketch of the study's categories: a noisy monotone function of q."""
-    rows = list(
-        SketchScore.objects.filter(scorer=scorer, sketch__category__in=study.categories.all())
-        .order_by("sketch_id")
-        .values_list("sketch_id", "q", "sketch__category_id")
-    )
-    if not rows:
-        raise CrowdError(f"scorer {scorer.name!r} has no scores for the categories of {study.slug!r}")
-    ids, q, groups = (np.array(column) for column in zip(*rows))
-    return simulation.latent_quality(ids, q, groups, rng, noise=noise)
+    """The simulated truth: a latent quality per sketch of the study's categories.
+
+    Default: drawn for each sketch, uniform on [0, 1], independent of every scorer, so no
+    method's agreement is built in (each method's expected agreement is 50%). With an
+    ``oracle`` (a scorer not compared in the study): its q, min–max normalised per category,
+    plus N(0, noise). A degraded copy (degradation gold) sits ``DEGRADED_DROP`` below its source.
+    """
+    originals = Sketch.objects.originals().filter(category__in=study.categories.all())
+    if oracle is None:
+        rows = list(originals.order_by("pk").values_list("pk", "category_id"))
+        if not rows:
+            raise CrowdError(f"study {study.slug!r} has no sketches to simulate a truth for")
+        ids = [pk for pk, _ in rows]
+        latent = dict(zip(ids, rng.uniform(0.0, 1.0, len(ids)).tolist()))
+    else:
+        rows = list(
+            SketchScore.objects.filter(scorer=oracle, sketch__in=originals)
+            .order_by("sketch_id")
+            .values_list("sketch_id", "q", "sketch__category_id")
+        )
+        if not rows:
+            raise CrowdError(f"the oracle {oracle.name!r} has no scores for the categories of {study.slug!r}")
+        ids, q, groups = (np.array(column) for column in zip(*rows))
+        latent = simulation.latent_quality(ids, q, groups, rng, noise=noise)
+    derived = Sketch.objects.filter(category__in=study.categories.all(), derived_from__isnull=False)
+    for pk, source in derived.values_list("pk", "derived_from_id"):
+        if source in latent:
+            latent[pk] = latent[source] - DEGRADED_DROP
+    return latent
 
 
 # -- transports ---------------------------------------------------------------------------
@@ -181,6 +209,13 @@ class HttpTransport:
 # -- the crowd ---------------------------------------------------------------------------
 
 
+def mark_simulated(study: Study, panel_id: str) -> int:
+    """Label a simulated participant as such (dashboard, report, rankings, exports)."""
+    from annotation.models import Participant
+
+    return Participant.objects.filter(study=study, panel_id=panel_id).update(simulated=True)
+
+
 def entry_url(study: Study, panel_id: str) -> str:
     path = reverse("annotation:entry", args=[study.slug])
     if study.panel == Panel.PROLIFIC:
@@ -201,7 +236,7 @@ def simulate_crowd(
     *,
     seed: int = 0,
     base_url: str | None = None,
-    scorer_name: str | None = None,
+    oracle_name: str | None = None,
     noise: float = 0.05,
     say: Callable[[str], None] | None = None,
     transport_factory: Callable[[], simulation.Transport] | None = None,
@@ -222,7 +257,7 @@ def simulate_crowd(
         transport_factory = (lambda: HttpTransport(base_url)) if base_url else DjangoClientTransport
     transport_factory()  # validates --base-url before anything is sent
     latent = latent_table(
-        study, truth_scorer(study, scorer_name), seeds.rng(scheme, "crowd_latent", seed), noise
+        study, seeds.rng(scheme, "crowd_latent", seed), noise, oracle_scorer(study, oracle_name)
     )
     index = stimulus_index(study)
     result = CrowdResult(study.slug)
@@ -233,6 +268,7 @@ def simulate_crowd(
             transport_factory(), entry_url(study, panel_id), panel_id, responder, index.get
         )
         result.outcomes.append(outcome)
+        mark_simulated(study, panel_id)
         if say:
             say(f"  {panel_id} ({profile.kind}): {outcome.final_step} after {outcome.answered} answers")
     return result

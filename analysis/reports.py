@@ -30,7 +30,7 @@ CONFIG_FIELDS = [
     "allow_no_difference", "target_participants", "panel", "plan_frozen_at", "launched_at", "closed_at",
 ]  # fmt: skip
 ANSWER_FIELDS = [
-    "answer_id", "participant", "participant_index", "participant_status", "analysed", "excluded_reason",
+    "answer_id", "participant", "participant_index", "simulated", "participant_status", "analysed", "excluded_reason",
     "trial_id", "trial_kind", "position", "planned_pair_id", "gold_pair_id", "duplicate_of_trial_id",
     "category", "method", "level", "q_left", "q_right", "left_sketch_id", "right_sketch_id", "choice",
     "chosen_sketch_id", "agrees_with_q", "correct", "server_response_ms", "client_response_ms",
@@ -265,6 +265,7 @@ def _meta(report: Report, include_excluded: bool, agreement_boot: int, bt_boot: 
         "plan": {
             k: (study.plan_summary or {}).get(k) for k in ("total_pairs", "gold_pairs", "mode", "edges")
         },
+        "simulated_participants": sum(bool(p.get("simulated")) for p in frame.participants),
         "counts": {
             "participants": len(frame.participants),
             "participants_analysed": int(frame.in_scope.size),
@@ -319,6 +320,7 @@ def answer_rows(frame: services.Frame, excluded: dict[int, str]) -> Iterator[dic
             reason = excluded.get(p["id"], "not in scope")
         yield {
             "answer_id": int(a.answer_id[i]), "participant": p["panel_id"], "participant_index": p["index"],
+            "simulated": bool(p.get("simulated")),
             "participant_status": p["status"], "analysed": bool(analysed[i]), "excluded_reason": reason,
             "trial_id": int(a.trial_id[i]), "trial_kind": kind, "position": int(a.position[i]),
             "planned_pair_id": int(a.planned_pair[i]) if planned else None,

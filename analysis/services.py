@@ -28,6 +28,7 @@ from analysis.worker_qa import worker_qa
 from annotation.models import ParticipantStatus, TrialKind
 from scoring.models import Scorer
 from sketches.models import Category
+from studies import screening
 from studies.models import Study
 
 AGREEMENT_BOOT = 1000  # bootstrap-over-workers replicates for the agreement intervals
@@ -254,12 +255,43 @@ def _across(table, scorers) -> list[dict]:
 
 
 def status_of(participant: dict) -> str:
-    """ok, blocked or unqualified: what live screening decided (blocked wins)."""
+    """ok, undecided, blocked or unqualified: what live screening decided (blocked wins).
+    "undecided" (too little evidence either way) is analysed, and shown as such."""
     if participant["status"] == ParticipantStatus.BLOCKED:
         return "blocked"
     if participant["qualified"] is False:
         return "unqualified"
+    if participant.get("screening") == "undecided":
+        return "undecided"
     return "ok"
+
+
+def replayed_screening(frame: Frame) -> dict[int, tuple[str, str]]:
+    """participant id → (status, reason): the study's screening rules replayed on the stored
+    answers in order (``studies.screening.replay``), as a check on what was decided live."""
+    a = frame.answers.take(frame.answers.main)
+    rules = frame.study.screening_rules()
+    chosen_of = dict(zip(a.trial_id.tolist(), a.chosen.tolist()))
+    original_choice = np.array([chosen_of.get(int(t), -2) for t in a.duplicate_of])
+    is_sentinel, is_duplicate = a.kind == TrialKind.SENTINEL, a.kind == TrialKind.DUPLICATE
+    mistake = is_sentinel & (a.chosen != a.gold_better)
+    consistent = is_duplicate & (a.chosen == original_choice)
+    fast = np.nan_to_num(a.response_ms, nan=np.inf) < rules.too_fast_ms
+    n_trials = {p["id"]: p["n_trials"] for p in frame.participants}
+    out = {}
+    for pid in np.unique(a.participant_id).tolist():
+        sel = a.participant_id == pid
+        counts = screening.cumulative_counts(
+            is_sentinel[sel],
+            mistake[sel],
+            is_duplicate[sel],
+            consistent[sel],
+            a.choice[sel] == "left",
+            fast[sel],
+        )
+        status, reason, _ = screening.replay(rules, counts, n_trials.get(pid, 0))
+        out[pid] = (status, reason)
+    return out
 
 
 def worker_quality(frame: Frame) -> list[dict]:
@@ -274,9 +306,10 @@ def worker_quality(frame: Frame) -> list[dict]:
         gold=np.where(decided.kind == TrialKind.SENTINEL, decided.gold_better, -1),
         is_duplicate=(decided.kind == TrialKind.DUPLICATE) | np.isin(decided.trial_id, originals),
         max_sentinel_mistakes=study.max_sentinel_mistakes, min_duplicate_agreement=study.min_duplicate_agreement,
-        fast_ms=FAST_MS,
+        fast_ms=study.too_fast_ms or FAST_MS,
     )  # fmt: skip
     computed = {r["worker"]: r for r in qa.to_records()}
+    replayed = replayed_screening(frame)
     ids, answered = np.unique(main.participant_id, return_counts=True)
     n_main = dict(zip(ids.tolist(), answered.tolist()))
     in_scope = set(frame.in_scope.tolist())
@@ -305,10 +338,21 @@ def worker_quality(frame: Frame) -> list[dict]:
                 "left_rate": r.get("left_rate"),
                 "majority_trials": r.get("majority_trials", 0),
                 "majority_agreement": r.get("majority_agreement"),
-                "recomputed_status": r.get("status"),
+                "screening_reason": p.get("screening_reason", ""),
+                "simulated": p.get("simulated", False),
+                "recomputed_status": _recomputed(replayed.get(p["id"], ("", ""))[0], p),
             }  # fmt: skip
         )
     return rows
+
+
+def _recomputed(replayed: str, participant: dict) -> str:
+    """The replayed decision in ``status_of``'s words ("ok" while still going, as live)."""
+    if replayed == screening.BLOCKED:
+        return "blocked"
+    if replayed in (screening.UNQUALIFIED, screening.UNDECIDED):
+        return replayed
+    return "ok"
 
 
 def reliability(frame: Frame) -> list[dict]:

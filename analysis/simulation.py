@@ -3,8 +3,8 @@
 A simulated participant sees only what a browser sees: the step pages (HTML) and the
 two stimulus SVGs of each trial. It recognises a stimulus by the SHA-256 of its SVG
 (a table built up front from the public sketches, see ``analysis.crowd``) and answers
-from a *latent quality* per sketch id, also fixed up front: a noisy, monotone function
-of a scorer's q (``latent_quality``). It never sees pair ids, sentinel flags or answers.
+from a *latent quality* per sketch id, also fixed up front and independent of the
+scorers a study compares (``analysis.crowd.latent_table``). It never sees pair ids, sentinel flags or answers.
 
 Profiles:
 
@@ -12,6 +12,8 @@ Profiles:
 - ``thurstone``: a good worker with Thurstone noise, P(left) = Φ((u_left − u_right)/σ);
 - ``spammer``: a fair coin, fast;
 - ``left_biased``: presses left 90% of the time, otherwise answers like a good worker;
+- ``always_left``: presses left every time;
+- ``too_fast``: some signal (β = 4) but answers in ~240 ms, faster than one can look;
 - ``inconsistent``: a weak signal (β = 1.5), close to a coin flip.
 
 ``run_participant`` drives one participant over a ``Transport`` (Django's test Client or a
@@ -65,6 +67,8 @@ PROFILES: dict[str, Profile] = {
     "thurstone": Profile("thurstone", thurstone_sigma=0.09),
     "spammer": Profile("spammer", random_rate=1.0, rt_median_ms=330.0, rt_sigma=0.35, none_below=0.0),
     "left_biased": Profile("left_biased", left_rate=0.9, rt_median_ms=600.0),
+    "always_left": Profile("always_left", left_rate=1.0, rt_median_ms=500.0, none_below=0.0),
+    "too_fast": Profile("too_fast", beta=4.0, rt_median_ms=240.0, rt_sigma=0.3),
     "inconsistent": Profile("inconsistent", beta=1.5, rt_median_ms=900.0),
 }
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from analysis import exports, live, selectors
 from analysis.bt_inference import EVIDENCE
 from analysis.models import ExportJob, ExportStatus
+from annotation.models import Participant
 from sketches.admin import sketch_thumbnail
 from studies.models import Study
 
@@ -76,6 +77,11 @@ def index(request):
     return render(request, "analysis/index.html", {"rows": rows})
 
 
+def _simulated(study: Study) -> int:
+    """Simulated participants of the study (labelled on every page that shows its answers)."""
+    return Participant.objects.filter(study=study, simulated=True).count()
+
+
 @require_GET
 @with_study
 def dashboard(request, study: Study):
@@ -87,6 +93,7 @@ def dashboard(request, study: Study):
         "scope_label": selectors.SCOPES[scope],
         "polling": study.state in ("pilot", "live", "paused"),
         "links": _links(study),
+        "simulated": _simulated(study),
         **live.dashboard(study, scope),
     }
     template = "analysis/dashboard.html#live" if request.htmx else "analysis/dashboard.html"
@@ -113,6 +120,7 @@ def rankings(request, study: Study, category: str | None = None):
     context = {
         "study": study, "categories": categories, "category": chosen, "scorers": scorers, "scorer": scorer,
         "scope": scope, "scopes": selectors.SCOPE_TABS, "ranking": ranking, "links": _links(study),
+        "simulated": _simulated(study),
     }  # fmt: skip
     if ranking is not None and scorer is not None:
         context |= _ranking_columns(ranking, scorer.name)

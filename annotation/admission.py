@@ -184,12 +184,15 @@ def do_accept_consent(participant: Participant) -> Participant:
         if reason:
             raise EntryRefused(reason)
         _check_places(study)
-        practice = draw_practice_trials(study, locked.index)
+        # The practice trials, then the instructions' example (stored after them, never served
+        # as a practice trial, and never the same pair as the first one).
+        practice = draw_practice_trials(study, locked.index, example=True)
+        n_practice = min(len(practice), study.practice_trials)
         drafts = draw_trial_list(study, locked.index)
         _store_trials(locked, practice, drafts)
         now = timezone.now()
         locked.status = ParticipantStatus.INSTRUCTIONS
-        locked.n_practice = len(practice)
+        locked.n_practice = n_practice
         locked.n_trials = len(drafts)
         locked.consented_at = locked.last_seen_at = now
         locked.save(update_fields=["status", "n_practice", "n_trials", "consented_at", "last_seen_at"])

@@ -29,9 +29,11 @@ from annotation.models import (
     ParticipantStatus,
     RefusalReason,
     RefusedSubmission,
+    ScreeningStatus,
     Trial,
     TrialKind,
 )
+from studies import screening
 from studies.actions import do_release_planned_pairs
 from studies.models import Study, StudyState
 
@@ -57,6 +59,11 @@ _UPDATED_FIELDS = [
     "duplicates_answered",
     "duplicates_consistent",
     "duplicate_agreement",
+    "left_choices",
+    "right_choices",
+    "fast_answers",
+    "screening",
+    "screening_reason",
     "last_seen_at",
     "completed_at",
     "blocked_at",
@@ -135,8 +142,8 @@ def do_submit_answer(
         shows_trial = locked.status == ParticipantStatus.ACTIVE and not locked.break_due
         locked.trial_served_at = received if shows_trial else None
         locked.save(update_fields=_UPDATED_FIELDS)
-        if blocked_now:
-            release_unanswered_pairs(locked)
+        if blocked_now or (completed_now and not locked.qualified):
+            release_pairs_of_excluded(locked)
         return SubmitResult(
             ACCEPTED,
             locked,
@@ -209,33 +216,51 @@ def _advance(p: Participant, study: Study, trial: Trial, answer: Answer, now: da
             p.status = ParticipantStatus.ACTIVE
         return False, False
     p.current_position += 1
+    p.left_choices += answer.choice == Choice.LEFT
+    p.right_choices += answer.choice == Choice.RIGHT
+    ms = answer.client_response_ms if answer.client_response_ms is not None else answer.server_response_ms
+    p.fast_answers += ms is not None and ms < study.too_fast_ms
     if trial.kind == TrialKind.SENTINEL:
         p.sentinels_answered += 1
         p.sentinel_mistakes += 0 if answer.is_correct else 1
-        if p.sentinel_mistakes > study.max_sentinel_mistakes:
-            p.status, p.qualified, p.blocked_at = ParticipantStatus.BLOCKED, False, now
-            return True, False
     elif trial.kind == TrialKind.DUPLICATE:
         p.duplicates_answered += 1
         p.duplicates_consistent += 1 if answer.is_consistent else 0
         p.duplicate_agreement = p.duplicates_consistent / p.duplicates_answered
+    rules, counts = study.screening_rules(), screening_counts(p)
+    reason = screening.block_reason(rules, counts)
+    if reason:
+        p.status, p.qualified, p.blocked_at = ParticipantStatus.BLOCKED, False, now
+        p.screening, p.screening_reason = ScreeningStatus.BLOCKED, reason
+        return True, False
     if p.current_position >= p.n_trials:
+        verdict = screening.final_verdict(rules, counts)
         p.status, p.completed_at = ParticipantStatus.COMPLETED, now
-        p.qualified = p.duplicate_agreement is None or p.duplicate_agreement >= study.min_duplicate_agreement
+        p.qualified, p.screening = verdict.qualified, verdict.status
+        p.screening_reason = ", ".join(verdict.reasons)
         return False, True
     return False, False
 
 
-def release_unanswered_pairs(participant: Participant) -> int:
-    """Give back the planned pairs this participant will never answer (once per pair)."""
-    unanswered = set(
-        Trial.objects.filter(
-            participant=participant, planned_pair__isnull=False, answer__isnull=True
-        ).values_list("planned_pair_id", flat=True)
+def screening_counts(p: Participant) -> screening.Counts:
+    return screening.Counts(
+        sentinels=p.sentinels_answered,
+        mistakes=p.sentinel_mistakes,
+        duplicates=p.duplicates_answered,
+        consistent=p.duplicates_consistent,
+        answers=p.current_position,
+        left=p.left_choices,
+        right=p.right_choices,
+        fast=p.fast_answers,
     )
-    answered = set(
-        Trial.objects.filter(
-            participant=participant, planned_pair__isnull=False, answer__isnull=False
-        ).values_list("planned_pair_id", flat=True)
+
+
+def release_pairs_of_excluded(participant: Participant) -> int:
+    """A blocked or unqualified participant's answers never count: give back every planned
+    pair of theirs, answered or not (once per pair), so the plan is covered by answers that do."""
+    pairs = set(
+        Trial.objects.filter(participant=participant, planned_pair__isnull=False).values_list(
+            "planned_pair_id", flat=True
+        )
     )
-    return do_release_planned_pairs(sorted(unanswered - answered))
+    return do_release_planned_pairs(sorted(pairs))

@@ -1,6 +1,6 @@
 """The idle sweep: participants silent for longer than their study's idle timeout are abandoned.
 
-Their unanswered planned pairs go back to the pool (``studies.actions.do_release_planned_pairs``)
+Their planned pairs (answered ones too: an abandoned list is never analysed) go back to the pool (``studies.actions.do_release_planned_pairs``)
 so that someone else answers them. A study with ``idle_timeout_minutes = 0`` never times out.
 Run by the ``expire_idle_participants`` Celery task and management command.
 """
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from annotation.answering import release_unanswered_pairs
+from annotation.answering import release_pairs_of_excluded
 from annotation.models import Participant, ParticipantStatus
 from studies.models import Study
 
@@ -58,4 +58,4 @@ def _expire_one(pk: int, cutoff: datetime) -> int | None:
             return None
         participant.status = ParticipantStatus.ABANDONED
         participant.save(update_fields=["status"])
-        return release_unanswered_pairs(participant)
+        return release_pairs_of_excluded(participant)  # an abandoned list is never analysed

@@ -26,6 +26,13 @@ class ParticipantStatus(models.TextChoices):
     RETURNED = "returned", "returned or timed out on the panel"
 
 
+class ScreeningStatus(models.TextChoices):
+    OK = "ok"
+    UNDECIDED = "undecided", "undecided (too little evidence: analysed)"
+    UNQUALIFIED = "unqualified"
+    BLOCKED = "blocked"
+
+
 #: Statuses that hold one of the study's ``target_participants`` places.
 TAKING_A_PLACE = [
     ParticipantStatus.INSTRUCTIONS,
@@ -93,6 +100,21 @@ class Participant(models.Model):
     duplicates_answered = models.PositiveIntegerField(default=0)
     duplicates_consistent = models.PositiveIntegerField(default=0)
     duplicate_agreement = models.FloatField(null=True, blank=True)
+    left_choices = models.PositiveIntegerField(default=0, help_text="Main answers on the left (side bias).")
+    right_choices = models.PositiveIntegerField(default=0, help_text="Main answers on the right (side bias).")
+    fast_answers = models.PositiveIntegerField(
+        default=0, help_text="Main answers faster than the study's too-fast limit."
+    )
+    screening = models.CharField(
+        max_length=12,
+        choices=ScreeningStatus.choices,
+        blank=True,
+        help_text="The screening's decision (studies.screening); empty until the end or a block.",
+    )
+    screening_reason = models.CharField(max_length=60, blank=True, help_text="Why blocked or unqualified.")
+    simulated = models.BooleanField(
+        default=False, help_text="A simulated worker (analysis.crowd), never a person: labelled everywhere."
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     consented_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(auto_now_add=True)
@@ -125,6 +147,11 @@ class Participant(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(current_position__lte=F("n_trials")), name="participant_position_in_list"
+            ),
+            models.CheckConstraint(
+                condition=Q(left_choices__lte=F("current_position"))
+                & Q(fast_answers__lte=F("current_position")),
+                name="participant_side_and_speed_counts_in_range",
             ),
             models.CheckConstraint(
                 condition=Q(practice_position__lte=F("n_practice")), name="participant_practice_in_list"

@@ -131,8 +131,8 @@ def _trial(participant: Participant, fetched=()) -> dict:
 
 def _instructions(participant: Participant) -> dict:
     study = participant.study
-    example = (
-        Trial.objects.filter(participant=participant, is_practice=True, position=0)
+    example = (  # stored after the practice trials (annotation.admission)
+        Trial.objects.filter(participant=participant, is_practice=True, position=participant.n_practice)
         .only("token", "left_sketch_id", "practice_better_sketch_id")
         .first()
     )

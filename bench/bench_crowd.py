@@ -36,7 +36,6 @@ def main() -> None:
         DjangoClientTransport,
         latent_table,
         simulate_crowd,
-        truth_scorer,
     )
     from analysis.reports import build_report
     from annotation.models import Participant
@@ -49,7 +48,7 @@ def main() -> None:
         "bench-crowd", n=60, sampling_mode="balanced", n_levels=5, pairs_per_cell=120, trials_per_participant=TRIALS,
         practice_trials=2, sentinels_per_participant=TRIALS // 6, max_sentinel_mistakes=TRIALS // 24,
         duplicates_per_participant=TRIALS // 6, min_duplicate_distance=TRIALS // 6, break_every=TRIALS // 2,
-        target_participants=10_000, auto_gold_pairs=60,
+        target_participants=10_000, auto_gold_pairs=0, degradation_gold_pairs=TRIALS // 6,
     )  # fmt: skip
     study = do_launch_study(study)
     counts = {"good": GOOD, "spammer": SPAMMERS, "left_biased": LEFT, "inconsistent": INCONSISTENT}
@@ -85,7 +84,7 @@ def main() -> None:
     table = report.agreement.table
     rates = table.agree.sum(axis=(0, 1)) / np.maximum(table.n.sum(axis=(0, 1)), 1)
     print_row("agreement by level (pooled)", " ".join(f"{100 * r:.0f}%" for r in rates))
-    latent = latent_table(study, truth_scorer(study), seeds.rng(study.seed_scheme, "crowd_latent", SEED))
+    latent = latent_table(study, seeds.rng(study.seed_scheme, "crowd_latent", SEED))
     for ranking in report.rankings:
         compared = [i for i in ranking.items if i["bt_rank"] is not None]
         tau = scipy.stats.kendalltau(

@@ -13,6 +13,9 @@ class Split(models.TextChoices):
     TRAIN = "train", "train"
     VAL = "val", "validation"
     TEST = "test", "test"
+    #: Derived sketches (degradation gold): never in a split that a plan, a training set
+    #: or an analysis reads.
+    GOLD = "gold", "derived (gold only)"
 
 
 #: Share of the corpus per split, by the first byte pair of a key hash.
@@ -61,11 +64,16 @@ class SketchQuerySet(models.QuerySet):
     def for_categories(self, categories):
         return self.filter(category__in=categories)
 
+    def originals(self):
+        """Imported sketches, without derived copies (degradation gold)."""
+        return self.filter(derived_from__isnull=True)
+
 
 class Sketch(models.Model):
     class Source(models.TextChoices):
         QUICKDRAW = "quickdraw", "Quick, Draw! ndjson"
         SKETCHRNN = "sketchrnn", "sketch-rnn stroke-3"
+        DEGRADED = "degraded", "derived: a degraded copy (degradation gold)"
 
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="sketches")
     source = models.CharField(max_length=20, choices=Source.choices)
@@ -84,6 +92,17 @@ class Sketch(models.Model):
     import_batch = models.ForeignKey(
         "ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="sketches"
     )
+    derived_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="derived",
+        help_text="Degradation gold: the sketch this one is a degraded copy of.",
+    )
+    degradation = models.CharField(
+        max_length=20, blank=True, help_text="Degradation gold: family-severity, e.g. scribble-3."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SketchQuerySet.as_manager()
@@ -100,11 +119,26 @@ class Sketch(models.Model):
             models.CheckConstraint(
                 condition=Q(point_count__gt=0) & Q(stroke_count__gt=0), name="sketch_has_points"
             ),
+            # A derived sketch says so three times over: its source, its split and its parent.
+            models.CheckConstraint(
+                condition=(Q(derived_from__isnull=True) & ~Q(source="degraded") & ~Q(split="gold"))
+                | (
+                    Q(derived_from__isnull=False)
+                    & Q(source="degraded")
+                    & Q(split="gold")
+                    & ~Q(degradation="")
+                ),
+                name="sketch_derived_says_so",
+            ),
         ]
         indexes = [models.Index(fields=["category", "split"], name="sketch_category_split")]
 
     def __str__(self) -> str:
         return f"{self.category} #{self.pk} ({self.source}:{self.key_id})"
+
+    @property
+    def is_derived(self) -> bool:
+        return self.derived_from_id is not None
 
 
 class ImportBatch(models.Model):

@@ -30,7 +30,7 @@ from studies.lifecycle import (
     do_pause_study,
     do_resume_study,
 )
-from studies.models import GoldPair, PlannedPair, Study
+from studies.models import GoldPair, PlannedPair, Study, StudyState
 from studies.planning import do_freeze_plan, preview_plan
 from studies.sampling import InfeasiblePlan
 
@@ -105,7 +105,7 @@ def draw_trial_list(study: Study, participant_index: int) -> list[TrialDraft]:
             "pk", "sketch_a_id", "sketch_b_id"
         )
     )
-    sentinels, _ = _gold_for(study, participant_index)
+    sentinels = _sentinels_for(study, participant_index)
 
     drafts: list[TrialDraft] = []
     for position, (kind, slot, swap) in enumerate(zip(spec.kind, spec.slot, spec.swap)):
@@ -135,22 +135,29 @@ def draw_trial_list(study: Study, participant_index: int) -> list[TrialDraft]:
     return drafts
 
 
-def draw_practice_trials(study: Study, participant_index: int) -> list[PracticeDraft]:
-    """The participant's practice pairs: gold pairs that are not among their sentinels.
+def draw_practice_trials(study: Study, participant_index: int, example: bool = False) -> list[PracticeDraft]:
+    """The participant's practice pairs, from the accepted practice pool only.
 
-    Reads only; the same (seed, participant_index) always gives the same list.
+    The practice pool is disjoint from every participant's sentinels (``studies.gold``),
+    so practice feedback reveals no sentinel. With ``example=True`` one more pair follows
+    the practice trials: the instructions' example, never the same as the first practice
+    trial. Reads only; the same (seed, participant_index) always gives the same list.
     """
     if participant_index < 0:
         raise StudyConfigError([f"participant_index must be non-negative, got {participant_index}"])
-    _, practice = _gold_for(study, participant_index)
+    pool = list(GoldPair.objects.filter(study=study).practice_pool().order_by("pk"))
     rng = study.rng("practice_sides", participant_index)
+    picks = [pool[k] for k in rng.permutation(len(pool))]
+    chosen = picks[: study.practice_trials]
+    if example and len(picks) > 1:
+        chosen.append(picks[study.practice_trials] if len(picks) > study.practice_trials else picks[-1])
     return [
         PracticeDraft(
             left_sketch_id=g.worse_id if swap else g.better_id,
             right_sketch_id=g.better_id if swap else g.worse_id,
             better_sketch_id=g.better_id,
         )
-        for g, swap in zip(practice, rng.random(len(practice)) < 0.5)
+        for g, swap in zip(chosen, rng.random(len(chosen)) < 0.5)
     ]
 
 
@@ -173,7 +180,7 @@ def _check_can_draw(study: Study, participant_index: int) -> None:
     else:
         problems += checks.plan_size_problems(study)
     needed = study.sentinels_per_participant
-    n_gold = GoldPair.objects.filter(study=study).count()
+    n_gold = GoldPair.objects.filter(study=study).sentinel_pool(live=study.state == StudyState.LIVE).count()
     if n_gold < needed:
         problems.append(
             f"needs {needed} gold pairs for the sentinels, the study has {n_gold} (short by {needed - n_gold})"
@@ -182,9 +189,11 @@ def _check_can_draw(study: Study, participant_index: int) -> None:
         raise StudyConfigError(problems)
 
 
-def _gold_for(study: Study, participant_index: int) -> tuple[list[GoldPair], list[GoldPair]]:
-    """(sentinels, practice) gold pairs of a participant, disjoint, drawn from their seed."""
-    gold = list(GoldPair.objects.filter(study=study).order_by("pk"))
+def _sentinels_for(study: Study, participant_index: int) -> list[GoldPair]:
+    """A participant's sentinel gold pairs, drawn from their seed out of the sentinel pool
+    (accepted gold; in a pilot also unreviewed candidates). Never practice gold."""
+    live = study.state == StudyState.LIVE
+    gold = list(GoldPair.objects.filter(study=study).sentinel_pool(live=live).order_by("pk"))
     n_sentinels = study.sentinels_per_participant
     if len(gold) < n_sentinels:
         raise StudyConfigError(
@@ -194,6 +203,4 @@ def _gold_for(study: Study, participant_index: int) -> tuple[list[GoldPair], lis
             ]
         )
     picks = study.rng("participant_gold", participant_index).permutation(len(gold))
-    sentinels = [gold[k] for k in picks[:n_sentinels]]
-    practice = [gold[k] for k in picks[n_sentinels : n_sentinels + study.practice_trials]]
-    return sentinels, practice
+    return [gold[k] for k in picks[:n_sentinels]]

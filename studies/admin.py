@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from sketches.admin import sketch_thumbnail
-from studies import checks, lifecycle, planning, power, setup_admin
+from studies import admin_gold, checks, gold, lifecycle, planning, power, setup_admin
 from studies.errors import StudyConfigError
 from studies.forms import GoldPairForm, StudyAdminForm
 from studies.models import GoldPair, Study, StudyState
@@ -30,6 +30,7 @@ PLAN_FIELDS = [
     "level_edges",
     "sampling_mode",
     "auto_gold_pairs",
+    "degradation_gold_pairs",
     "seed",
 ]
 #: Fields that shape participants' lists and screening: read-only once participants may enter.
@@ -43,6 +44,15 @@ RUN_FIELDS = [
     "min_duplicate_distance",
     "allow_no_difference",
     "qualification_study",
+]
+#: Screening settings (studies.screening): read-only once participants may enter, like RUN_FIELDS.
+SCREENING_FIELDS = [
+    "screening_rule",
+    "sequential_screening",
+    "screening_alpha",
+    "too_fast_ms",
+    "too_fast_share",
+    "too_fast_block_after",
 ]
 ACTION_LABELS = {
     "freeze_plan": "Freeze the plan",
@@ -60,10 +70,11 @@ def run_action(study: Study, action: str, user, override_reason: str = "") -> tu
     """Call the action behind a button; returns (success message, study to show next)."""
     if action == "freeze_plan":
         summary = planning.do_freeze_plan(study)
-        gold = summary["gold_pairs"]
+        counts = summary["gold_pairs"]
         return (
             f"Plan frozen: {summary['total_pairs']:,} pairs in {len(summary['cells'])} cells; "
-            f"{gold['automatic']} automatic + {gold['curated']} curated gold pairs."
+            f"{counts['degradation']} degradation + {counts['automatic']} model-suggested (to review) + "
+            f"{counts['curated']} curated sentinel gold pairs, {counts['practice']} practice."
         ), study
     if action == "discard_plan":
         deleted = planning.do_discard_plan(study)
@@ -83,6 +94,8 @@ def run_action(study: Study, action: str, user, override_reason: str = "") -> tu
             message += f" Warning ({how}; recorded in the plan summary): " + "; ".join(
                 records[-1]["problems"]
             )
+        if study.state == StudyState.PILOT:
+            message += "".join(f" Warning: {w}." for w in gold.pilot_warnings(study))
         return message, study
     if action == "pause":
         lifecycle.do_pause_study(study)
@@ -189,6 +202,7 @@ class StudyAdmin(admin.ModelAdmin):
         ),
         ("Sampling (the pair plan)", {"fields": PLAN_FIELDS[:-1] + ["feasible_sizes"]}),
         ("Per-participant trial list", {"fields": RUN_FIELDS[:-1] + ["break_every", "idle_timeout_minutes"]}),
+        ("Screening (see the screening planner below)", {"fields": SCREENING_FIELDS}),
         (
             "Running it",
             {
@@ -246,7 +260,7 @@ class StudyAdmin(admin.ModelAdmin):
         if obj is not None and obj.plan_frozen_at is not None:
             readonly += PLAN_FIELDS
         if obj is not None and obj.state != StudyState.DRAFT:
-            readonly += RUN_FIELDS + ["slug"]
+            readonly += RUN_FIELDS + SCREENING_FIELDS + ["slug"]
         return readonly
 
     def get_prepopulated_fields(self, request, obj=None):
@@ -290,6 +304,10 @@ class StudyAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("<int:object_id>/plan/", view(self.plan_view), name="studies_study_plan"),
+            path("<int:object_id>/gold/", view(self.gold_view), name="studies_study_gold"),
+            path(
+                "<int:object_id>/gold/decide/", view(self.gold_decide_view), name="studies_study_gold_decide"
+            ),
             path("<int:object_id>/do/<slug:action>/", view(self.action_view), name="studies_study_action"),
             path(
                 "<int:object_id>/fit/",
@@ -304,6 +322,11 @@ class StudyAdmin(admin.ModelAdmin):
             extra_context = {
                 **(extra_context or {}),
                 "plan_url": reverse("admin:studies_study_plan", args=[study.pk]),
+                "gold_url": reverse("admin:studies_study_gold", args=[study.pk]),
+                "gold_candidates": GoldPair.objects.filter(
+                    study=study, review=GoldPair.Review.CANDIDATE
+                ).count(),
+                **(admin_gold.planner_context(study) if study.state != StudyState.CLOSED else {}),
                 "trial_preview_url": trial_preview_url(study),
                 "scorer_sanity_problems": checks.scorer_sanity_problems(study)
                 if study.state in (StudyState.DRAFT, StudyState.PILOT)
@@ -349,6 +372,29 @@ class StudyAdmin(admin.ModelAdmin):
             else None,
         }
         return TemplateResponse(request, "admin/studies/study/plan.html", context)
+
+    def gold_view(self, request, object_id):
+        return require_GET(self._gold_view)(request, object_id)
+
+    def _gold_view(self, request, object_id):
+        study = self._visible_study(request, object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": study,
+            **admin_gold.gold_review_context(request, study, self.has_change_permission(request, study)),
+        }
+        return TemplateResponse(request, "admin/studies/study/gold.html", context)
+
+    def gold_decide_view(self, request, object_id):
+        return require_POST(self._gold_decide_view)(request, object_id)
+
+    def _gold_decide_view(self, request, object_id):
+        study = self._visible_study(request, object_id)
+        if not self.has_change_permission(request, study):
+            messages.error(request, "You may not change this study.")
+            return redirect("admin:studies_study_gold", study.pk)
+        return admin_gold.decide(request, study)
 
     def action_view(self, request, object_id, action):
         return require_POST(self._action_view)(request, object_id, action)

@@ -32,6 +32,7 @@ PLAN_FIELDS = {
     "level_edges",
     "sampling_mode",
     "auto_gold_pairs",
+    "degradation_gold_pairs",
     "seed",
 }
 #: Fields that shape participants' lists: refused once participants may enter.
@@ -45,6 +46,12 @@ RUN_FIELDS = {
     "min_duplicate_distance",
     "allow_no_difference",
     "qualification_study",
+    "screening_rule",
+    "sequential_screening",
+    "screening_alpha",
+    "too_fast_ms",
+    "too_fast_share",
+    "too_fast_block_after",
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from scoring.evaluation import problem_of
-from studies.models import GoldPair, Panel, PlannedPair, Study, StudyState
+from studies.models import Panel, PlannedPair, Study, StudyState
 from studies.sampling import level_edges
 
 
@@ -86,15 +86,25 @@ def config_problems(study: Study) -> list[str]:
     return problems
 
 
-def gold_problems(study: Study, n_gold: int) -> list[str]:
-    needed = study.sentinels_per_participant + study.practice_trials
-    if n_gold >= needed:
-        return []
-    return [
-        f"too few gold pairs: {study.sentinels_per_participant} sentinels + {study.practice_trials} practice "
-        f"trials per participant need {needed}, the study has {n_gold} (short by {needed - n_gold}); add curated "
-        f"gold pairs or raise the automatic gold pairs"
-    ]
+def gold_problems(study: Study, n_sentinel: int, n_practice: int) -> list[str]:
+    """Dry run: will the pools hold enough gold once the plan is frozen?"""
+    from studies.gold import practice_needed
+
+    problems = []
+    if n_sentinel < study.sentinels_per_participant:
+        need = study.sentinels_per_participant
+        problems.append(
+            f"too few gold pairs for the sentinels: each participant needs {need}, the study would have "
+            f"{n_sentinel} (short by {need - n_sentinel}); add curated gold pairs or raise the degradation "
+            "or automatic gold pairs"
+        )
+    need = practice_needed(study)
+    if n_practice < need:
+        problems.append(
+            f"too few practice gold pairs: {study.practice_trials} practice trials and the instructions' "
+            f"example need {need}, the study would have {n_practice} (short by {need - n_practice})"
+        )
+    return problems
 
 
 def plan_size_problems(study: Study) -> list[str]:
@@ -106,14 +116,18 @@ def plan_size_problems(study: Study) -> list[str]:
     return [f"the frozen plan has {n_pairs} pairs, each participant needs {need} (short by {need - n_pairs})"]
 
 
-def launch_problems(study: Study) -> list[str]:
-    """Everything that must hold before participants may enter (the plan is frozen by then)."""
+def launch_problems(study: Study, live: bool = True) -> list[str]:
+    """Everything that must hold before participants may enter (the plan is frozen by then).
+
+    ``live=False`` (a pilot) lets unreviewed model-suggested gold through, with a warning."""
+    from studies.gold import gold_problems as pool_problems
+
     problems = config_problems(study)
     if study.plan_frozen_at is None:
         problems.append("the pair plan is not frozen")
     else:
         problems += plan_size_problems(study)
-        problems += gold_problems(study, GoldPair.objects.filter(study=study).count())
+        problems += pool_problems(study, live=live)
         frozen = {s["id"]: s["checkpoint_sha256"] for s in study.plan_summary.get("scorers", [])}
         for scorer in study.scorers.all():
             if frozen.get(scorer.pk) not in (None, scorer.checkpoint_sha256):

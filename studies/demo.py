@@ -44,7 +44,8 @@ CONFIG = {
     "max_sentinel_mistakes": 2,
     "duplicates_per_participant": 4,
     "min_duplicate_distance": 20,
-    "auto_gold_pairs": 40,
+    "auto_gold_pairs": 0,  # model-suggested gold needs a review before a live launch
+    "degradation_gold_pairs": 24,
     "break_every": 30,
     "seed": 20261122,
     "target_participants": 20,

@@ -43,6 +43,13 @@ CLONED_FIELDS = [
     "duplicates_per_participant",
     "min_duplicate_agreement",
     "min_duplicate_distance",
+    "degradation_gold_pairs",
+    "screening_rule",
+    "sequential_screening",
+    "screening_alpha",
+    "too_fast_ms",
+    "too_fast_share",
+    "too_fast_block_after",
     "allow_no_difference",
     "break_every",
     "idle_timeout_minutes",
@@ -77,7 +84,7 @@ def do_launch_study(study: Study, pilot: bool = False, override_reason: str = ""
                 do_freeze_plan(locked)
             except StudyConfigError as error:  # report the run's problems too, all at once
                 raise StudyConfigError(error.messages + checks.run_problems(locked)) from None
-        problems = checks.launch_problems(locked)
+        problems = checks.launch_problems(locked, live=not pilot)
         if problems:
             raise StudyConfigError(problems)
         now = timezone.now()
@@ -156,7 +163,13 @@ def do_clone_study(study: Study, *, slug: str | None = None, name: str | None = 
         GoldPair.objects.bulk_create(
             [
                 GoldPair(
-                    study=clone, better_id=g.better_id, worse_id=g.worse_id, source=g.source, note=g.note
+                    study=clone,
+                    better_id=g.better_id,
+                    worse_id=g.worse_id,
+                    source=g.source,
+                    note=g.note,
+                    review=g.review,
+                    use=g.use,
                 )
                 for g in study.gold_pairs.filter(source=GoldPair.Source.CURATED)
             ]

@@ -42,6 +42,14 @@ class Panel(models.TextChoices):
 def new_entry_secret() -> str:
     """A per-study key for signed entry links (``studies/entry_links.py``)."""
     return secrets.token_urlsafe(32)
+class ScreeningRule(models.TextChoices):
+    AUTO = "auto", "automatic: the paper's fixed rules at the paper's scale, else decide on evidence"
+    PAPER = "paper", "the paper's fixed rules (> max mistakes blocks; < min agreement unqualifies)"
+    EVIDENCE = "evidence", "decide only with enough evidence (Beta posterior), else undecided"
+
+
+#: The paper's scale: 40 sentinels and 40 duplicates per participant (paper §4.1).
+PAPER_SCALE = 40
 
 
 class StudyQuerySet(models.QuerySet):
@@ -108,6 +116,38 @@ class Study(models.Model):
         default=0.70, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
     min_duplicate_distance = models.PositiveIntegerField(default=100)
+    degradation_gold_pairs = models.PositiveIntegerField(
+        default=40,
+        help_text="Degradation gold made when the plan is frozen: a held-out sketch against a heavily "
+        "degraded copy of itself, as sentinels (plus the practice pool). 0: none.",
+    )
+    # screening (studies/screening.py; the defaults are argued in the studies README)
+    screening_rule = models.CharField(
+        max_length=10, choices=ScreeningRule.choices, default=ScreeningRule.AUTO
+    )
+    sequential_screening = models.BooleanField(
+        default=True,
+        help_text="Block a worker as soon as a sequential test (sentinels and duplicates together, and "
+        "side bias) is sure they answer at random or always on one side.",
+    )
+    screening_alpha = models.FloatField(
+        default=0.02,
+        validators=[MinValueValidator(0.0001), MaxValueValidator(0.2)],
+        help_text="Bound on the share of good workers the sequential tests ever block (all tests together).",
+    )
+    too_fast_ms = models.PositiveIntegerField(
+        default=350, help_text="An answer faster than this (ms) counts as too fast. 0: no response-time rule."
+    )
+    too_fast_share = models.FloatField(
+        default=0.2,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="More than this share of too-fast answers flags the worker (unqualified at the end).",
+    )
+    too_fast_block_after = models.PositiveIntegerField(
+        default=50,
+        help_text="Block live once this many trials are answered and the too-fast share is exceeded. "
+        "0: flag at the end only.",
+    )
     allow_no_difference = models.BooleanField(default=False)
     break_every = models.PositiveIntegerField(
         default=100, help_text="A break screen every N trials (0: none)."
@@ -205,6 +245,29 @@ class Study(models.Model):
     def rng(self, purpose: str, *index: int):
         """The ``numpy.random.Generator`` of one purpose of ``studies.seeds``, from ``self.seed``."""
         return seeds.rng(self.seed_scheme, purpose, self.seed, *index)
+    def effective_screening_rule(self) -> str:
+        """``paper`` or ``evidence``: AUTO is the paper's fixed rules at the paper's scale."""
+        if self.screening_rule != ScreeningRule.AUTO:
+            return self.screening_rule
+        paper_scale = min(self.sentinels_per_participant, self.duplicates_per_participant) >= PAPER_SCALE
+        return ScreeningRule.PAPER if paper_scale else ScreeningRule.EVIDENCE
+
+    def screening_rules(self):
+        """The study's screening settings for the pure rules in ``studies.screening``."""
+        from studies.screening import Rules
+
+        return Rules(
+            rule=self.effective_screening_rule,
+            n_sentinels=self.sentinels_per_participant,
+            max_mistakes=self.max_sentinel_mistakes,
+            n_duplicates=self.duplicates_per_participant,
+            min_agreement=self.min_duplicate_agreement,
+            sequential=self.sequential_screening,
+            alpha=self.screening_alpha,
+            too_fast_ms=self.too_fast_ms,
+            too_fast_share=self.too_fast_share,
+            too_fast_block_after=self.too_fast_block_after,
+        )
 
     @property
     def regular_trials_per_participant(self) -> int:
@@ -242,23 +305,56 @@ class PlannedPair(models.Model):
         return f"{self.study}: {self.sketch_a_id} vs {self.sketch_b_id} (level {self.level})"
 
 
+class GoldQuerySet(models.QuerySet):
+    def sentinel_pool(self, live: bool):
+        """Gold a participant's sentinels are drawn from: accepted, and also unreviewed
+        candidates in a pilot (a live launch refuses while candidates remain)."""
+        reviews = [GoldPair.Review.ACCEPTED] + ([] if live else [GoldPair.Review.CANDIDATE])
+        return self.filter(use=GoldPair.Use.SENTINEL, review__in=reviews)
+
+    def practice_pool(self):
+        """Practice trials and the instructions' example: accepted practice gold only."""
+        return self.filter(use=GoldPair.Use.PRACTICE, review=GoldPair.Review.ACCEPTED)
+
+
 class GoldPair(models.Model):
-    """A sentinel: a pair with a known answer, automatic or curated by the researcher."""
+    """A pair with a known answer: a sentinel, or practice material kept apart from every sentinel."""
 
     class Source(models.TextChoices):
-        AUTOMATIC = "automatic", "automatic (largest model gap, scorers agree)"
+        AUTOMATIC = "automatic", "model-suggested (largest model gap, scorers agree): needs review"
+        DEGRADED = "degraded", "degradation gold (a sketch against a degraded copy of itself)"
         CURATED = "curated", "curated by the researcher"
+
+    class Review(models.TextChoices):
+        CANDIDATE = "candidate", "candidate: not reviewed yet"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+
+    class Use(models.TextChoices):
+        SENTINEL = "sentinel", "sentinel (hidden gold trial)"
+        PRACTICE = "practice", "practice and the instructions' example (never a sentinel)"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="gold_pairs")
     better = models.ForeignKey(Sketch, on_delete=models.PROTECT, related_name="+")
     worse = models.ForeignKey(Sketch, on_delete=models.PROTECT, related_name="+")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.CURATED)
+    review = models.CharField(max_length=10, choices=Review.choices, default=Review.ACCEPTED)
+    use = models.CharField(max_length=10, choices=Use.choices, default=Use.SENTINEL)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=200, blank=True)
+
+    objects = GoldQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["study", "better", "worse"], name="goldpair_unique"),
             models.CheckConstraint(condition=~Q(better=F("worse")), name="goldpair_two_sketches"),
+            models.CheckConstraint(
+                condition=~Q(source="automatic", use="practice"), name="goldpair_model_gold_never_practice"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from scoring.models import Scorer, SketchScore
 from sketches.models import Category, Sketch
-from studies import checks, power, sampling
+from studies import checks, gold, power, sampling
 from studies.errors import StudyConfigError
 from studies.models import GoldPair, PlannedPair, Study, StudyState
 
@@ -42,6 +42,7 @@ class ComputedPlan:
     summary: dict
     cells: list[Cell] = field(default_factory=list)
     automatic_gold: list[tuple[int, int]] = field(default_factory=list)  # (better, worse) sketch ids
+    degradation_gold: list[gold.DegradationGoldDraft] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -113,9 +114,20 @@ def compute_plan(study: Study) -> ComputedPlan:
             )
     summary["cells"] = [_cell_summary(cell) for cell in computed.cells]
     summary["total_pairs"] = sum(len(cell.plan) for cell in computed.cells if cell.plan is not None)
-    curated = GoldPair.objects.filter(study=study, source=GoldPair.Source.CURATED).count()
-    summary["gold_pairs"] = {"curated": curated, "automatic": len(computed.automatic_gold)}
-    problems += checks.gold_problems(study, curated + len(computed.automatic_gold))
+    computed.degradation_gold, degradation_problems = gold.plan_degradation_gold(study, categories)
+    problems += degradation_problems
+    curated = GoldPair.objects.filter(study=study, source=GoldPair.Source.CURATED)
+    degraded = [d.use for d in computed.degradation_gold]
+    n_degraded_practice = degraded.count(GoldPair.Use.PRACTICE)
+    summary["gold_pairs"] = {
+        "curated": curated.count(),
+        "automatic": len(computed.automatic_gold),
+        "degradation": len(degraded) - n_degraded_practice,
+        "practice": n_degraded_practice + curated.practice_pool().count(),
+    }
+    n_sentinel = curated.sentinel_pool(live=False).count() + len(computed.automatic_gold)
+    n_sentinel += summary["gold_pairs"]["degradation"]
+    problems += checks.gold_problems(study, n_sentinel, summary["gold_pairs"]["practice"])
     return computed
 
 
@@ -135,10 +147,17 @@ def do_freeze_plan(study: Study) -> dict:
         _store_pairs(locked, computed.cells)
         GoldPair.objects.bulk_create(
             [
-                GoldPair(study=locked, better_id=better, worse_id=worse, source=GoldPair.Source.AUTOMATIC)
+                GoldPair(
+                    study=locked,
+                    better_id=better,
+                    worse_id=worse,
+                    source=GoldPair.Source.AUTOMATIC,
+                    review=GoldPair.Review.CANDIDATE,  # the model's opinion: a person reviews it
+                )
                 for better, worse in computed.automatic_gold
             ]
         )
+        gold.store_degradation_gold(locked, computed.degradation_gold)
         locked.plan_summary = {**computed.summary, "frozen": True}
         locked.plan_frozen_at = timezone.now()
         locked.save(update_fields=["plan_summary", "plan_frozen_at"])
@@ -153,7 +172,9 @@ def do_discard_plan(study: Study) -> int:
         if locked.state != StudyState.DRAFT:
             raise StudyConfigError(f"only a draft's plan can be discarded; {locked.slug!r} is {locked.state}")
         deleted, _ = PlannedPair.objects.filter(study=locked).delete()
-        GoldPair.objects.filter(study=locked, source=GoldPair.Source.AUTOMATIC).delete()
+        GoldPair.objects.filter(
+            study=locked, source__in=[GoldPair.Source.AUTOMATIC, GoldPair.Source.DEGRADED]
+        ).delete()
         locked.plan_summary, locked.plan_frozen_at = {}, None
         locked.save(update_fields=["plan_summary", "plan_frozen_at"])
     study.plan_summary, study.plan_frozen_at = {}, None

@@ -31,11 +31,14 @@ def make_category(name: str = "pig") -> Category:
     return category
 
 
-def make_sketches(category_file: str = "pig", n: int = 10, split: str | None = None) -> list[Sketch]:
-    """Store ``n`` real sample sketches of one category (optionally forcing a split)."""
+def make_sketches(
+    category_file: str = "pig", n: int = 10, split: str | None = None, skip: int = 0
+) -> list[Sketch]:
+    """Store ``n`` real sample sketches of one category (optionally forcing a split),
+    after skipping the file's first ``skip`` records."""
     category = make_category(category_file.replace("_", " "))
     rows = []
-    for record in sample_records(category_file, n):
+    for record in sample_records(category_file, skip + n)[skip:]:
         strokes = [np.column_stack(s[:2]).astype(float) for s in record["drawing"]]
         min_x, min_y, max_x, max_y = geometry.bounding_box(strokes)
         rows.append(
@@ -130,7 +133,11 @@ def make_study(slug: str = "pig-face-study", owner=None, categories=(), scorers=
         "max_sentinel_mistakes": 2,
         "duplicates_per_participant": 4,
         "min_duplicate_distance": 10,
-        "auto_gold_pairs": 30,
+        "auto_gold_pairs": 0,  # model-suggested gold would need a review before a live launch
+        "degradation_gold_pairs": 12,
+        # Test clients answer within microseconds of the page: the response-time rule is
+        # off unless a test is about it (the simulated crowd sends browser-like times).
+        "too_fast_ms": 0,
         "seed": 20261122,
         "completion_code": "C0DE1234",
     }
@@ -140,16 +147,23 @@ def make_study(slug: str = "pig-face-study", owner=None, categories=(), scorers=
     return study
 
 
+SAMPLE_PER_FILE = 60
+
+
 def make_scored_study(
-    slug: str = "pig-face-study", owner=None, category_files=("pig", "face"), n=60, **config
+    slug: str = "pig-face-study", owner=None, category_files=("pig", "face"), n=60, held_out=12, **config
 ):
-    """Real sample sketches (all in the test split), two scorers with feature-based q
+    """Real sample sketches: up to ``n`` in the test split and ``held_out`` more in the
+    validation split (the sources of degradation gold), two scorers with feature-based q
     (see ``feature_q``: not model scores), and a draft study over them."""
     from sketches.models import Category, Split
 
+    n_test = min(n, SAMPLE_PER_FILE - held_out)
     for name in category_files:
         if not Sketch.objects.filter(category__slug=Category.slug_for(name)).exists():
-            make_sketches(name, n, split=Split.TEST)
+            make_sketches(name, n_test, split=Split.TEST)
+            if held_out:
+                make_sketches(name, held_out, split=Split.VAL, skip=n_test)
     categories = list(Category.objects.filter(slug__in=[Category.slug_for(c) for c in category_files]))
     sketches = list(Sketch.objects.filter(category__in=categories))
     scorers = []

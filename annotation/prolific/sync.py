@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.answering import release_unanswered_pairs
+from annotation.answering import release_pairs_of_excluded
 from annotation.models import IN_PROGRESS, Participant, ParticipantStatus
 from annotation.panel_models import PanelDecision, PanelSubmission
 from annotation.prolific.client import ProlificClient, ProlificError
@@ -100,7 +100,7 @@ def do_sync_submissions(study: Study, client: ProlificClient | None = None) -> S
 
 
 def _release_returned(participant_pk: int) -> int | None:
-    """In progress → returned, and its unanswered pairs back to the pool; None if not in progress."""
+    """In progress → returned, and its pairs back to the pool (never analysed); None if not in progress."""
     participant = (
         Participant.objects.select_for_update().filter(pk=participant_pk, status__in=IN_PROGRESS).first()
     )
@@ -108,7 +108,7 @@ def _release_returned(participant_pk: int) -> int | None:
         return None
     participant.status = ParticipantStatus.RETURNED
     participant.save(update_fields=["status"])
-    return release_unanswered_pairs(participant)
+    return release_pairs_of_excluded(participant)  # a returned session is never analysed
 
 
 def do_read_study(study: Study, client: ProlificClient | None = None) -> dict:

@@ -15,12 +15,14 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from analysis import services
-from analysis.crowd import latent_table, simulate_crowd, truth_scorer
+from analysis.crowd import latent_table, simulate_crowd
 from analysis.reports import build_report
 from annotation.models import Participant, ParticipantStatus
+from scoring.models import Scorer
+from sketches.models import Sketch
 from studies import seeds
 from studies.actions import do_launch_study
-from tests.factories import make_scored_study
+from tests.factories import make_scored_study, make_scorer, make_scores
 
 pytestmark = pytest.mark.django_db  # one group for pytest-django's ordering: the crowd is simulated once
 
@@ -30,8 +32,21 @@ CONFIG = {
     "sampling_mode": "balanced", "n_levels": 4, "pairs_per_cell": 40, "trials_per_participant": 48,
     "practice_trials": 2, "sentinels_per_participant": 8, "max_sentinel_mistakes": 2,
     "duplicates_per_participant": 12, "min_duplicate_distance": 8, "min_duplicate_agreement": 0.7,
-    "break_every": 24, "target_participants": 40, "auto_gold_pairs": 30,
+    "break_every": 24, "target_participants": 40, "auto_gold_pairs": 0, "degradation_gold_pairs": 12,
+    "too_fast_ms": 350,
 }  # fmt: skip
+
+
+ORACLE = "test-oracle"
+
+
+def make_oracle(study):
+    """A scorer the study does NOT compare (feature-based q, see tests.factories.feature_q),
+    so the simulated truth favours neither compared method by construction."""
+    categories = list(study.categories.all())
+    oracle = make_scorer(ORACLE, categories)
+    make_scores(oracle, Sketch.objects.originals().filter(category__in=categories), stroke_weight=1.5)
+    return oracle
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +54,8 @@ def crowd(django_db_setup, django_db_blocker):
     """The study after the crowd; everything is rolled back after the module."""
     with django_db_blocker.unblock(), transaction.atomic():
         study = do_launch_study(make_scored_study("crowd-study", n=24, **CONFIG))
-        result = simulate_crowd(study, CROWD, seed=SEED)
+        oracle = make_oracle(study)
+        result = simulate_crowd(study, CROWD, seed=SEED, oracle_name=oracle.name)
         report = build_report(study, agreement_boot=200, bt_boot=50, correlation_boot=100)
         yield study, result, report
         transaction.set_rollback(True)
@@ -118,7 +134,9 @@ def test_even_this_small_crowd_ranks_the_sketches_close_to_the_latent_order(crow
     """About 170 comparisons of 24 sketches per category: τ ≈ 0.65 here; τ ≥ 0.8 needs more
     answers (test_bradley_terry_recovers_the_latent_order_given_enough_answers)."""
     study, _, report = crowd
-    latent = latent_table(study, truth_scorer(study), seeds.rng(study.seed_scheme, "crowd_latent", SEED))
+    latent = latent_table(
+        study, seeds.rng(study.seed_scheme, "crowd_latent", SEED), oracle=Scorer.objects.get(name=ORACLE)
+    )
     for ranking in report.rankings:
         compared = [i for i in ranking.items if i["bt_score"] is not None]  # sketches with a point score
         bt = [i["bt_score"] for i in compared]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import F
+
 from annotation.actions import (
     do_accept_consent,
     do_enter_study,
@@ -20,6 +22,7 @@ SMALL = {
     "duplicates_per_participant": 4,
     "max_sentinel_mistakes": 2,
     "min_duplicate_distance": 8,
+    "screening_rule": "paper",  # these tests are about the paper's fixed rules (> 2 mistakes blocks)
 }
 
 
@@ -37,7 +40,9 @@ def admitted(study, panel_id: str = "PID-A") -> Participant:
 def at_trials(study, panel_id: str = "PID-A") -> Participant:
     """Through instructions and practice (answered correctly): on the first trial."""
     participant = do_finish_instructions(admitted(study, panel_id))
-    for trial in participant.trials.filter(is_practice=True).order_by("position"):
+    for trial in participant.trials.filter(
+        is_practice=True, position__lt=F("participant__n_practice")
+    ).order_by("position"):
         do_submit_answer(participant, trial.token, right_choice(trial))
     participant.refresh_from_db()
     assert participant.status == ParticipantStatus.ACTIVE

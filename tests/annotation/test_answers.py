@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from annotation.actions import (
@@ -133,17 +134,18 @@ def answer_all(participant, choose):
     return [do_submit_answer(participant, t.token, choose(t)) for t in main_trials(participant)]
 
 
-def test_blocking_gives_the_unanswered_planned_pairs_back_to_the_pool(study, participant):
+def test_blocking_gives_every_planned_pair_back_to_the_pool_answered_ones_too(study, participant):
     before = sum(PlannedPair.objects.filter(study=study).values_list("times_assigned", flat=True))
     answer_all(participant, wrong_choice)
     participant.refresh_from_db()
-    assert participant.status == ParticipantStatus.BLOCKED
+    assert participant.status == ParticipantStatus.BLOCKED and participant.screening == "blocked"
     answered = {
         t.planned_pair_id for t in participant.trials.filter(answer__isnull=False, planned_pair__isnull=False)
     }
     after = sum(PlannedPair.objects.filter(study=study).values_list("times_assigned", flat=True))
     assert 0 < len(answered) < study.regular_trials_per_participant
-    assert after == before - (study.regular_trials_per_participant - len(answered))
+    # a blocked worker's answers never count: their answered pairs return to the pool as well
+    assert after == before - study.regular_trials_per_participant
 
 
 def consistent_choice(trial):
@@ -166,12 +168,28 @@ def test_consistent_duplicates_complete_the_participant_qualified(study, partici
     }
 
 
-def test_a_worker_who_always_picks_the_left_side_is_inconsistent_and_unqualified(study, participant):
+def test_a_worker_who_always_picks_the_left_side_is_blocked_early_by_the_side_bias_test(study, participant):
+    answer_all(participant, lambda t: right_choice(t) if t.kind == "sentinel" else "left")
+    participant.refresh_from_db()
+    assert participant.status == ParticipantStatus.BLOCKED and participant.screening_reason == "side bias"
+    # 26 of 30 here: each correct sentinel on the right weighs against the bias (a pure
+    # always-left worker is stopped after 14 answers: test_screening)
+    assert participant.current_position < study.trials_per_participant
+
+
+def test_without_sequential_tests_always_left_is_inconsistent_and_unqualified_at_the_end(db):
+    study = make_running_study("no-sequential", sequential_screening=False)
+    participant = at_trials(study)
+    before = sum(PlannedPair.objects.filter(study=study).values_list("times_assigned", flat=True))
     # Duplicates show the pair with the sides swapped, so "always left" never repeats a choice.
     answer_all(participant, lambda t: right_choice(t) if t.kind == "sentinel" else "left")
     participant.refresh_from_db()
     assert participant.status == ParticipantStatus.COMPLETED
     assert participant.duplicate_agreement == 0.0 and participant.qualified is False
+    assert participant.screening == "unqualified" and participant.screening_reason == "duplicates"
+    # excluded after completing: every pair they answered goes back to the pool
+    after = sum(PlannedPair.objects.filter(study=study).values_list("times_assigned", flat=True))
+    assert after == before - study.regular_trials_per_participant
 
 
 def test_after_completion_own_tokens_replay_and_foreign_ones_are_unknown(participant):
@@ -186,7 +204,11 @@ def test_after_completion_own_tokens_replay_and_foreign_ones_are_unknown(partici
 def test_practice_answers_are_checked_but_count_no_sentinel_mistakes(study):
 
     participant = do_finish_instructions(admitted(study))
-    practice = list(participant.trials.filter(is_practice=True).order_by("position"))
+    practice = list(
+        participant.trials.filter(is_practice=True, position__lt=F("participant__n_practice")).order_by(
+            "position"
+        )
+    )
     results = [do_submit_answer(participant, t.token, wrong_choice(t)) for t in practice]
     assert [r.answer.is_correct for r in results] == [False] * len(practice)
     participant.refresh_from_db()

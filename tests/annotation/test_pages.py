@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db.models import F
 from django.test import Client
 
 from annotation.models import Answer, Participant, ParticipantStatus, RefusedSubmission
@@ -26,6 +27,10 @@ def enter(client, study, panel_id="PID-A"):
     return Participant.objects.get(study=study, panel_id=panel_id)
 
 
+def unbiased_choice(trial) -> str:
+    return "left" if trial.left_sketch_id < trial.right_sketch_id else "right"
+
+
 def step_of(response) -> str:
     return re.search(rb'data-step="([\w-]+)"', response.content).group(1).decode()
 
@@ -41,7 +46,9 @@ def post(client, study, what, data, htmx=True):
 def through_practice(client, study, participant):
     post(client, study, "consent", {"decision": "accept"})
     post(client, study, "instructions", {})
-    for trial in participant.trials.filter(is_practice=True).order_by("position"):
+    for trial in participant.trials.filter(
+        is_practice=True, position__lt=F("participant__n_practice")
+    ).order_by("position"):
         response = post(client, study, "answer", {"token": trial.token, "choice": right_choice(trial)})
         assert step_of(response) == "feedback"
     return client.get(f"/p/{study.slug}/task/", **HTMX)
@@ -74,7 +81,9 @@ def test_practice_gives_feedback_and_then_the_first_trial(client, study):
     trial = participant.trials.get(is_practice=True, position=0)
     response = post(client, study, "answer", {"token": trial.token, "choice": wrong_choice(trial)})
     assert step_of(response) == "feedback" and b"Not quite" in response.content
-    for trial in participant.trials.filter(is_practice=True, position__gt=0).order_by("position"):
+    for trial in participant.trials.filter(
+        is_practice=True, position__gt=0, position__lt=F("participant__n_practice")
+    ).order_by("position"):
         response = post(client, study, "answer", {"token": trial.token, "choice": right_choice(trial)})
         assert b"Right!" in response.content
     assert b"the real trials start now" in response.content
@@ -103,9 +112,9 @@ def test_a_full_session_shows_breaks_and_ends_with_the_completion_code_and_redir
             assert f"You have done {trial.position} of 30".encode() in page.content
             page = post(client, study, "break", {})
         assert token_on(page) == trial.token
-        page = post(
-            client, study, "answer", {"token": trial.token, "choice": right_choice(trial), "client_ms": "850"}
-        )
+        # the known answer on sentinels; elsewhere the lower sketch id, whichever side (no side bias)
+        choice = right_choice(trial) if trial.kind == "sentinel" else unbiased_choice(trial)
+        page = post(client, study, "answer", {"token": trial.token, "choice": choice, "client_ms": "850"})
     assert seen_breaks == 2
     assert step_of(page) == "complete" and b"C0DE1234" in page.content
     assert b"https://app.prolific.com/submissions/complete?cc=C0DE1234" in page.content

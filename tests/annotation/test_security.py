@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db.models import F
 from django.test import Client
 
 from annotation.models import Answer, Participant
@@ -26,7 +27,9 @@ def active_client(study, panel_id):
     client.post(f"/p/{study.slug}/consent/", {"decision": "accept"})
     client.post(f"/p/{study.slug}/instructions/", {})
     participant = Participant.objects.get(panel_id=panel_id)
-    for trial in participant.trials.filter(is_practice=True).order_by("position"):
+    for trial in participant.trials.filter(
+        is_practice=True, position__lt=F("participant__n_practice")
+    ).order_by("position"):
         client.post(f"/p/{study.slug}/answer/", {"token": trial.token, "choice": right_choice(trial)})
     return client, participant
 

@@ -58,7 +58,9 @@ def test_the_participant_admin_lists_status_and_quality(researcher_client, study
     detail = researcher_client.get(f"/admin/annotation/participant/{participant.pk}/change/").content.decode()
     assert f"/admin/annotation/trial/?participant__id__exact={participant.pk}" in detail
     trials = researcher_client.get(f"/admin/annotation/trial/?participant__id__exact={participant.pk}")
-    assert trials.status_code == 200 and "33 trials" in trials.content.decode()
+    assert (
+        trials.status_code == 200 and "34 trials" in trials.content.decode()
+    )  # 30 + 3 practice + the example
     assert "not_current" in researcher_client.get("/admin/annotation/refusedsubmission/").content.decode()
 
 

@@ -87,7 +87,8 @@ def test_a_researcher_scripts_a_study_from_creation_to_close(api, world):
         "max_sentinel_mistakes": 2,
         "duplicates_per_participant": 4,
         "min_duplicate_distance": 10,
-        "auto_gold_pairs": 30,
+        "auto_gold_pairs": 0,
+        "degradation_gold_pairs": 8,
         "seed": 7,
         "completion_code": "ABC123",
     }

@@ -134,7 +134,8 @@ def test_a_phone_session_by_tapping(phone_page, live_server, screenshot):
             assert right["y"] + right["height"] <= 740, "the second sketch is below the fold"
             assert page.evaluate("document.documentElement.scrollWidth <= 360")
             screenshot(page, "phone-trial")
-        choice = side_of_better(trial) if trial.kind == "sentinel" else "left"
+        unbiased = "left" if trial.left_sketch_id < trial.right_sketch_id else "right"  # no side bias
+        choice = side_of_better(trial) if trial.kind == "sentinel" else unbiased
         page.locator(f'button[value="{choice}"]').tap()
         previous = trial.token
     wait_for_step(page, "complete")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 from django.db import connection
+from django.db.models import F
 
 from annotation.actions import do_accept_consent, do_finish_instructions, do_submit_answer
 from annotation.models import Answer, Participant
@@ -56,7 +57,9 @@ def test_an_answer_sent_after_postgres_restarts_is_stored_and_none_is_lost(live_
     browser = requests.Session()
     assert browser.get(f"{live_server.url}/p/{study.slug}/?pid=PID-RESTART", timeout=30).status_code == 200
     participant = do_finish_instructions(do_accept_consent(Participant.objects.get(panel_id="PID-RESTART")))
-    for trial in participant.trials.filter(is_practice=True).order_by("position"):
+    for trial in participant.trials.filter(
+        is_practice=True, position__lt=F("participant__n_practice")
+    ).order_by("position"):
         do_submit_answer(participant, trial.token, right_choice(trial))
     assert browser.get(f"{live_server.url}/p/{study.slug}/task/", timeout=30).status_code == 200
     trials = main_trials(participant)

@@ -16,7 +16,8 @@ def demo_scorers(db):
     """Stand-ins for the scoring demo's scorers; q comes from sketch features (tests.factories.feature_q),
     not from a model."""
     for name in ("pig", "face", "apple", "cactus", "ambulance"):
-        make_sketches(name, 60, split=Split.TEST)
+        make_sketches(name, 48, split=Split.TEST)
+        make_sketches(name, 12, split=Split.VAL, skip=48)  # held out: degradation gold
     categories = list(Category.objects.all())
     sketches = list(Sketch.objects.all())
     for name, variant, weight in (("demo-gacl-cos", "cos", 0.0), ("demo-softmax", "softmax", 3.0)):

@@ -17,7 +17,7 @@ def refusal(study, *, pilot: bool = False) -> str:
     study.refresh_from_db()
     assert study.state == StudyState.DRAFT and study.plan_frozen_at is None
     assert not PlannedPair.objects.filter(study=study).exists()
-    assert not GoldPair.objects.filter(study=study, source=GoldPair.Source.AUTOMATIC).exists()
+    assert not GoldPair.objects.filter(study=study).exclude(source=GoldPair.Source.CURATED).exists()
     return " | ".join(refused.value.messages)
 
 
@@ -28,7 +28,7 @@ def test_a_level_with_too_few_candidate_pairs_is_named_with_its_shortfall(db):
 
 def test_natural_mode_asking_for_more_pairs_than_exist_is_refused(db):
     message = refusal(make_scored_study(sampling_mode="natural", pairs_per_cell=2000))
-    assert "needs 2000 distinct pairs, only 1770 exist among 60 sketches (short by 230)" in message
+    assert "needs 2000 distinct pairs, only 1128 exist among 48 sketches (short by 872)" in message
 
 
 def test_a_category_with_too_few_sketches_in_the_split_is_refused(db):
@@ -46,14 +46,14 @@ def test_a_scorer_without_scores_for_the_studys_sketches_is_refused(db):
     study = make_scored_study()
     unscored = make_scorer("unscored", list(study.categories.all()))
     study.scorers.add(unscored)
-    assert "pig × unscored: no scores for 60 of 60 test sketches" in refusal(study)
+    assert "pig × unscored: no scores for 48 of 48 test sketches" in refusal(study)
 
 
 def test_a_scorer_missing_some_scores_is_refused(db):
     study = make_scored_study()
     scorer = study.scorers.first()
     SketchScore.objects.filter(scorer=scorer, sketch__category__slug="face")[:1].get().delete()
-    assert f"face × {scorer.name}: no scores for 1 of 60 test sketches" in refusal(study)
+    assert f"face × {scorer.name}: no scores for 1 of 48 test sketches" in refusal(study)
 
 
 def test_a_scorer_that_is_not_ready_is_refused(db):
@@ -85,8 +85,19 @@ def test_trials_per_participant_too_small_for_sentinels_duplicates_and_distance_
 
 
 def test_too_few_gold_pairs_for_sentinels_and_practice_is_refused(db):
-    study = make_scored_study(auto_gold_pairs=5, sentinels_per_participant=4, practice_trials=3)
-    assert "need 7, the study has 5 (short by 2)" in refusal(study)
+    study = make_scored_study(degradation_gold_pairs=2, sentinels_per_participant=4, practice_trials=3)
+    message = refusal(study)
+    assert "each participant needs 4, the study would have 2 (short by 2)" in message
+
+
+def test_too_few_practice_gold_for_practice_and_the_example_is_refused(db):
+    study = make_scored_study(
+        held_out=5, degradation_gold_pairs=4, sentinels_per_participant=4, practice_trials=3
+    )
+    # 10 held-out sketches make 4 practice (3 + the example) and 4 sentinel pairs: enough
+    assert do_launch_study(study).state == StudyState.LIVE
+    other = make_scored_study("short-practice", degradation_gold_pairs=4, practice_trials=9)
+    assert "not enough held-out sketches" in refusal(other)
 
 
 def test_a_plan_smaller_than_one_participants_list_is_refused(db):

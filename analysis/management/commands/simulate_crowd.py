@@ -16,8 +16,8 @@ class Command(BaseCommand):
     help = (
         "Fill a launched study with simulated participants who go through the real participant pages "
         "(consent, practice, trials, breaks). Good workers follow Bradley–Terry on a latent quality "
-        "(a noisy monotone function of a scorer's q); spammers, left-biased and inconsistent workers "
-        "are planted for the screening to catch."
+        "drawn per sketch, independent of the compared scorers (or an --oracle scorer's q); spammers, "
+        "always-left, left-biased, too-fast and inconsistent workers are planted for the screening to catch."
     )
 
     def add_arguments(self, parser):
@@ -25,6 +25,10 @@ class Command(BaseCommand):
         parser.add_argument("--participants", type=non_negative, required=True, help="good workers")
         parser.add_argument("--spammers", type=non_negative, default=0, help="answer at random, fast")
         parser.add_argument("--left-biased", type=non_negative, default=0, help="press left 90%% of the time")
+        parser.add_argument("--always-left", type=non_negative, default=0, help="press left every time")
+        parser.add_argument(
+            "--too-fast", type=non_negative, default=0, help="answer with some signal but in ~250 ms"
+        )
         parser.add_argument(
             "--inconsistent", type=non_negative, default=0, help="a weak signal, near a coin flip"
         )
@@ -33,7 +37,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=0, help="same seed: same panel ids (re-runs resume)")
         parser.add_argument(
-            "--scorer", help="whose q the latent quality follows (default: the study's first)"
+            "--oracle",
+            help="a scorer NOT compared in the study whose q the latent quality follows "
+            "(default: a latent drawn per sketch, independent of every scorer)",
         )
         parser.add_argument("--noise", type=float, default=0.05, help="sd of the latent quality's noise")
         parser.add_argument(
@@ -51,12 +57,14 @@ class Command(BaseCommand):
             "thurstone": options["thurstone"],
             "spammer": options["spammers"],
             "left_biased": options["left_biased"],
+            "always_left": options["always_left"],
+            "too_fast": options["too_fast"],
             "inconsistent": options["inconsistent"],
         }
         verbose = options["verbosity"] > 1
         try:
             result = simulate_crowd(
-                study, counts, seed=options["seed"], base_url=options["base_url"], scorer_name=options["scorer"],
+                study, counts, seed=options["seed"], base_url=options["base_url"], oracle_name=options["oracle"],
                 noise=options["noise"], say=self.stdout.write if verbose else None,
             )  # fmt: skip
         except (CrowdError, SimulationError) as error:
