@@ -256,6 +256,7 @@ class RefusalReason(models.TextChoices):
     FINISHED = "finished", "participant already finished"
     ABANDONED = "abandoned", "participant timed out"
     NOT_STARTED = "not_started", "participant has not started the trials"
+    ON_BREAK = "on_break", "sent during a break"
     STUDY_CLOSED = "study_closed", "study is closed"
 
 

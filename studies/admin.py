@@ -135,7 +135,18 @@ class StudyAdmin(admin.ModelAdmin):
     fieldsets = [
         (
             "Content",
-            {"fields": ["name", "slug", "question", "instructions", "consent_text", "owner", "shared_with"]},
+            {
+                "fields": [
+                    "name",
+                    "slug",
+                    "question",
+                    "show_category",
+                    "instructions",
+                    "consent_text",
+                    "owner",
+                    "shared_with",
+                ]
+            },
         ),
         ("Sampling (the pair plan)", {"fields": PLAN_FIELDS[:-1]}),
         ("Per-participant trial list", {"fields": RUN_FIELDS[:-1] + ["break_every", "idle_timeout_minutes"]}),

@@ -41,6 +41,7 @@ CLONED_FIELDS = [
     "min_duplicate_agreement",
     "min_duplicate_distance",
     "allow_no_difference",
+    "show_category",
     "break_every",
     "idle_timeout_minutes",
     "seed",

@@ -92,6 +92,11 @@ class Study(models.Model):
     )
     min_duplicate_distance = models.PositiveIntegerField(default=100)
     allow_no_difference = models.BooleanField(default=False)
+    show_category = models.BooleanField(
+        default=True,
+        help_text="Name the category on the trial screen (\"Which cat is drawn better?\"). "
+        "Turn off when the category is part of what is judged.",
+    )
     break_every = models.PositiveIntegerField(
         default=100, help_text="A break screen every N trials (0: none)."
     )
