@@ -94,7 +94,7 @@ class Study(models.Model):
     allow_no_difference = models.BooleanField(default=False)
     show_category = models.BooleanField(
         default=True,
-        help_text="Name the category on the trial screen (\"Which cat is drawn better?\"). "
+        help_text='Name the category on the trial screen ("Which cat is drawn better?"). '
         "Turn off when the category is part of what is judged.",
     )
     break_every = models.PositiveIntegerField(

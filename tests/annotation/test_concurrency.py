@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from annotation import identity
 from annotation.actions import (
     ACCEPTED,
     REPLAYED,
@@ -16,7 +17,6 @@ from annotation.actions import (
     do_enter_study,
     do_submit_answer,
 )
-from annotation import identity
 from annotation.models import Answer, Participant, ParticipantStatus, RefusedSubmission
 from tests import services
 from tests.annotation.factories import at_trials, main_trials, make_running_study, right_choice, wrong_choice
