@@ -99,6 +99,11 @@ def _loaders(vendor: str) -> dict[str, _Loader]:
     }
 
 
+#: psycopg prepares a statement automatically after this many runs; this module asks explicitly
+#: (``prepare=True``), and nothing else on the connection prepares anything.
+ONLY_WHEN_ASKED = 2**31 - 1
+
+
 def _prepared_cursor_class():
     import psycopg
 
@@ -107,6 +112,11 @@ def _prepared_cursor_class():
 
         def execute(self, query, params=None, *, prepare=None, binary=None):
             return super().execute(query, params, prepare=True, binary=binary)
+
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            # psycopg keeps the query of unprepared executions only; Django's query log reads it.
+            self._query = pgq
+            return super()._send_query_prepared(name, pgq, binary=binary)
 
     return PreparedCursor
 
@@ -121,6 +131,9 @@ def prepared_cursor():
         return
     connection.close_if_health_check_failed()
     connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:  # Django's default, which turns even prepare=True off
+        raw.prepare_threshold = ONLY_WHEN_ASKED
     with connection.wrap_database_errors:
         cursor = connection._prepare_cursor(_prepared_cursor_class()(connection.connection))
     with cursor:
@@ -196,16 +209,35 @@ def _answer_fields(vendor: str):
     return [f for f in Answer._meta.concrete_fields if not f.primary_key]
 
 
+def _cast(field) -> str:
+    return f"%s::{field.db_type(connection)}"
+
+
+def _as_text(value):
+    """Every parameter of the store statement goes as text (or NULL), cast in the SQL: psycopg keys
+    a prepared statement on its parameter types, and NULL, True or a float would each make a new one."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
 @cache
 def _store_sql(vendor: str, update_fields: tuple[str, ...]) -> str:
     fields = _answer_fields(vendor)
     columns = ", ".join(_q(f.column) for f in fields)
-    values = ", ".join(["%s"] * len(fields))
-    updates = ", ".join(f"{_q(Participant._meta.get_field(n).column)} = %s" for n in update_fields)
+    values = ", ".join(_cast(f) for f in fields)
+    updates = ", ".join(
+        f"{_q(Participant._meta.get_field(n).column)} = {_cast(Participant._meta.get_field(n))}"
+        for n in update_fields
+    )
     return (
         f"WITH a AS (INSERT INTO {_table(Answer)} ({columns}) VALUES ({values}) RETURNING {_q('id')}) "
-        f"UPDATE {_table(Participant)} SET {updates} FROM a WHERE {_table(Participant)}.{_q('id')} = %s "
-        f"RETURNING a.{_q('id')}"
+        f"UPDATE {_table(Participant)} SET {updates} FROM a "
+        f"WHERE {_table(Participant)}.{_q('id')} = %s::bigint RETURNING a.{_q('id')}"
     )
 
 
@@ -223,7 +255,7 @@ def store_answer(answer: Answer, participant: Participant, update_fields: list[s
         params.append(field.get_db_prep_save(field.pre_save(participant, False), connection))
     params.append(participant.pk)
     with prepared_cursor() as cursor:
-        cursor.execute(_store_sql(connection.vendor, tuple(update_fields)), params)
+        cursor.execute(_store_sql(connection.vendor, tuple(update_fields)), [_as_text(p) for p in params])
         answer.pk = cursor.fetchone()[0]
     answer._state.adding, answer._state.db = False, connection.alias
 
