@@ -104,6 +104,7 @@ def _loaders(vendor: str) -> dict[str, _Loader]:
 ONLY_WHEN_ASKED = 2**31 - 1
 
 
+@cache
 def _prepared_cursor_class():
     import psycopg
 
