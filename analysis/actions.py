@@ -149,6 +149,8 @@ def do_sweep_stuck_jobs(now=None) -> dict[str, dict[str, int]]:
         "scoring_runs": do_sweep_scoring_runs(now),
         "exports": exports,
     }
+
+
 def do_remove_simulated_participants(study: Study) -> int:
     """Delete every simulated participant of the study (``Participant.simulated``) with their
     trials and answers, giving back the planned pairs they still held. Real participants are

@@ -6,6 +6,7 @@ tabs, retries and double clicks:
 
 * the same trial answered again (any choice) → the stored answer comes back, "replayed";
 * a trial that is not the current one → refused and logged;
+* any trial while a break is due → refused until the break ends (``do_end_break``);
 * a blocked, finished or timed-out participant → refused and logged;
 * a sentinel answered wrongly → one more mistake; more than ``max_sentinel_mistakes``
   blocks the participant at once (their unanswered pairs go back to the pool);
@@ -21,7 +22,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.hot_queries import lock_participant, trial_and_next_rows
+from annotation.hot_queries import lock_participant, store_answer, trial_and_next_rows
 from annotation.models import (
     Answer,
     Choice,
@@ -112,7 +113,8 @@ def do_submit_answer(
 
     ``participant`` is a Participant or its id; with ``study_slug`` it must belong to that
     study (else ``Participant.DoesNotExist``). Kept to few round trips: lock (with the
-    study), one query for the trial and the two after it, the INSERT and one UPDATE.
+    study), one query for the trial and the two after it, and the INSERT with the UPDATE
+    (one statement on PostgreSQL): three statements in all, prepared (``hot_queries``).
     """
     received = now or timezone.now()
     token, choice = str(token or "")[:64], str(choice or "")[:16]
@@ -128,20 +130,21 @@ def do_submit_answer(
         reason = _refusal(locked, study, trial, choice)
         if reason:
             return _refuse(locked, token, choice, reason, trial)
-        answer = Answer.objects.create(
+        answer = Answer(
             trial=trial,
             choice=choice,
             chosen_sketch_id=_chosen_sketch_id(trial, choice),
             served_at=locked.trial_served_at,
             server_response_ms=_elapsed_ms(locked.trial_served_at, received),
             client_response_ms=clean_client_ms(client_ms),
+            created_at=received,
             **_checks(trial, choice),
         )
         blocked_now, completed_now = _advance(locked, study, trial, answer, received)
         # Straight on to the next trial: its server clock starts now, in this transaction.
         shows_trial = locked.status == ParticipantStatus.ACTIVE and not locked.break_due
         locked.trial_served_at = received if shows_trial else None
-        locked.save(update_fields=_UPDATED_FIELDS)
+        store_answer(answer, locked, _UPDATED_FIELDS)  # one statement on PostgreSQL
         if blocked_now or (completed_now and not locked.qualified):
             release_pairs_of_excluded(locked)
         return SubmitResult(
@@ -170,6 +173,8 @@ def _refusal(participant: Participant, study: Study, trial: Trial, choice: str) 
         return _REFUSAL_FOR_STATUS[participant.status]
     if study.state == StudyState.CLOSED:
         return RefusalReason.STUDY_CLOSED
+    if participant.break_due:
+        return RefusalReason.ON_BREAK
     in_practice = participant.status == ParticipantStatus.PRACTICE
     expected = participant.practice_position if in_practice else participant.current_position
     if trial.is_practice != in_practice or trial.position != expected:

@@ -1,67 +1,163 @@
-"""The two reads of the answer path, as fixed SQL.
+"""The statements of the answer path and of the stimuli, as fixed SQL on prepared statements.
 
-Every answer runs them (hundreds per second in a live study). Built through the ORM
-they cost about 3 ms of CPU per answer just to compile (joins, annotations); as fixed
-SQL, built once from the models' table and column names, almost nothing. Loading still
-goes through ``Model.raw`` / ``Model.from_db``, so values are converted as usual.
+Every answer runs them (hundreds per second in a live study). Built through the ORM they
+cost milliseconds of CPU per answer to compile; as fixed SQL, built once from the models'
+table and column names, almost nothing. On PostgreSQL they go through a server-binding
+psycopg cursor that prepares every statement (``prepared_cursor``), so the server plans
+each of them once per connection, not once per answer. The rest of the ORM keeps Django's
+default (client-side binding, nothing prepared).
+
+Connection poolers: a prepared statement lives in one server connection. PgBouncer in
+*session* pooling mode needs nothing. In *transaction* pooling mode it needs PgBouncer
+1.21 or later with ``max_prepared_statements`` set (e.g. 100); with older versions, or any
+pooler that cannot track prepared statements, set ``DATABASE_PREPARE=0`` (this module then
+sends the same SQL unprepared).
+
+An answer is three statements inside one transaction (``BEGIN`` and ``COMMIT`` aside): the
+participant row locked with its study, the trial with the two after the current one, and
+the INSERT of the answer together with the UPDATE of the participant (one statement on
+PostgreSQL, through a data-modifying ``WITH``).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import cache
 
+from django.conf import settings
 from django.db import connection
 
 from annotation.models import Answer, Participant, Trial
+from sketches.models import Category, Sketch
 from studies.models import GoldPair, Study
 
 #: What answering (and the screen that follows it) reads of the study; the rest is deferred.
-#: In the model's field order, as ``Model.from_db`` expects.
-STUDY_FIELDS = [
-    f.name
-    for f in Study._meta.concrete_fields
-    if f.name
-    in {
-        "id",
-        "name",
-        "slug",
-        "question",
-        "state",
-        "panel",
-        "allow_no_difference",
-        "max_sentinel_mistakes",
-        "min_duplicate_agreement",
-        # screening (studies.screening via Study.screening_rules)
-        "sentinels_per_participant",
-        "duplicates_per_participant",
-        "screening_rule",
-        "sequential_screening",
-        "screening_alpha",
-        "too_fast_ms",
-        "too_fast_share",
-        "too_fast_block_after",
-        "break_every",
-        "idle_timeout_minutes",
-        "completion_code",
-        "completion_url",
-    }
-]
+STUDY_FIELDS = {
+    "id",
+    "name",
+    "slug",
+    "question",
+    "state",
+    "panel",
+    "allow_no_difference",
+    "show_category",
+    "max_sentinel_mistakes",
+    "min_duplicate_agreement",
+    # screening (studies.screening via Study.screening_rules)
+    "sentinels_per_participant",
+    "duplicates_per_participant",
+    "screening_rule",
+    "sequential_screening",
+    "screening_alpha",
+    "too_fast_ms",
+    "too_fast_share",
+    "too_fast_block_after",
+    "break_every",
+    "idle_timeout_minutes",
+    "completion_code",
+    "completion_url",
+}
 
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def _table(model) -> str:
+    return _q(model._meta.db_table)
+
+
+def _column(model, name: str) -> str:
+    return _q(model._meta.get_field(name).column)
+
+
+class _Loader:
+    """Builds model instances from a run of selected columns, converting values as the ORM does."""
+
+    def __init__(self, model, names=None):
+        self.model = model
+        self.fields = [f for f in model._meta.concrete_fields if names is None or f.name in names]
+        self.attnames = [f.attname for f in self.fields]
+        self.converters = []
+        for index, field in enumerate(self.fields):
+            col = field.get_col(model._meta.db_table)
+            found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+            if found:
+                self.converters.append((index, col, found))
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def select(self, alias: str) -> str:
+        return ", ".join(f"{alias}.{_q(f.column)}" for f in self.fields)
+
+    def load(self, values):
+        values = list(values)
+        for index, col, converters in self.converters:
+            for convert in converters:
+                values[index] = convert(values[index], col, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
 @cache
-def _lock_sql(with_slug: bool) -> str:
-    study_columns = ", ".join(
-        f"s.{_q(Study._meta.get_field(n).column)} AS {_q('study_' + n)}" for n in STUDY_FIELDS
-    )
-    slug = f" AND s.{_q('slug')} = %s" if with_slug else ""
+def _loaders(vendor: str) -> dict[str, _Loader]:
+    return {
+        "participant": _Loader(Participant),
+        "study": _Loader(Study, STUDY_FIELDS),
+        "trial": _Loader(Trial),
+    }
+
+
+#: psycopg prepares a statement automatically after this many runs; this module asks explicitly
+#: (``prepare=True``), and nothing else on the connection prepares anything.
+ONLY_WHEN_ASKED = 2**31 - 1
+
+
+@cache
+def _prepared_cursor_class():
+    import psycopg
+
+    class PreparedCursor(psycopg.Cursor):
+        """Server-side binding; every statement prepared (psycopg keeps them per connection)."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            # psycopg keeps the query of unprepared executions only; Django's query log reads it.
+            self._query = pgq
+            return super()._send_query_prepared(name, pgq, binary=binary)
+
+    return PreparedCursor
+
+
+@contextmanager
+def prepared_cursor():
+    """A Django cursor (queries logged and counted as usual) whose statements PostgreSQL plans once
+    per connection. Elsewhere, or with ``DATABASE_PREPARE=0``, an ordinary cursor."""
+    if connection.vendor != "postgresql" or not settings.SKETCHQ_DATABASE_PREPARE:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:  # Django's default, which turns even prepare=True off
+        raw.prepare_threshold = ONLY_WHEN_ASKED
+    with connection.wrap_database_errors:
+        cursor = connection._prepare_cursor(_prepared_cursor_class()(connection.connection))
+    with cursor:
+        yield cursor
+
+
+@cache
+def _lock_sql(vendor: str, with_slug: bool) -> str:
+    loaders = _loaders(vendor)
+    slug = f" AND s.{_column(Study, 'slug')} = %s" if with_slug else ""
     lock = " FOR UPDATE OF p" if connection.features.has_select_for_update_of else ""
     return (
-        f"SELECT p.*, {study_columns} FROM {_q(Participant._meta.db_table)} p "
-        f"JOIN {_q(Study._meta.db_table)} s ON s.{_q('id')} = p.{_q('study_id')} "
+        f"SELECT {loaders['participant'].select('p')}, {loaders['study'].select('s')} "
+        f"FROM {_table(Participant)} p JOIN {_table(Study)} s ON s.{_q('id')} = p.{_column(Participant, 'study')} "
         f"WHERE p.{_q('id')} = %s{slug}{lock}"
     )
 
@@ -71,29 +167,32 @@ def lock_participant(pk: int, study_slug: str | None = None) -> Participant:
     read), with ``.study`` loaded (fields ``STUDY_FIELDS``). ``Participant.DoesNotExist`` if
     there is no such participant (in that study)."""
     params = [pk, study_slug] if study_slug is not None else [pk]
-    rows = list(Participant.objects.raw(_lock_sql(study_slug is not None), params))
-    if not rows:
+    with prepared_cursor() as cursor:
+        cursor.execute(_lock_sql(connection.vendor, study_slug is not None), params)
+        row = cursor.fetchone()
+    if row is None:
         raise Participant.DoesNotExist(f"participant {pk} not found")
-    participant = rows[0]
-    values = [getattr(participant, f"study_{name}") for name in STUDY_FIELDS]
-    values[STUDY_FIELDS.index("allow_no_difference")] = bool(
-        values[STUDY_FIELDS.index("allow_no_difference")]
-    )
-    participant.study = Study.from_db(participant._state.db, STUDY_FIELDS, values)
+    loaders = _loaders(connection.vendor)
+    split = len(loaders["participant"])
+    participant = loaders["participant"].load(row[:split])
+    participant.study = loaders["study"].load(row[split:])
     return participant
 
 
 @cache
-def _trials_sql() -> str:
-    trial, answer, gold = _q(Trial._meta.db_table), _q(Answer._meta.db_table), _q(GoldPair._meta.db_table)
+def _trials_sql(vendor: str) -> str:
+    t = _loaders(vendor)["trial"]
+    answer = _table(Answer)
     return (
-        f"SELECT t.*, a.{_q('id')} AS answer_id, g.{_q('better_id')} AS gold_better_id, "
-        f"o.{_q('chosen_sketch_id')} AS first_chosen_id "
-        f"FROM {trial} t "
-        f"LEFT JOIN {answer} a ON a.{_q('trial_id')} = t.{_q('id')} "
-        f"LEFT JOIN {gold} g ON g.{_q('id')} = t.{_q('gold_pair_id')} "
-        f"LEFT JOIN {answer} o ON o.{_q('trial_id')} = t.{_q('duplicate_of_id')} "
-        f"WHERE t.{_q('participant_id')} = %s AND (t.{_q('token')} = %s "
+        f"SELECT {t.select('t')}, a.{_q('id')}, g.{_column(GoldPair, 'better')}, "
+        f"o.{_column(Answer, 'chosen_sketch')}, c.{_column(Category, 'name')} "
+        f"FROM {_table(Trial)} t "
+        f"LEFT JOIN {answer} a ON a.{_column(Answer, 'trial')} = t.{_q('id')} "
+        f"LEFT JOIN {_table(GoldPair)} g ON g.{_q('id')} = t.{_column(Trial, 'gold_pair')} "
+        f"LEFT JOIN {answer} o ON o.{_column(Answer, 'trial')} = t.{_column(Trial, 'duplicate_of')} "
+        f"JOIN {_table(Sketch)} k ON k.{_q('id')} = t.{_column(Trial, 'left_sketch')} "
+        f"JOIN {_table(Category)} c ON c.{_q('id')} = k.{_column(Sketch, 'category')} "
+        f"WHERE t.{_column(Trial, 'participant')} = %s AND (t.{_q('token')} = %s "
         f"OR (NOT t.{_q('is_practice')} AND t.{_q('position')} IN (%s, %s))) "
         f"ORDER BY t.{_q('is_practice')}, t.{_q('position')}"
     )
@@ -101,6 +200,92 @@ def _trials_sql() -> str:
 
 def trial_and_next_rows(participant_id: int, token: str, next_positions: tuple[int, int]) -> list[Trial]:
     """The trial ``token`` and the main trials at ``next_positions``, each annotated with
-    ``answer_id``, ``gold_better_id`` (sentinels) and ``first_chosen_id`` (a duplicate's
-    original answer; None also for "no difference")."""
-    return list(Trial.objects.raw(_trials_sql(), [participant_id, token, *next_positions]))
+    ``answer_id``, ``gold_better_id`` (sentinels), ``first_chosen_id`` (a duplicate's
+    original answer; None also for "no difference") and ``category_name``."""
+    loader = _loaders(connection.vendor)["trial"]
+    with prepared_cursor() as cursor:
+        cursor.execute(_trials_sql(connection.vendor), [participant_id, token, *next_positions])
+        rows = cursor.fetchall()
+    trials = []
+    for row in rows:
+        trial = loader.load(row[: len(loader)])
+        trial.answer_id, trial.gold_better_id, trial.first_chosen_id, trial.category_name = row[len(loader) :]
+        trials.append(trial)
+    return trials
+
+
+@cache
+def _answer_fields(vendor: str):
+    return [f for f in Answer._meta.concrete_fields if not f.primary_key]
+
+
+def _cast(field) -> str:
+    return f"%s::{field.db_type(connection)}"
+
+
+def _as_text(value):
+    """Every parameter of the store statement goes as text (or NULL), cast in the SQL: psycopg keys
+    a prepared statement on its parameter types, and NULL, True or a float would each make a new one."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+@cache
+def _store_sql(vendor: str, update_fields: tuple[str, ...]) -> str:
+    fields = _answer_fields(vendor)
+    columns = ", ".join(_q(f.column) for f in fields)
+    values = ", ".join(_cast(f) for f in fields)
+    updates = ", ".join(
+        f"{_q(Participant._meta.get_field(n).column)} = {_cast(Participant._meta.get_field(n))}"
+        for n in update_fields
+    )
+    return (
+        f"WITH a AS (INSERT INTO {_table(Answer)} ({columns}) VALUES ({values}) RETURNING {_q('id')}) "
+        f"UPDATE {_table(Participant)} SET {updates} FROM a "
+        f"WHERE {_table(Participant)}.{_q('id')} = %s::bigint RETURNING a.{_q('id')}"
+    )
+
+
+def store_answer(answer: Answer, participant: Participant, update_fields: list[str]) -> None:
+    """INSERT ``answer`` and save ``update_fields`` of the (locked) participant: one statement on
+    PostgreSQL, the ORM's two elsewhere. Sets ``answer.pk``."""
+    if connection.vendor != "postgresql":
+        answer.save(force_insert=True)
+        participant.save(update_fields=update_fields)
+        return
+    fields = _answer_fields(connection.vendor)
+    params = [f.get_db_prep_save(f.pre_save(answer, True), connection) for f in fields]
+    for name in update_fields:
+        field = Participant._meta.get_field(name)
+        params.append(field.get_db_prep_save(field.pre_save(participant, False), connection))
+    params.append(participant.pk)
+    with prepared_cursor() as cursor:
+        cursor.execute(_store_sql(connection.vendor, tuple(update_fields)), [_as_text(p) for p in params])
+        answer.pk = cursor.fetchone()[0]
+    answer._state.adding, answer._state.db = False, connection.alias
+
+
+@cache
+def _stimulus_sql(vendor: str, side: str) -> str:
+    sketch = _column(Trial, f"{side}_sketch")
+    strokes = f"k.{_column(Sketch, 'strokes')}"
+    as_text = f"{strokes}::text" if vendor == "postgresql" else strokes
+    return (
+        f"SELECT k.{_q('id')}, {as_text} FROM {_table(Trial)} t "
+        f"JOIN {_table(Participant)} p ON p.{_q('id')} = t.{_column(Trial, 'participant')} "
+        f"JOIN {_table(Study)} s ON s.{_q('id')} = p.{_column(Participant, 'study')} "
+        f"JOIN {_table(Sketch)} k ON k.{_q('id')} = t.{sketch} "
+        f"WHERE t.{_q('token')} = %s AND s.{_column(Study, 'slug')} = %s"
+    )
+
+
+def stimulus_row(slug: str, token: str, side: str) -> tuple[int, str] | None:
+    """(sketch id, strokes as JSON text) of one side of the trial ``token`` of study ``slug``."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_stimulus_sql(connection.vendor, side), [token, slug])
+        return cursor.fetchone()

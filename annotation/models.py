@@ -306,6 +306,7 @@ class RefusalReason(models.TextChoices):
     ABANDONED = "abandoned", "participant timed out"
     RETURNED = "returned", "participant returned the task on the panel"
     NOT_STARTED = "not_started", "participant has not started the trials"
+    ON_BREAK = "on_break", "sent during a break"
     STUDY_CLOSED = "study_closed", "study is closed"
 
 

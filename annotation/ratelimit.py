@@ -1,14 +1,30 @@
-"""Rate limits for the participant pages: a fixed window per session (or per address
-before a session exists), counted in the cache shared by all web processes."""
+"""Rate limits for the participant pages: a fixed window per participant (or per client
+address before the browser has entered), counted in the cache shared by all web processes
+(``CACHE_URL``: Redis in every shipped deployment).
+
+* A browser holding a participant cookie counts against ``SKETCHQ_PARTICIPANT_RATE``, its own.
+* A browser without one (the first click on the panel link) counts against
+  ``SKETCHQ_ENTRY_RATE`` for its address: generous, so that many people behind one address
+  (a campus, a mobile carrier's NAT) are not shut out, and a flood from one address cannot
+  lock anyone else out. Behind the documented proxy the address is the forwarded one
+  (``config.client_address``), never the proxy's.
+
+A refused request is answered 429 with ``Retry-After`` (the seconds left in the window) and a
+page that says to wait; the trial page's script waits that long and retries by itself.
+"""
 
 from __future__ import annotations
 
 import time
-from functools import wraps
+from functools import lru_cache, wraps
 
 from django.conf import settings
-from django.core.cache import cache
-from django.http import HttpResponse
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+from django.shortcuts import render
+
+from annotation import identity
+from config.client_address import client_address
 
 UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600}
 
@@ -19,34 +35,65 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), UNITS[unit.strip().lower()]
 
 
-def _client_key(request) -> str:
-    session = getattr(request, "session", None)
-    if session is not None and session.session_key:
-        return f"s:{session.session_key}"
-    return f"a:{request.META.get('REMOTE_ADDR', '')}"
+def _client(request, slug: str | None) -> tuple[str, str]:
+    """(cache key part, rate) for this request."""
+    pk = identity.participant_id(request, slug) if slug else None
+    if pk is not None:
+        return f"p:{pk}", settings.SKETCHQ_PARTICIPANT_RATE
+    return f"a:{client_address(request)}", settings.SKETCHQ_ENTRY_RATE
+
+
+@lru_cache(maxsize=8)
+def _redis_client(pool):
+    """One client per connection pool: Django builds a new ``redis.Redis`` (and its table of
+    ~170 response callbacks) on every cache call, which costs more than the INCR itself."""
+    import redis
+
+    return redis.Redis(connection_pool=pool)
+
+
+def count(key: str, window: int) -> int:
+    """One more request in ``key``'s current window; the new total. On Redis one round trip
+    (INCR; EXPIRE only on the window's first request); Django's generic add + incr takes three."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        redis_key = backend.make_and_validate_key(key)
+        client = _redis_client(backend._cache._get_connection_pool(write=True))
+        total = client.incr(redis_key)
+        if total == 1:  # the window's first request: the key goes when the window does
+            client.expire(redis_key, window + 1)
+        return int(total)
+    cache.add(key, 0, window + 1)
+    try:
+        return cache.incr(key)
+    except ValueError:  # evicted between add and incr: start again
+        cache.set(key, 1, window + 1)
+        return 1
+
+
+def too_many(request, retry_after: int, slug: str | None):
+    response = render(
+        request,
+        "annotation/too_many.html",
+        {"retry_after": retry_after, "slug": slug, "study": None},
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 def participant_rate_limited(view):
-    """429 with a plain message once a client exceeds ``SKETCHQ_PARTICIPANT_RATE``; nothing else runs."""
+    """429 with a "please wait" page once a client exceeds its rate; nothing else runs."""
 
     @wraps(view)
     def limited(request, *args, **kwargs):
-        limit, window = parse_rate(settings.SKETCHQ_PARTICIPANT_RATE)
-        key = f"ratelimit:participant:{_client_key(request)}:{int(time.time() // window)}"
-        cache.add(key, 0, window + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # evicted between add and incr: start again
-            cache.set(key, 1, window + 1)
-            count = 1
-        if count > limit:
-            response = HttpResponse(
-                "Too many requests: please slow down and try again in a minute.",
-                status=429,
-                content_type="text/plain; charset=utf-8",
-            )
-            response["Retry-After"] = str(window)
-            return response
+        slug = kwargs.get("slug")
+        who, rate = _client(request, slug)
+        limit, window = parse_rate(rate)
+        now = time.time()
+        key = f"ratelimit:participant:{who}:{int(now // window)}"
+        if count(key, window) > limit:
+            return too_many(request, max(1, int(window - now % window) + 1), slug)
         return view(request, *args, **kwargs)
 
     return limited

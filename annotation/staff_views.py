@@ -33,6 +33,10 @@ def _preview_pairs(study: Study) -> list[tuple[int, int]]:
     return list(zip(sketch_ids[::2], sketch_ids[1::2]))
 
 
+def _category_name(sketch_id: int) -> str:
+    return Sketch.objects.filter(pk=sketch_id).values_list("category__name", flat=True).first() or ""
+
+
 @staff_member_required
 @require_http_methods(["GET", "POST"])
 def preview(request, slug: str):
@@ -60,6 +64,7 @@ def preview(request, slug: str):
         total=len(pairs),
         label=f"Preview {number + 1} of {len(pairs)}",
         prefetch=[svg(following[0]), svg(following[1])],
+        category=_category_name(left) if study.show_category else "",
     )
     context |= {
         "study": study,

@@ -9,7 +9,9 @@ produce the same markup, with only the opaque token and the image URLs differing
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from django.db.models import F
 from django.urls import reverse
 
 from annotation import panels
@@ -30,15 +32,26 @@ class Step:
         return f"annotation/steps/{self.name}.html"
 
 
+@lru_cache(maxsize=1024)
+def _study_urls(slug: str) -> tuple[str, str]:
+    """(stimulus URL with ``TOKEN``/``SIDE`` placeholders, answer URL): ``reverse`` once per study."""
+    return reverse("annotation:stimulus", args=[slug, "TOKEN", "left"]), reverse(
+        "annotation:answer", args=[slug]
+    )
+
+
 def stimulus_url(slug: str, token: str, side: str) -> str:
-    return reverse("annotation:stimulus", args=[slug, token, side])
+    pattern = _study_urls(slug)[0]
+    return pattern.replace("/TOKEN/left.svg", f"/{token}/{side}.svg")
 
 
 def trial_context(
-    *, question, allow_none, token, left_url, right_url, answer_url, done, total, label, prefetch
+    *, question, allow_none, token, left_url, right_url, answer_url, done, total, label, prefetch, category=""
 ):
-    """Everything the trial screen shows; shared by participants and the staff preview."""
+    """Everything the trial screen shows; shared by participants and the staff preview.
+    ``category``: the category's name, shown above the pair (empty: not shown)."""
     return {
+        "category": category,
         "question": question,
         "allow_none": allow_none,
         "token": token,
@@ -104,29 +117,39 @@ def _trial(participant: Participant, fetched=()) -> dict:
     in_practice = participant.status == ParticipantStatus.PRACTICE
     position = participant.practice_position if in_practice else participant.current_position
     total = participant.n_practice if in_practice else participant.n_trials
+    study = participant.study
     trials = list(fetched) or list(
         Trial.objects.filter(
             participant=participant, is_practice=in_practice, position__in=[position, position + 1]
         )
+        .annotate(category_name=F("left_sketch__category__name"))
         .only("token", "position")
         .order_by("position")
     )
     current, upcoming = trials[0], trials[1:]
+    if not in_practice and _break_before(study, position + 1, total):
+        upcoming = []  # the next pair comes after a break: its token stays unseen until then
     do_mark_served(participant)
-    slug = participant.study.slug
+    slug = study.slug
     label = f"Practice {position + 1} of {total}" if in_practice else f"Trial {position + 1} of {total}"
     return trial_context(
-        question=participant.study.question,
-        allow_none=participant.study.allow_no_difference,
+        question=study.question,
+        allow_none=study.allow_no_difference,
         token=current.token,
         left_url=stimulus_url(slug, current.token, "left"),
         right_url=stimulus_url(slug, current.token, "right"),
-        answer_url=reverse("annotation:answer", args=[slug]),
+        answer_url=_study_urls(slug)[1],
         done=position,
         total=total,
         label=label,
         prefetch=[stimulus_url(slug, t.token, side) for t in upcoming for side in ("left", "right")],
+        category=current.category_name if study.show_category else "",
     )
+
+
+def _break_before(study, position: int, total: int) -> bool:
+    every = study.break_every
+    return bool(every and 0 < position < total and position % every == 0)
 
 
 def _instructions(participant: Participant) -> dict:

@@ -7,16 +7,19 @@ plain browser with a redirect to the task page, so everything works without Java
 
 from __future__ import annotations
 
+import json
 import logging
+from functools import lru_cache
 
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation import panels
+from annotation import identity, panels
 from annotation.actions import (
     REFUSED,
+    REPLAYED,
     EntryRefused,
     do_accept_consent,
     do_decline_consent,
@@ -26,7 +29,8 @@ from annotation.actions import (
     do_submit_answer,
     do_touch,
 )
-from annotation.models import Participant, RefusalReason, Trial
+from annotation.hot_queries import stimulus_row
+from annotation.models import Participant, ParticipantStatus, RefusalReason
 from annotation.network import client_network
 from annotation.outcomes import NOTICE_OUTCOMES, outcome_context
 from annotation.steps import current_step, feedback_trial
@@ -37,11 +41,22 @@ from studies.models import Study
 logger = logging.getLogger(__name__)
 
 STIMULUS_CACHE_SECONDS = 24 * 3600
-SESSION_PREFIX = "annotation:participant:"
+#: What a refused or stale answer tells the participant: with htmx in the fragment, without
+#: JavaScript through ``?notice=<key>`` on the task page (only these keys are ever shown).
+NOTICES = {
+    "behind": "This tab was behind: that pair had already been answered (in another tab?). "
+    "Nothing was lost or counted twice. Here is where you are now.",
+    "ahead": "That answer was for a pair you have not reached yet, so it was not recorded. "
+    "Here is where you are now.",
+    "unknown": "That answer did not match a pair of yours, so it was not recorded. Here is where you are now.",
+    "choice": "Please choose one of the offered answers.",
+    "break": "You are on a break: your answer was not recorded. Carry on when you are ready.",
+    "consent": "Please accept or decline to continue.",
+}
 REFUSAL_NOTICES = {
-    RefusalReason.NOT_CURRENT: "That answer was for an earlier screen (another tab?). Here is where you are now.",
-    RefusalReason.UNKNOWN_TOKEN: "That answer did not match a trial of yours. Here is where you are now.",
-    RefusalReason.INVALID_CHOICE: "Please choose one of the offered answers.",
+    RefusalReason.UNKNOWN_TOKEN: "unknown",
+    RefusalReason.INVALID_CHOICE: "choice",
+    RefusalReason.ON_BREAK: "break",
 }
 NOTICE_PAGES = {
     "missing_id": (
@@ -124,17 +139,12 @@ def _study(slug: str) -> Study | None:
 
 
 def _session_participant(request, slug: str) -> Participant | None:
-    """The participant this browser entered the study ``slug`` as (one query, with the study)."""
-    pk = request.session.get(f"{SESSION_PREFIX}{slug}")
+    """The participant this browser entered the study ``slug`` as (its signed cookie; one query,
+    with the study). The session table is never read on participant pages."""
+    pk = identity.participant_id(request, slug)
     if pk is None:
         return None
     return Participant.objects.select_related("study").filter(pk=pk, study__slug=slug).first()
-
-
-def _remember(request, participant: Participant) -> None:
-    key = f"{SESSION_PREFIX}{participant.study.slug}"
-    if request.session.get(key) != participant.pk:
-        request.session[key] = participant.pk
 
 
 def _show_step(request, participant: Participant, *, feedback_for=None, notice: str = "", upcoming=()):
@@ -145,11 +155,16 @@ def _show_step(request, participant: Participant, *, feedback_for=None, notice: 
 
 
 def _after_post(request, participant: Participant, *, feedback_for=None, notice: str = "", upcoming=()):
+    """``notice``: a key of ``NOTICES``."""
     if request.htmx:
-        return _show_step(request, participant, feedback_for=feedback_for, notice=notice, upcoming=upcoming)
+        return _show_step(
+            request, participant, feedback_for=feedback_for, notice=NOTICES.get(notice, ""), upcoming=upcoming
+        )
     url = reverse("annotation:task", args=[participant.study.slug])
     if feedback_for is not None:
         url += f"?after={feedback_for.token}"
+    elif notice:
+        url += f"?notice={notice}"
     return HttpResponseRedirect(url, status=303)
 
 
@@ -160,10 +175,8 @@ def entry(request, slug: str):
     if study is None:
         return notice_page(request, "not_found")
     panel_id = request.GET.get("PROLIFIC_PID") or request.GET.get("pid")
-    if not panel_id:
-        participant = _session_participant(request, slug)
-        if participant is not None:
-            return HttpResponseRedirect(reverse("annotation:task", args=[slug]))
+    if not panel_id and identity.participant_id(request, slug) is not None:
+        return HttpResponseRedirect(reverse("annotation:task", args=[slug]))
     try:
         participant = do_enter_study(
             study,
@@ -175,8 +188,9 @@ def entry(request, slug: str):
         )
     except EntryRefused as refused:
         return notice_page(request, refused.reason, study)
-    _remember(request, participant)
-    return HttpResponseRedirect(reverse("annotation:task", args=[slug]))
+    response = HttpResponseRedirect(reverse("annotation:task", args=[slug]))
+    identity.remember(response, slug, participant.pk)
+    return response
 
 
 def _no_session(request, slug: str):
@@ -204,7 +218,10 @@ def task(request, participant: Participant):
     """Whatever the participant should see now: resuming after a reload is just this page."""
     do_touch(participant)
     return _show_step(
-        request, participant, feedback_for=feedback_trial(participant, request.GET.get("after", ""))
+        request,
+        participant,
+        feedback_for=feedback_trial(participant, request.GET.get("after", "")),
+        notice=NOTICES.get(request.GET.get("notice", ""), ""),
     )
 
 
@@ -214,7 +231,7 @@ def consent(request, participant: Participant):
     if request.POST.get("decision") == "decline":
         return _after_post(request, do_decline_consent(participant))
     if request.POST.get("decision") != "accept":
-        return _after_post(request, participant, notice="Please accept or decline to continue.")
+        return _after_post(request, participant, notice="consent")
     try:
         admitted = do_accept_consent(participant)
     except EntryRefused as refused:
@@ -242,9 +259,9 @@ def end_break(request, participant: Participant):
 
 @require_POST
 def answer(request, slug: str):
-    """The hot path: the action looks the session's participant up itself, under its lock."""
-    pk = request.session.get(f"{SESSION_PREFIX}{slug}")
-    if not isinstance(pk, int):
+    """The hot path: the action looks the cookie's participant up itself, under its lock."""
+    pk = identity.participant_id(request, slug)
+    if pk is None:
         return _no_session(request, slug)
     post = request.POST
     try:
@@ -255,24 +272,48 @@ def answer(request, slug: str):
         return _no_session(request, slug)
     now = result.participant
     if result.outcome == REFUSED:
-        return _after_post(request, now, notice=REFUSAL_NOTICES.get(result.reason, ""))
+        return _after_post(request, now, notice=_refusal_notice(result))
+    if result.outcome == REPLAYED and not _is_retry(result, post.get("choice", "")):
+        return _after_post(request, now, notice="behind")
     feedback_for = feedback_trial(now, result.trial.token) if result.trial.is_practice else None
     return _after_post(request, now, feedback_for=feedback_for, upcoming=result.upcoming)
 
 
+def _refusal_notice(result) -> str:
+    """Which notice a refusal shows; "" where the screen itself says it (blocked, finished, closed)."""
+    if result.reason == RefusalReason.NOT_CURRENT:
+        participant, trial = result.participant, result.trial
+        in_practice = participant.status == ParticipantStatus.PRACTICE
+        expected = participant.practice_position if in_practice else participant.current_position
+        ahead = trial.is_practice == in_practice and trial.position > expected
+        return "ahead" if ahead else "behind"
+    return REFUSAL_NOTICES.get(result.reason, "")
+
+
+def _is_retry(result, choice: str) -> bool:
+    """The same answer to the pair just before the current one: a resend after a lost response,
+    which needs no notice. Anything else replayed comes from a tab that was behind."""
+    participant, trial = result.participant, result.trial
+    if result.answer.choice != choice:
+        return False
+    if trial.is_practice:
+        return participant.current_position == 0 and trial.position == participant.practice_position - 1
+    return trial.position == participant.current_position - 1
+
+
+@lru_cache(maxsize=4096)
+def _svg(sketch_id: int, strokes_json: str) -> bytes:
+    """Rendered once per sketch and process (a sketch's strokes never change after import)."""
+    return sketch_render.svg(json.loads(strokes_json)).encode()
+
+
 @require_GET
-@_participant_view
-def stimulus(request, participant: Participant, token: str, side: str):
-    """One sketch of one of the participant's own trials, under its opaque URL."""
-    field = "left_sketch" if side == "left" else "right_sketch"
-    trial = (
-        Trial.objects.filter(participant=participant, token=token)
-        .select_related(field)
-        .only(f"{field}__strokes")
-        .first()
-    )
-    if trial is None:
+def stimulus(request, slug: str, token: str, side: str):
+    """One sketch of one trial, under its opaque URL: the unguessable token is the authorisation
+    (one plain query; no session, no participant row), and the browser keeps it for a day."""
+    row = stimulus_row(slug, token, side)
+    if row is None:
         return HttpResponse("Not found.", status=404, content_type="text/plain")
-    response = HttpResponse(sketch_render.svg(getattr(trial, field).strokes), content_type="image/svg+xml")
+    response = HttpResponse(_svg(row[0], row[1]), content_type="image/svg+xml")
     response["Cache-Control"] = f"private, max-age={STIMULUS_CACHE_SECONDS}, immutable"
     return response

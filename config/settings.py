@@ -114,6 +114,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# The participant's answer path prepares its statements on PostgreSQL (annotation/hot_queries.py).
+# Set 0 behind a pooler that cannot track prepared statements (PgBouncer < 1.21 in transaction mode).
+SKETCHQ_DATABASE_PREPARE = env_bool("DATABASE_PREPARE", default=True)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 
@@ -206,8 +209,15 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Participant pages: requests per session (or address) and window, e.g. "600/min".
+# Participant pages: requests per participant and window, e.g. "600/min"; requests from a browser
+# that has not entered yet (the panel link) are counted per client address, generously, so that
+# one busy address (a campus, a mobile carrier) cannot lock a study out.
 SKETCHQ_PARTICIPANT_RATE = os.environ.get("PARTICIPANT_THROTTLE", "600/min")
+SKETCHQ_ENTRY_RATE = os.environ.get("PARTICIPANT_ENTRY_THROTTLE", "300/min")
+# The client address: REMOTE_ADDR, unless the request came through one of these proxies
+# (addresses or networks, comma-separated); then X-Forwarded-For is read from the right,
+# skipping trusted proxies. Empty (the default): X-Forwarded-For is never read.
+SKETCHQ_TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 
 # Celery: with no broker configured, tasks run in-process (the embedded default).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

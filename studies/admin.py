@@ -193,6 +193,7 @@ class StudyAdmin(admin.ModelAdmin):
                     "public_title",
                     "slug",
                     "question",
+                    "show_category",
                     "instructions",
                     "consent_text",
                     "owner",

@@ -42,6 +42,7 @@ class StudyAdminForm(forms.ModelForm):
             "min_duplicate_agreement",
             "min_duplicate_distance",
             "allow_no_difference",
+            "show_category",
             "break_every",
             "idle_timeout_minutes",
             "seed",

@@ -51,6 +51,7 @@ CLONED_FIELDS = [
     "too_fast_share",
     "too_fast_block_after",
     "allow_no_difference",
+    "show_category",
     "break_every",
     "idle_timeout_minutes",
     "seed",

@@ -42,6 +42,8 @@ class Panel(models.TextChoices):
 def new_entry_secret() -> str:
     """A per-study key for signed entry links (``studies/entry_links.py``)."""
     return secrets.token_urlsafe(32)
+
+
 class ScreeningRule(models.TextChoices):
     AUTO = "auto", "automatic: the paper's fixed rules at the paper's scale, else decide on evidence"
     PAPER = "paper", "the paper's fixed rules (> max mistakes blocks; < min agreement unqualifies)"
@@ -149,6 +151,11 @@ class Study(models.Model):
         "0: flag at the end only.",
     )
     allow_no_difference = models.BooleanField(default=False)
+    show_category = models.BooleanField(
+        default=True,
+        help_text='Name the category on the trial screen ("Which cat is drawn better?"). '
+        "Turn off when the category is part of what is judged.",
+    )
     break_every = models.PositiveIntegerField(
         default=100, help_text="A break screen every N trials (0: none)."
     )
@@ -245,6 +252,7 @@ class Study(models.Model):
     def rng(self, purpose: str, *index: int):
         """The ``numpy.random.Generator`` of one purpose of ``studies.seeds``, from ``self.seed``."""
         return seeds.rng(self.seed_scheme, purpose, self.seed, *index)
+
     def effective_screening_rule(self) -> str:
         """``paper`` or ``evidence``: AUTO is the paper's fixed rules at the paper's scale."""
         if self.screening_rule != ScreeningRule.AUTO:

@@ -58,7 +58,10 @@ PURPOSES: dict[str, Purpose] = {
         0x5047_4C01, ("participant_index",), "{seed},{0},1", "which gold pairs are a participant's sentinels"
     ),
     "practice_sides": Purpose(
-        0x5052_4301, ("participant_index",), "{seed},{0},1,1", "the order and sides of a participant's practice trials (practice pool)"
+        0x5052_4301,
+        ("participant_index",),
+        "{seed},{0},1,1",
+        "the order and sides of a participant's practice trials (practice pool)",
     ),
     "report_agreement": Purpose(0x5241_4701, (), "{seed},101", "the report's agreement bootstrap"),
     "report_ranking": Purpose(

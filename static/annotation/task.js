@@ -1,9 +1,11 @@
-/* Trial screen: keyboard answers, client-side response time, no double sends, retry on network loss. */
+/* Trial screen: keyboard answers, client-side response time, no double sends, retry on network loss,
+   waiting out a rate limit by itself, and a confirmation before leaving while a trial is open. */
 (function () {
   "use strict";
   var KEYS = {ArrowLeft: "left", f: "left", F: "left", ArrowRight: "right", j: "right", J: "right",
               ArrowDown: "none", n: "none", N: "none"};
   var shownAt = 0;
+  var lastChoice = null;  // the button of the answer on its way (to send it again after a wait)
 
   function arm(root) {
     var form = root.querySelector("form[data-trial]");
@@ -37,19 +39,57 @@
       return;
     }
     form.setAttribute("data-sent", "");
-    if (shownAt) form.elements.client_ms.value = Math.round(performance.now() - shownAt);
+    lastChoice = event.submitter || null;
+    // A resend keeps the first response time: waiting for the server is not thinking time.
+    if (shownAt && !form.elements.client_ms.value) form.elements.client_ms.value = Math.round(performance.now() - shownAt);
   }, true);
+
+  function waitAndResend(form, message, seconds) {
+    var button = lastChoice;
+    var left = Math.max(1, seconds);
+    function tick() {
+      if (!document.body.contains(form)) return;
+      if (left <= 0 || !button) {
+        form.removeAttribute("data-sent");
+        message.hidden = true;
+        if (button) button.click();
+        return;
+      }
+      message.textContent = "Too many answers too quickly, so this one has not been recorded yet. " +
+        "Please wait: it is sent again by itself in " + left + " s.";
+      message.hidden = false;
+      left -= 1;
+      setTimeout(tick, 1000);
+    }
+    tick();
+  }
 
   function failed(event) {
     var form = event.target.closest && event.target.closest("form[data-trial]");
     if (!form) return;
-    form.removeAttribute("data-sent");
     var message = form.querySelector("[data-error]");
-    message.textContent = "Could not reach the server. Your answer is safe to send again: please answer once more.";
+    var xhr = event.detail && event.detail.xhr;
+    if (event.type === "htmx:responseError" && xhr && xhr.status === 429) {
+      waitAndResend(form, message, parseInt(xhr.getResponseHeader("Retry-After"), 10) || 10);
+      return;
+    }
+    form.removeAttribute("data-sent");
+    if (event.type === "htmx:responseError" && xhr && xhr.status < 500) {
+      message.textContent = "The server did not accept this answer. Please reload the page to see where you are.";
+    } else {
+      message.textContent = "Could not reach the server. Your answer is safe to send again: please answer once more.";
+    }
     message.hidden = false;
   }
   ["htmx:sendError", "htmx:responseError", "htmx:timeout"].forEach(function (name) {
     document.addEventListener(name, failed);
+  });
+
+  // Leaving (Back, closing the tab, another address) while a pair is on screen asks first.
+  window.addEventListener("beforeunload", function (event) {
+    if (!document.querySelector("form[data-trial]:not([data-preview])")) return;
+    event.preventDefault();
+    event.returnValue = "";
   });
 
   document.addEventListener("keydown", function (event) {

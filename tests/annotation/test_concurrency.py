@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from annotation import identity
 from annotation.actions import (
     ACCEPTED,
     REPLAYED,
@@ -64,13 +65,14 @@ def test_a_replay_storm_stores_exactly_one_answer_per_trial():
 def test_a_storm_of_identical_form_posts_through_the_pages_stores_one_answer_each():
     study = make_running_study()
     participant = at_trials(study)
-    session_client = Client()
-    session_client.get(f"/p/{study.slug}/?pid={participant.panel_id}")
-    cookie = session_client.cookies["sessionid"].value
+    entered = Client()
+    entered.get(f"/p/{study.slug}/?pid={participant.panel_id}")
+    name = identity.cookie_name(study.slug)
+    cookie = entered.cookies[name].value
 
     def post(token):
         client = Client()
-        client.cookies["sessionid"] = cookie
+        client.cookies[name] = cookie
         return client.post(
             f"/p/{study.slug}/answer/", {"token": token, "choice": "left"}, HTTP_HX_REQUEST="true"
         )

@@ -154,7 +154,7 @@ def test_an_out_of_order_answer_shows_the_current_trial_with_a_notice(client, st
     through_practice(client, study, participant)
     later = main_trials(participant)[4]
     response = post(client, study, "answer", {"token": later.token, "choice": "left"})
-    assert b"earlier screen" in response.content and token_on(response) == main_trials(participant)[0].token
+    assert b"not reached yet" in response.content and token_on(response) == main_trials(participant)[0].token
     assert RefusedSubmission.objects.filter(reason="not_current").count() == 1
 
 

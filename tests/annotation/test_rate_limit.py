@@ -1,8 +1,15 @@
-import pytest
+"""Participant rate limits: per participant once entered, per client address before; the
+address is the forwarded one only behind a trusted proxy."""
 
+import pytest
+from django.test import Client, RequestFactory
+
+from annotation.models import Participant
+from config.client_address import client_address
 from tests.annotation.factories import make_running_study
 
 pytestmark = pytest.mark.django_db
+PROXY = "10.0.0.7"
 
 
 @pytest.fixture(autouse=True)
@@ -14,28 +21,59 @@ def _fresh_cache():
     cache.clear()
 
 
-def test_a_participant_who_floods_the_pages_gets_429_and_nothing_else_runs(client, settings):
+def test_a_participant_who_floods_the_pages_is_told_to_wait_and_nothing_else_runs(client, settings):
     settings.SKETCHQ_PARTICIPANT_RATE = "3/min"
     study = make_running_study("rate-limited")
     url = f"/p/{study.slug}/?pid=FLOOD"
-    first = client.get(url)  # no session yet: counted by address; the entry starts one
+    first = client.get(url)  # no cookie yet: counted by address; the entry sets one
     assert first.status_code == 302
-    assert all(client.get(url).status_code != 429 for _ in range(3))  # 3 per session
-    flooded = client.get(url)
-    assert flooded.status_code == 429 and flooded["Retry-After"] == "60"
-    assert "slow down" in flooded.content.decode()
+    assert all(client.get(f"/p/{study.slug}/task/").status_code == 200 for _ in range(3))
+    flooded = client.post(f"/p/{study.slug}/consent/", {"decision": "accept"})
+    assert flooded.status_code == 429 and 1 <= int(flooded["Retry-After"]) <= 61
+    page = flooded.content.decode()
+    assert "Please wait" in page and f'url=/p/{study.slug}/task/"' in page  # goes back by itself
+    assert Participant.objects.get(panel_id="FLOOD").status == "consenting"  # the post did not run
 
 
-def test_the_limit_counts_each_session_separately(client, settings):
-    from django.test import Client
-
+def test_the_limit_counts_each_participant_separately(client, settings):
     settings.SKETCHQ_PARTICIPANT_RATE = "2/min"
-    study = make_running_study("rate-per-session")
-    first = client
-    first.get(f"/p/{study.slug}/?pid=A")  # no session yet: counted by address
-    assert first.get(f"/p/{study.slug}/task/").status_code == 200
-    assert first.get(f"/p/{study.slug}/task/").status_code == 200
-    assert first.get(f"/p/{study.slug}/task/").status_code == 429
-    other = Client()  # a new browser: its own session, its own count
+    study = make_running_study("rate-per-participant")
+    client.get(f"/p/{study.slug}/?pid=A")
+    assert client.get(f"/p/{study.slug}/task/").status_code == 200
+    assert client.get(f"/p/{study.slug}/task/").status_code == 200
+    assert client.get(f"/p/{study.slug}/task/").status_code == 429
+    other = Client()  # a new browser: its own participant, its own count
     assert other.get(f"/p/{study.slug}/?pid=B").status_code == 302
     assert other.get(f"/p/{study.slug}/task/").status_code == 200
+
+
+def test_a_prolific_launch_of_500_people_in_a_minute_behind_the_proxy_gets_through(settings):
+    settings.SKETCHQ_TRUSTED_PROXIES = [PROXY]
+    study = make_running_study("launch-500", target_participants=1000)
+    # Someone hammering the link from one address only spends that address's allowance.
+    flooder = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.66")
+    limit = int(settings.SKETCHQ_ENTRY_RATE.split("/")[0])
+    statuses = [flooder.get(f"/p/{study.slug}/").status_code for _ in range(limit + 5)]
+    assert statuses.count(429) == 5
+    for i in range(500):
+        newcomer = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"203.0.{i // 250}.{i % 250 + 1}")
+        response = newcomer.get(f"/p/{study.slug}/?PROLIFIC_PID=launch-{i:03d}&STUDY_ID=S&SESSION_ID=s{i}")
+        assert response.status_code == 302, (i, response.status_code)
+    assert Participant.objects.filter(study=study).count() == 500
+
+
+def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(settings):
+    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.9", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    settings.SKETCHQ_TRUSTED_PROXIES = []
+    assert client_address(request) == "192.0.2.9"
+    settings.SKETCHQ_TRUSTED_PROXIES = [PROXY]  # a proxy is trusted, but this request did not come from it
+    assert client_address(request) == "192.0.2.9"
+
+
+def test_behind_trusted_proxies_the_rightmost_untrusted_address_is_the_client(settings):
+    settings.SKETCHQ_TRUSTED_PROXIES = ["10.0.0.0/24", "172.28.0.0/16"]
+    forged_then_real = "1.2.3.4, 203.0.113.5, 172.28.0.3"  # client-sent, then what the two proxies saw
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.7", HTTP_X_FORWARDED_FOR=forged_then_real)
+    assert client_address(request) == "203.0.113.5"
+    garbage = RequestFactory().get("/", REMOTE_ADDR="10.0.0.7", HTTP_X_FORWARDED_FOR="not-an-ip")
+    assert client_address(garbage) == "10.0.0.7"

@@ -46,13 +46,23 @@ def test_a_participant_gets_their_own_stimuli_as_svg(study):
     )
 
 
-def test_participant_a_can_neither_see_nor_answer_the_trials_of_b(study):
+def test_a_stimulus_is_reached_by_its_unguessable_token_only(study):
+    """The token is the capability (96 random bits, shown only to its participant): no cookie is
+    needed, and no other URL reaches the sketch."""
+    client_a, _ = active_client(study, "A")
+    _, b = active_client(study, "B")
+    b_trial = main_trials(b)[0]
+    assert Client().get(f"/p/{study.slug}/s/{b_trial.token}/left.svg").status_code == 200
+    for token in ("A" * 16, b_trial.token[:-1] + ("x" if b_trial.token[-1] != "x" else "y")):
+        assert client_a.get(f"/p/{study.slug}/s/{token}/left.svg").status_code == 404
+    page = client_a.get(f"/p/{study.slug}/task/").content.decode()
+    assert b_trial.token not in page and not any(t.token in page for t in main_trials(b))
+
+
+def test_participant_a_cannot_answer_the_trials_of_b(study):
     client_a, _ = active_client(study, "A")
     client_b, b = active_client(study, "B")
     b_trial = main_trials(b)[0]
-    for side in ("left", "right"):
-        assert client_a.get(f"/p/{study.slug}/s/{b_trial.token}/{side}.svg").status_code == 404
-        assert Client().get(f"/p/{study.slug}/s/{b_trial.token}/{side}.svg").status_code == 403
     client_a.post(f"/p/{study.slug}/answer/", {"token": b_trial.token, "choice": "left"}, **HTMX)
     assert not Answer.objects.filter(trial=b_trial).exists()
     assert b.refused_submissions.count() == 0
@@ -72,7 +82,7 @@ def test_the_session_of_one_study_does_not_open_another(study):
     other = make_running_study("other-study")
     client, participant = active_client(study, "A")
     trial = main_trials(participant)[0]
-    assert client.get(f"/p/{other.slug}/s/{trial.token}/left.svg").status_code == 403
+    assert client.get(f"/p/{other.slug}/s/{trial.token}/left.svg").status_code == 404
     assert client.get(f"/p/{other.slug}/task/").status_code == 403
 
 

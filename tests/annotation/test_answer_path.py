@@ -1,0 +1,64 @@
+"""The answer path's cost in statements, pinned: no session table, no stray queries.
+
+On PostgreSQL an answer is three statements (lock, trials, INSERT+UPDATE in one) inside one
+transaction; elsewhere the INSERT and UPDATE are two. A stimulus is one statement, by token.
+"""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from annotation.models import Answer
+from tests.annotation.factories import at_trials, main_trials, make_running_study
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def entered(study, participant):
+    client = Client()
+    assert client.get(f"/p/{study.slug}/?pid={participant.panel_id}").status_code == 302
+    return client
+
+
+def test_an_answer_is_three_statements_on_postgresql_and_never_reads_the_session_table():
+    study = make_running_study("answer-path")
+    participant = at_trials(study)
+    client = entered(study, participant)
+    trials = main_trials(participant)
+    for trial in trials[:3]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                f"/p/{study.slug}/answer/", {"token": trial.token, "choice": "left"}, **HTMX
+            )
+        assert response.status_code == 200 and trials[trial.position + 1].token in response.content.decode()
+        assert Answer.objects.filter(trial=trial).exists()
+        # SAVEPOINTs are the test's own transaction around the action's (BEGIN/COMMIT in production).
+        sql = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+        assert len(sql) == (3 if connection.vendor == "postgresql" else 4), sql
+        assert not any("django_session" in s or "auth_user" in s for s in sql)
+        assert "FOR UPDATE" in sql[0] or connection.vendor != "postgresql"
+
+
+def test_a_stimulus_is_one_statement_and_the_browser_may_keep_it():
+    study = make_running_study("stimulus-path")
+    participant = at_trials(study)
+    client = entered(study, participant)
+    trial = main_trials(participant)[0]
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/p/{study.slug}/s/{trial.token}/right.svg")
+    assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
+    assert len(queries.captured_queries) == 1
+    assert "immutable" in response["Cache-Control"] and "max-age" in response["Cache-Control"]
+    assert response.content.count(b"<path") == trial.right_sketch.stroke_count
+
+
+def test_the_task_page_reads_no_session_either():
+    study = make_running_study("task-path")
+    participant = at_trials(study)
+    client = entered(study, participant)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/p/{study.slug}/task/").status_code == 200
+    assert not any("django_session" in q["sql"] for q in queries.captured_queries)
+    assert "sessionid" not in client.cookies
