@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from studies.admin_filters import VisibleStudyFilter
 from studies.models import Study
 from studies.outcomes import OutcomeCode, PanelTerms
 
@@ -23,7 +24,7 @@ class OutcomeCodeAdmin(_OwnStudies, admin.ModelAdmin):
     """A code (or URL) per way a session ends; an outcome without a row gets its default."""
 
     list_display = ["study", "outcome", "code", "url", "action"]
-    list_filter = ["study", "outcome"]
+    list_filter = [("study", VisibleStudyFilter), "outcome"]
 
 
 @admin.register(PanelTerms)

@@ -163,7 +163,8 @@ def test_a_worker_failing_the_sentinels_is_blocked(page, live_server, screenshot
         )
         trial.participant.refresh_from_db()
     wait_for_step(page, "blocked")
-    assert "Return submission" in page.inner_text("#step")
+    text = page.inner_text("#step")  # a screened-out worker gets the screen-out code, not "return it"
+    assert "cannot accept more answers" in text and "Back to Prolific now" in text
     screenshot(page, "blocked")
     participant = Participant.objects.get(panel_id="CARELESS")
     assert participant.status == ParticipantStatus.BLOCKED and participant.sentinel_mistakes == 2
