@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
@@ -283,7 +283,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _read_npy(fp: BinaryIO, name: str, key: str) -> np.ndarray:
+def _read_npy(fp: IO[bytes], name: str, key: str) -> np.ndarray:
     version = np.lib.format.read_magic(fp)
     if version == (1, 0):
         shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
