@@ -290,6 +290,16 @@ def _train_claimed(scorer: Scorer, report: TrainProgress) -> Scorer:
     return scorer
 
 
+def do_request_training(request: TrainingRequest, *, user=None) -> Scorer:
+    """Create a pending scorer and queue its training, in one transaction: the admin's
+    "Train a scorer" and ``POST /api/scorers/`` both call this. Raises
+    ``ScoringInputError`` (nothing written, nothing queued) for a bad request."""
+    with transaction.atomic():
+        scorer = create_scorer(request, user=user)
+        do_queue_training(scorer)
+    return scorer
+
+
 def do_queue_training(scorer: Scorer) -> None:
     """Send a pending scorer to a GPU worker once the current transaction commits."""
     from scoring.tasks import train_scorer

@@ -10,37 +10,14 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
-from sketches.admin import sketch_thumbnail
+from sketches.templatetags.sketch_tags import sketch_thumbnail
 from studies import lifecycle, planning
 from studies.errors import StudyConfigError
 from studies.forms import GoldPairForm, StudyAdminForm
 from studies.models import GoldPair, Study, StudyState
 from studies.selectors import plan_table, stored_plan_counts
 
-#: Fields that change the pair plan: read-only once it is frozen.
-PLAN_FIELDS = [
-    "categories",
-    "scorers",
-    "split",
-    "pairs_per_cell",
-    "n_levels",
-    "level_edges",
-    "sampling_mode",
-    "auto_gold_pairs",
-    "seed",
-]
-#: Fields that shape participants' lists and screening: read-only once participants may enter.
-RUN_FIELDS = [
-    "trials_per_participant",
-    "practice_trials",
-    "sentinels_per_participant",
-    "max_sentinel_mistakes",
-    "duplicates_per_participant",
-    "min_duplicate_agreement",
-    "min_duplicate_distance",
-    "allow_no_difference",
-    "qualification_study",
-]
+PLAN_FIELDS, RUN_FIELDS = list(lifecycle.PLAN_FIELDS), list(lifecycle.RUN_FIELDS)
 ACTION_LABELS = {
     "freeze_plan": "Freeze the plan",
     "discard_plan": "Discard the plan",
@@ -174,10 +151,11 @@ class StudyAdmin(admin.ModelAdmin):
         readonly = ["state", "plan_frozen_at", "launched_at", "closed_at", "links"]
         if not request.user.is_superuser:
             readonly.append("owner")
-        if obj is not None and obj.plan_frozen_at is not None:
-            readonly += PLAN_FIELDS
-        if obj is not None and obj.state != StudyState.DRAFT:
-            readonly += RUN_FIELDS + ["slug"]
+        if obj is not None:
+            locked = lifecycle.locked_fields(obj)
+            readonly += [name for name in PLAN_FIELDS + RUN_FIELDS if name in locked]
+            if obj.state != StudyState.DRAFT:
+                readonly.append("slug")
         return readonly
 
     def get_prepopulated_fields(self, request, obj=None):
@@ -187,6 +165,23 @@ class StudyAdmin(admin.ModelAdmin):
         if not change and obj.owner_id is None:
             obj.owner = request.user
         super().save_model(request, obj, form, change)
+
+    # -- deleting: drafts only, as in the API (lifecycle.do_delete_study) -------------------
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and lifecycle.delete_problems(obj):
+            return False  # no delete button; "delete selected" lists it as not deletable
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        try:
+            lifecycle.do_delete_study(obj)
+        except StudyConfigError as error:  # launched since the confirmation page
+            messages.error(request, "; ".join(error.messages))
+
+    def delete_queryset(self, request, queryset):
+        for study in queryset:
+            self.delete_model(request, study)
 
     # -- columns and read-only displays ------------------------------------------------
 

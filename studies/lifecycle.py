@@ -1,4 +1,4 @@
-"""A study's life: launch (→ pilot or live), pause, resume, close, clone.
+"""A study's life: launch (→ pilot or live), pause, resume, close, clone, delete (drafts only).
 
 Each transition is one conditional UPDATE on the state (``WHERE state IN (...)``) with
 a row-count check, so two clicks at once cannot both win, and an illegal transition
@@ -21,6 +21,33 @@ LAUNCH_LIVE_FROM = (S.DRAFT, S.PILOT)
 PAUSE_FROM = (S.PILOT, S.LIVE)
 RESUME_FROM = (S.PAUSED,)
 CLOSE_FROM = (S.DRAFT, S.PILOT, S.LIVE, S.PAUSED)
+
+#: Fields that change the pair plan: locked (read-only in the admin, refused by the API) once
+#: the plan is frozen. In the admin's order: the seed shows under "Running it".
+PLAN_FIELDS = (
+    "categories",
+    "scorers",
+    "split",
+    "pairs_per_cell",
+    "n_levels",
+    "level_edges",
+    "sampling_mode",
+    "auto_gold_pairs",
+    "seed",
+)
+#: Fields that shape participants' lists and screening: locked once participants may enter
+#: (any state but draft). The qualification study shows under "Running it" in the admin.
+RUN_FIELDS = (
+    "trials_per_participant",
+    "practice_trials",
+    "sentinels_per_participant",
+    "max_sentinel_mistakes",
+    "duplicates_per_participant",
+    "min_duplicate_agreement",
+    "min_duplicate_distance",
+    "allow_no_difference",
+    "qualification_study",
+)
 
 #: Fields copied by a clone: the whole configuration, none of the run.
 CLONED_FIELDS = [
@@ -102,6 +129,37 @@ def do_close_study(study: Study) -> Study:
         _check_from(locked, CLOSE_FROM, "close")
         _move(locked, CLOSE_FROM, S.CLOSED, closed_at=timezone.now(), paused_from="")
     return _refreshed(study)
+
+
+def locked_fields(study: Study) -> set[str]:
+    """The configuration fields that ``study`` no longer lets anyone change."""
+    locked: set[str] = set()
+    if study.plan_frozen_at is not None:
+        locked |= set(PLAN_FIELDS)
+    if study.state != S.DRAFT:
+        locked |= set(RUN_FIELDS)
+    return locked
+
+
+def delete_problems(study: Study) -> list[str]:
+    """Why ``study`` may not be deleted (empty: it may)."""
+    if study.state != S.DRAFT:
+        return [f"only drafts can be deleted; {study.slug!r} is {study.state} (close it instead)"]
+    return []
+
+
+def do_delete_study(study: Study) -> None:
+    """Delete a draft with its plan and gold pairs, in one transaction. Any other state is
+    refused (``StudyConfigError``, nothing deleted): its participants' answers must stay."""
+    from studies.planning import do_discard_plan
+
+    with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        problems = delete_problems(locked)
+        if problems:
+            raise StudyConfigError(problems)
+        do_discard_plan(locked)
+        locked.delete()
 
 
 def do_clone_study(study: Study, *, slug: str | None = None, name: str | None = None, owner=None) -> Study:
