@@ -1,6 +1,6 @@
-"""State changes of the scoring app: create and train scorers. Commands, admin and tasks call these.
+"""State changes of the scoring app: create and train scorers. Commands, admin, API and tasks call these.
 
-Scoring runs (score sketches with a trained scorer) are in :mod:`scoring.runs`.
+Scoring runs (score sketches with a trained scorer) are in :mod:`scoring.run_actions`.
 Every function validates first and raises :class:`ScoringInputError` with a
 message naming the problem, before anything is written.
 """

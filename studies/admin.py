@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
@@ -58,14 +58,6 @@ def run_action(study: Study, action: str, user) -> tuple[str, Study]:
         clone = lifecycle.do_clone_study(study, owner=user)
         return f"Cloned into the draft {clone.slug!r}; edit it and freeze its own plan.", clone
     raise Http404(f"no study action {action!r}")
-
-
-def trial_preview_url(study: Study) -> str | None:
-    """The annotation app's participant preview, if that app provides it."""
-    try:
-        return reverse("annotation:preview", args=[study.slug])
-    except NoReverseMatch:
-        return None
 
 
 class GoldPairInline(admin.TabularInline):
@@ -194,13 +186,12 @@ class StudyAdmin(admin.ModelAdmin):
         if obj is None or obj.pk is None:
             return "–"
         plan = reverse("admin:studies_study_plan", args=[obj.pk])
-        preview = trial_preview_url(obj)
-        preview_html = (
-            format_html('<a href="{}" target="_blank">Preview a trial as a participant sees it</a>', preview)
-            if preview
-            else "Trial preview: not available yet (the annotation app provides it)."
+        preview = reverse("annotation:preview", args=[obj.slug])
+        return format_html(
+            '<a href="{}">Plan preview</a> · <a href="{}" target="_blank">Preview a trial as a participant sees it</a>',
+            plan,
+            preview,
         )
-        return format_html('<a href="{}">Plan preview</a> · {}', plan, preview_html)
 
     # -- pages and buttons ---------------------------------------------------------------
 
@@ -217,7 +208,7 @@ class StudyAdmin(admin.ModelAdmin):
             extra_context = {
                 **(extra_context or {}),
                 "plan_url": reverse("admin:studies_study_plan", args=[study.pk]),
-                "trial_preview_url": trial_preview_url(study),
+                "trial_preview_url": reverse("annotation:preview", args=[study.slug]),
                 "lifecycle_buttons": [
                     (ACTION_LABELS[a], reverse("admin:studies_study_action", args=[study.pk, a]), a)
                     for a in lifecycle.allowed_actions(study)

@@ -49,33 +49,24 @@ RUN_FIELDS = (
     "qualification_study",
 )
 
+#: The rest of the run's settings: editable in any state.
+OTHER_RUN_FIELDS = (
+    "break_every",
+    "idle_timeout_minutes",
+    "target_participants",
+    "panel",
+    "completion_code",
+    "completion_url",
+)
+
 #: Fields copied by a clone: the whole configuration, none of the run.
 CLONED_FIELDS = [
     "question",
     "instructions",
     "consent_text",
-    "split",
-    "pairs_per_cell",
-    "n_levels",
-    "level_edges",
-    "sampling_mode",
-    "auto_gold_pairs",
-    "trials_per_participant",
-    "practice_trials",
-    "sentinels_per_participant",
-    "max_sentinel_mistakes",
-    "duplicates_per_participant",
-    "min_duplicate_agreement",
-    "min_duplicate_distance",
-    "allow_no_difference",
-    "break_every",
-    "idle_timeout_minutes",
-    "seed",
-    "target_participants",
-    "panel",
-    "completion_code",
-    "completion_url",
-    "qualification_study",
+    *(name for name in PLAN_FIELDS if name not in ("categories", "scorers")),  # many-to-many: set apart
+    *RUN_FIELDS,
+    *OTHER_RUN_FIELDS,
 ]
 
 
