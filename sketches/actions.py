@@ -192,18 +192,7 @@ def do_run_import_batch(batch_id: int) -> ImportBatch:
     batch.n_skipped = report.n_skipped
     batch.messages = [report.summary(), *report.errors[:1000]]
     batch.finished_at = timezone.now()
-    batch.save(
-        update_fields=[
-            "sha256",
-            "status",
-            "n_read",
-            "n_new",
-            "n_existing",
-            "n_skipped",
-            "messages",
-            "finished_at",
-        ]
-    )
+    batch.save(update_fields=[*ImportBatch.OUTCOME_FIELDS, "messages", "finished_at"])
     return batch
 
 

@@ -107,14 +107,9 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status"]
     readonly_fields = [
         "filename",
-        "sha256",
         "category_name",
         "skip_invalid",
-        "status",
-        "n_read",
-        "n_new",
-        "n_existing",
-        "n_skipped",
+        *ImportBatch.OUTCOME_FIELDS,
         "report",
         "created_by",
         "created_at",
