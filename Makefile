@@ -24,8 +24,11 @@ demo: install
 test: install
 	$(PY) -m tests.with_services $(PYTEST_ARGS)
 
+## lint: ruff (rules and formatting) and mypy over the pure cores listed in pyproject.toml.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .

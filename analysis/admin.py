@@ -12,27 +12,10 @@ from django.utils.html import format_html, format_html_join
 
 from analysis import actions
 from analysis.models import ExportJob, ExportStatus, StudyResults, WorkerQuality
+from sketches.staff import ReadOnlyAdminMixin
 from studies.admin_filters import VisibleStudyFilter
 from studies.models import Study
-
-
-class _VisibleStudiesOnly:
-    study_path = "study"
-
-    def get_queryset(self, request):
-        visible = Study.objects.visible_to(request.user)
-        return super().get_queryset(request).filter(**{f"{self.study_path}__in": visible})
-
-
-class _ReadOnly:
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from studies.staff import VisibleStudiesOnlyMixin
 
 
 def _pct(value) -> str:
@@ -40,7 +23,7 @@ def _pct(value) -> str:
 
 
 @admin.register(StudyResults)
-class StudyResultsAdmin(_ReadOnly, admin.ModelAdmin):
+class StudyResultsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "state", "participant_count", "simulated", "pages", "exports"]
     list_filter = ["state"]
     search_fields = ["name", "slug"]
@@ -115,7 +98,7 @@ class StudyResultsAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(_VisibleStudiesOnly, _ReadOnly, admin.ModelAdmin):
+class ExportJobAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["study", "include_excluded", "status", "size_kb", "created_at", "finished_at", "download"]
     list_filter = ["status", ("study", VisibleStudyFilter), "include_excluded"]
     list_select_related = ["study"]
@@ -140,7 +123,7 @@ class ExportJobAdmin(_VisibleStudiesOnly, _ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(WorkerQuality)
-class WorkerQualityAdmin(_VisibleStudiesOnly, _ReadOnly, admin.ModelAdmin):
+class WorkerQualityAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "panel_id", "study", "flow_status", "status", "analysed", "trials", "sentinel_mistakes", "consistency",
         "median_rt", "fast", "left", "majority", "computed_at",

@@ -16,6 +16,7 @@ of the per-category rates; ``across_methods`` gives the paper's mean ± std over
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,8 +36,10 @@ __all__ = [
 ]
 
 
-def wilson_interval(k, n, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for k successes in n trials (vectorised). NaN where n == 0."""
+def wilson_interval(k, n, z: float = 1.96) -> tuple[Any, Any]:
+    """Wilson score interval for k successes in n trials (vectorised). NaN where n == 0.
+
+    Arrays in, arrays out; two scalars in, two floats out."""
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
     if np.any(k < 0) or np.any(k > n):
@@ -115,7 +118,7 @@ class AgreementTable:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return self.n.shape  # type: ignore[return-value]
+        return cast("tuple[int, int, int]", self.n.shape)
 
     def to_records(self, method_names=None, category_names=None, level_names=None) -> list[dict]:
         """One dict per non-empty cell, for CSV/JSON export."""
@@ -136,7 +139,7 @@ class AgreementTable:
                 "wilson_hi": _f(self.hi[m, c, lv]),
                 "n_q_ties": int(self.n_q_ties[m, c, lv]),
             }
-            if self.boot_lo is not None:
+            if self.boot_lo is not None and self.boot_hi is not None:
                 rec["boot_lo"] = _f(self.boot_lo[m, c, lv])
                 rec["boot_hi"] = _f(self.boot_hi[m, c, lv])
             out.append(rec)
@@ -306,7 +309,7 @@ def curve(
     if ci == "wilson":
         lo, hi = table.lo, table.hi
     elif ci == "bootstrap":
-        if table.boot_lo is None:
+        if table.boot_lo is None or table.boot_hi is None:
             raise ValueError("this table has no bootstrap intervals (build it with n_boot > 0)")
         lo, hi = table.boot_lo, table.boot_hi
     else:

@@ -220,6 +220,7 @@ def _newton(
     dense = m <= _DENSE_MAX_ITEMS
     if not dense and lap is None:
         lap = _Laplacian(m, a, b)
+    s = np.zeros(m)  # the prior's softmax weights, used only when alpha > 0
     am2 = alpha * m * m
     d = theta[a] - theta[b]
     f = _neg_objective(theta, a, b, n, k, alpha, d)
@@ -229,7 +230,6 @@ def _newton(
         r = n * sig - k  # d(−ℓ)/dd per pair
         h = n * sig * (1.0 - sig)
         grad = np.bincount(a, r, m) - np.bincount(b, r, m)
-        s = None
         if alpha:
             s = np.exp(theta - logsumexp(theta))
             grad += alpha * m * (m * s - 1.0)
@@ -251,6 +251,7 @@ def _newton(
             except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
                 delta = -np.linalg.lstsq(hess + c / m, grad, rcond=None)[0]
         else:
+            assert lap is not None  # built above for the sparse path
             off, diag = lap.build(h)
             if alpha:
                 hdiag = diag + am2 * (s - s * s)
@@ -260,7 +261,7 @@ def _newton(
             else:
                 hdiag = diag
 
-                def matvec(x, off=off, diag=diag):
+                def matvec(x, off=off, diag=diag, s=s):
                     return diag * x + off @ x
 
             dinv = np.where(hdiag > 0, 1.0 / np.where(hdiag > 0, hdiag, 1.0), 0.0)

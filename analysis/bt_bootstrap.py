@@ -156,7 +156,7 @@ def _solve_chunk(system: _ChordSystem, pc: PairCounts, theta_hat, seeds, tol, ma
         active &= ~(done | diverging)
         prev = np.where(active, step, prev)
     fallback |= active
-    for j in np.flatnonzero(fallback):
+    for j in np.flatnonzero(fallback).tolist():
         theta[:, j], *_ = _newton(
             pc.n_items, pc.a, pc.b, n[:, j].astype(np.float64), k[:, j].astype(np.float64), system.alpha,
             theta_hat, tol, 100, lap,

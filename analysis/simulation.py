@@ -111,7 +111,7 @@ class Responder:
 
     def p_left(self, left_id: int | None, right_id: int | None) -> float:
         p = self.profile
-        u_l, u_r = self.latent.get(left_id), self.latent.get(right_id)
+        u_l, u_r = self._latent(left_id), self._latent(right_id)
         if u_l is None or u_r is None:
             signal = 0.5  # an unrecognised stimulus: no opinion
         elif p.thurstone_sigma > 0:
@@ -122,14 +122,14 @@ class Responder:
 
     def choose(self, left_id: int | None, right_id: int | None, allow_none: bool = False) -> str:
         draw = self.rng.random()  # one draw per trial, whatever the answer
-        known = left_id in self.latent and right_id in self.latent
-        if (
-            allow_none
-            and known
-            and abs(self.latent[left_id] - self.latent[right_id]) < self.profile.none_below
-        ):
+        u_l, u_r = self._latent(left_id), self._latent(right_id)
+        if allow_none and u_l is not None and u_r is not None and abs(u_l - u_r) < self.profile.none_below:
             return "none"
         return "left" if draw < self.p_left(left_id, right_id) else "right"
+
+    def _latent(self, sketch_id: int | None) -> float | None:
+        """The latent quality of a recognised stimulus; None for one it does not know."""
+        return None if sketch_id is None else self.latent.get(sketch_id)
 
     def response_ms(self) -> int:
         p = self.profile

@@ -5,7 +5,6 @@ from __future__ import annotations
 from celery import shared_task
 
 from analysis import actions
-from studies.models import Study
 
 
 @shared_task(acks_late=True)
@@ -13,13 +12,6 @@ def run_export(job_id: int) -> str | None:
     """Build an export job's zip (idempotent: a job that is not pending is left alone)."""
     job = actions.do_run_export(job_id)
     return None if job is None else job.status
-
-
-@shared_task(acks_late=True)
-def refresh_worker_quality(study_id: int) -> int:
-    """Upsert the study's worker-quality snapshot (no-op when nothing changed)."""
-    study = Study.objects.filter(pk=study_id).first()
-    return 0 if study is None else actions.do_refresh_worker_quality(study)
 
 
 @shared_task

@@ -1,6 +1,6 @@
 """Staff pages: studies, a live dashboard, rankings, the HTML report and its downloads.
 
-Only signed-in staff get in (others: 403 with a sign-in link); a researcher sees only
+Only signed-in staff get in (``sketches.staff.staff_required``: others get 403 with a sign-in link); a researcher sees only
 the studies ``Study.objects.visible_to`` them (others: 404).
 """
 
@@ -17,34 +17,16 @@ from analysis import exports, live, selectors
 from analysis.bt_inference import EVIDENCE
 from analysis.models import ExportJob, ExportStatus
 from annotation.models import Participant
-from sketches.admin import sketch_thumbnail
+from sketches.staff import staff_required
 from studies.models import Study
 
 THUMB = 56
 
 
-def _refused(request):
-    context = {
-        "signed_in": request.user.is_authenticated,
-        "login_url": f"{reverse('admin:login')}?next={request.path}",
-    }
-    return render(request, "analysis/forbidden.html", context, status=403)
-
-
-def staff_only(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not (request.user.is_authenticated and request.user.is_staff):
-            return _refused(request)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def with_study(view):
     """Staff only, and the study must be visible to the user (else 404)."""
 
-    @staff_only
+    @staff_required
     @wraps(view)
     def wrapper(request, slug: str, *args, **kwargs):
         study = Study.objects.visible_to(request.user).filter(slug=slug).first()
@@ -70,7 +52,7 @@ def _links(study: Study) -> dict:
 
 
 @require_GET
-@staff_only
+@staff_required
 def index(request):
     studies = Study.objects.visible_to(request.user).order_by("-created_at")
     rows = [{"study": s, "links": _links(s)} for s in studies]
@@ -130,7 +112,7 @@ def rankings(request, study: Study, category: str | None = None):
 def _ranking_columns(ranking, scorer_name: str) -> dict:
     q_key, rank_key = f"q[{scorer_name}]", f"q_rank[{scorer_name}]"
     items = [
-        {**item, "thumb": sketch_thumbnail(item["sketch_id"], THUMB), "q": item.get(q_key),
+        {**item, "q": item.get(q_key),
          "q_rank": item.get(rank_key), "compared": item["wins"] + item["losses"] + item["ties"],
          "interval": exports.bound_interval(item["bt_lo"], item["bt_hi"]),
          "rank_interval": exports.rank_interval(item["rank_lo"], item["rank_hi"]),
@@ -139,7 +121,7 @@ def _ranking_columns(ranking, scorer_name: str) -> dict:
     ]  # fmt: skip
     by_q = sorted(items, key=lambda i: (i["q_rank"] is None, i["q_rank"] or 0))
     correlation = next((c for c in ranking.correlations if c["method"] == scorer_name), None)
-    return {"by_bt": items, "by_q": by_q, "correlation": correlation}
+    return {"by_bt": items, "by_q": by_q, "correlation": correlation, "thumb_size": THUMB}
 
 
 def _include_excluded(request) -> bool:
@@ -165,7 +147,7 @@ def report_zip(request, study: Study):
 
 
 @require_GET
-@staff_only
+@staff_required
 def export_download(request, pk: int):
     job = (
         ExportJob.objects.filter(

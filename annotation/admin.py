@@ -19,22 +19,14 @@ from annotation.panels import (
     signed_participant_links,
     site_root,
 )
+from sketches.staff import ReadOnlyAdminMixin
 from studies.admin_filters import VisibleStudyFilter
 from studies.models import Study
-
-
-class _OwnStudiesOnly:
-    """Researchers see the rows of the studies they own or that are shared with them."""
-
-    study_path = "study"
-
-    def get_queryset(self, request):
-        visible = Study.objects.visible_to(request.user)
-        return super().get_queryset(request).filter(**{f"{self.study_path}__in": visible})
+from studies.staff import VisibleStudiesOnlyMixin
 
 
 @admin.register(Trial)
-class TrialAdmin(_OwnStudiesOnly, admin.ModelAdmin):
+class TrialAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: every trial with its answer (filter by participant from the participant page)."""
 
     study_path = "participant__study"
@@ -45,11 +37,7 @@ class TrialAdmin(_OwnStudiesOnly, admin.ModelAdmin):
     list_per_page = 200
     readonly_fields = [f.name for f in Trial._meta.fields] + ["answer_choice", "answer_ms"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True
 
     @admin.display(description="answer")
     def answer_choice(self, trial):
@@ -63,7 +51,7 @@ class TrialAdmin(_OwnStudiesOnly, admin.ModelAdmin):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(_OwnStudiesOnly, admin.ModelAdmin):
+class ParticipantAdmin(VisibleStudiesOnlyMixin, admin.ModelAdmin):
     list_display = [
         "panel_id",
         "study",
@@ -118,7 +106,7 @@ class ParticipantAdmin(_OwnStudiesOnly, admin.ModelAdmin):
 
 
 @admin.register(RefusedSubmission)
-class RefusedSubmissionAdmin(_OwnStudiesOnly, admin.ModelAdmin):
+class RefusedSubmissionAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     study_path = "participant__study"
     list_display = ["at", "participant", "reason", "token", "choice"]
     list_filter = ["reason", ("participant__study", VisibleStudyFilter)]
@@ -126,15 +114,11 @@ class RefusedSubmissionAdmin(_OwnStudiesOnly, admin.ModelAdmin):
     list_select_related = ["participant"]
     readonly_fields = ["participant", "token", "choice", "reason", "at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True
 
 
 @admin.register(StudyLinks)
-class StudyLinksAdmin(admin.ModelAdmin):
+class StudyLinksAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What to paste into Prolific, per study, and a preview of the trial screen."""
 
     list_display = [
@@ -198,15 +182,6 @@ class StudyLinksAdmin(admin.ModelAdmin):
         return StudyLinks.objects.filter(pk__in=Study.objects.visible_to(request.user)).annotate(
             site_root=Value(site_root(request))
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="study link for the panel")
     def participant_link(self, obj):

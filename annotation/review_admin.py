@@ -30,8 +30,8 @@ from annotation.panel_models import PanelDecision, PanelSubmission, RejectionCat
 from annotation.prolific import export, sync
 from annotation.prolific.client import ProlificError
 from annotation.review import ReviewError, do_decide_on_panel, do_override_analysis, do_set_bonus
-from sketches.admin import sketch_thumbnail
 from sketches.models import Sketch
+from sketches.templatetags.sketch_tags import sketch_thumbnail
 from studies.models import Study
 from studies.outcomes import Outcome, resolve_codes
 

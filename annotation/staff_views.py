@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -10,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from annotation.steps import trial_context
 from sketches.models import Sketch
+from sketches.staff import staff_required
 from studies.models import GoldPair, PlannedPair, Study
 
 PREVIEW_TOKEN = "preview"
@@ -37,7 +37,7 @@ def _category_name(sketch_id: int) -> str:
     return Sketch.objects.filter(pk=sketch_id).values_list("category__name", flat=True).first() or ""
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def preview(request, slug: str):
     """The trial screen with real pairs of the study; answering shows the next one, storing nothing."""

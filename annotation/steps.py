@@ -1,7 +1,8 @@
-"""Which screen a participant sees now, and what it shows.
+"""Which screen a participant sees now, and what it shows. Reads only.
 
 ``current_step(participant)`` is the single place that maps a participant's state to a
-screen; the task page (GET), every POST response and the htmx fragments all use it.
+screen; the task page (GET), every POST response and the htmx fragments all use it. It
+writes nothing: the view that sends a trial screen starts its clock (``do_mark_served``).
 A trial's context never depends on its kind: sentinels, duplicates and regular trials
 produce the same markup, with only the opaque token and the image URLs differing.
 """
@@ -15,7 +16,6 @@ from django.db.models import F
 from django.urls import reverse
 
 from annotation import panels
-from annotation.actions import do_mark_served
 from annotation.models import Choice, Participant, ParticipantStatus, Trial
 from annotation.outcomes import outcome_context, participant_outcome
 from annotation.text import render_markdown
@@ -70,7 +70,7 @@ def current_step(
     participant: Participant, *, feedback_for: Trial | None = None, notice: str = "", upcoming=()
 ) -> Step:
     """The screen for the participant's state. ``upcoming``: the current and next trial, already
-    fetched and marked served by the action that just ran (saves the queries)."""
+    fetched by the action that just ran (saves the queries). Writes nothing."""
     study = participant.study
     status = participant.status
     base = {
@@ -129,7 +129,6 @@ def _trial(participant: Participant, fetched=()) -> dict:
     current, upcoming = trials[0], trials[1:]
     if not in_practice and _break_before(study, position + 1, total):
         upcoming = []  # the next pair comes after a break: its token stays unseen until then
-    do_mark_served(participant)
     slug = study.slug
     label = f"Practice {position + 1} of {total}" if in_practice else f"Trial {position + 1} of {total}"
     return trial_context(

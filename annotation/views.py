@@ -26,6 +26,7 @@ from annotation.actions import (
     do_end_break,
     do_enter_study,
     do_finish_instructions,
+    do_mark_served,
     do_submit_answer,
     do_touch,
 )
@@ -149,6 +150,8 @@ def _session_participant(request, slug: str) -> Participant | None:
 
 def _show_step(request, participant: Participant, *, feedback_for=None, notice: str = "", upcoming=()):
     step = current_step(participant, feedback_for=feedback_for, notice=notice, upcoming=upcoming)
+    if step.name == "trial":
+        do_mark_served(participant)  # the trial is being sent: its server clock starts now
     context = step.context | {"step_template": step.template, "step_name": step.name}
     template = "annotation/task.html#step" if request.htmx else "annotation/task.html"
     return render(request, template, context)

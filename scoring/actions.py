@@ -1,6 +1,6 @@
-"""State changes of the scoring app: create and train scorers. Commands, admin and tasks call these.
+"""State changes of the scoring app: create and train scorers. Commands, admin, API and tasks call these.
 
-Scoring runs (score sketches with a trained scorer) are in :mod:`scoring.runs`.
+Scoring runs (score sketches with a trained scorer) are in :mod:`scoring.run_actions`.
 Every function validates first and raises :class:`ScoringInputError` with a
 message naming the problem, before anything is written.
 """
@@ -287,6 +287,16 @@ def _train_claimed(scorer: Scorer, report: TrainProgress) -> Scorer:
         scorer.finished_at = timezone.now()
         scorer.progress = {**scorer.progress, "stage": "done"}
         scorer.save()
+    return scorer
+
+
+def do_request_training(request: TrainingRequest, *, user=None) -> Scorer:
+    """Create a pending scorer and queue its training, in one transaction: the admin's
+    "Train a scorer" and ``POST /api/scorers/`` both call this. Raises
+    ``ScoringInputError`` (nothing written, nothing queued) for a bad request."""
+    with transaction.atomic():
+        scorer = create_scorer(request, user=user)
+        do_queue_training(scorer)
     return scorer
 
 

@@ -7,12 +7,10 @@ import math
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from scoring import actions, evaluation, run_actions, selectors
@@ -20,9 +18,10 @@ from scoring.errors import ScoringInputError
 from scoring.forms import TrainScorerForm
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
 from scoring.sanity import ALL
-from sketches.admin import sketch_thumbnail
 from sketches.models import Category, Split
 from sketches.ownership import is_owner, owned_by
+from sketches.staff import ReadOnlyAdminMixin
+from sketches.templatetags.sketch_tags import sketch_thumbnail
 
 SCORE_LIST_DISPLAY = [
     "thumbnail",
@@ -162,7 +161,9 @@ class ScorerAdmin(admin.ModelAdmin):
 
     @admin.display(description="configuration")
     def config_json(self, obj):
-        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(obj.config, indent=1))
+        return render_to_string(
+            "admin/includes/preformatted.html", {"text": json.dumps(obj.config, indent=1)}
+        )
 
     @admin.display(description="metrics")
     def metrics_table(self, obj):
@@ -173,46 +174,26 @@ class ScorerAdmin(admin.ModelAdmin):
         rows = []
         for name, summary in sorted(m.get("q_summary", {}).items()):
             category = categories.get(name)
-            links = (
-                format_html(
-                    '<a href="{}">best</a> · <a href="{}">worst</a>',
-                    scores_url(obj, category),
-                    scores_url(obj, category, best_first=False),
-                )
-                if category is not None
-                else ""
-            )
             rows.append(
-                (
-                    name,
-                    _number(m.get("accuracy_per_category", {}).get(name)),
-                    *(_number(summary.get(k), 1) for k in ("min", "p10", "median", "p90", "max")),
-                    links,
-                )
+                {
+                    "name": name,
+                    "accuracy": _number(m.get("accuracy_per_category", {}).get(name)),
+                    "q": [_number(summary.get(k), 1) for k in ("min", "p10", "median", "p90", "max")],
+                    "best_url": scores_url(obj, category) if category is not None else "",
+                    "worst_url": scores_url(obj, category, best_first=False) if category is not None else "",
+                }
             )
-        head = format_html(
-            "<p>Top-1 {} (chance {}, n={} test / {} train) · Spearman(q, cosθ<sub>y</sub>) pooled {}, "
-            "mean per category {} · share of q at the working-range bounds {}</p>",
-            _number(m.get("accuracy")),
-            _number(m.get("chance")),
-            m.get("n_test"),
-            m.get("n_train"),
-            _number(m.get("spearman_q_cos")),
-            _number(m.get("spearman_q_cos_per_class")),
-            _number(m.get("fraction_at_bounds")),
-        )
-        body = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-            "<td>{}</td><td>{}</td></tr>",
-            rows,
-        )
-        return format_html(
-            "{}<table><thead><tr><th>category</th><th>top-1</th><th>q min</th><th>p10</th><th>median</th>"
-            "<th>p90</th><th>max</th><th>scored sketches</th></tr></thead><tbody>{}</tbody></table>",
-            head,
-            body,
-        )
+        context = {
+            "accuracy": _number(m.get("accuracy")),
+            "chance": _number(m.get("chance")),
+            "n_test": m.get("n_test"),
+            "n_train": m.get("n_train"),
+            "spearman": _number(m.get("spearman_q_cos")),
+            "spearman_per_class": _number(m.get("spearman_q_cos_per_class")),
+            "at_bounds": _number(m.get("fraction_at_bounds")),
+            "rows": rows,
+        }
+        return render_to_string("admin/scoring/scorer/metrics.html", context)
 
     # -- pages ----------------------------------------------------------------------
 
@@ -238,9 +219,7 @@ class ScorerAdmin(admin.ModelAdmin):
         form = TrainScorerForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                with transaction.atomic():
-                    scorer = actions.create_scorer(form.training_request(), user=request.user)
-                    actions.do_queue_training(scorer)
+                scorer = actions.do_request_training(form.training_request(), user=request.user)
             except ScoringInputError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -353,7 +332,7 @@ def run_progress_fragment(run: ScoringRun) -> str:
 
 
 @admin.register(ScoringRun)
-class ScoringRunAdmin(admin.ModelAdmin):
+class ScoringRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "scorer", "status", "live_progress", "started_at", "finished_at", "created_by"]
     list_filter = ["status", "scorer"]
     list_select_related = ["scorer", "created_by"]
@@ -375,11 +354,7 @@ class ScoringRunAdmin(admin.ModelAdmin):
     ]
     exclude = ["categories", "errors"]
 
-    def has_add_permission(self, request):
-        return False  # start runs from a scorer (button or list action) or `manage.py score_sketches`
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True  # start runs from a scorer (button or list action) or `manage.py score_sketches`
 
     def has_cancel_permission(self, request):
         return request.user.has_perm("scoring.add_scoringrun")
@@ -394,7 +369,11 @@ class ScoringRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="errors")
     def error_list(self, obj):
-        return format_html_join("", "<div>{}</div>", ((e,) for e in obj.errors)) or "–"
+        return (
+            render_to_string("admin/includes/preformatted.html", {"text": "\n".join(obj.errors)})
+            if obj.errors
+            else "–"
+        )
 
     @admin.action(description="Cancel (queued batches will do nothing)", permissions=["cancel"])
     def cancel(self, request, queryset):
@@ -409,7 +388,7 @@ class ScoringRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(SketchScore)
-class SketchScoreAdmin(admin.ModelAdmin):
+class SketchScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Scores with thumbnails: filter a scorer and category, sort by q, see the best and worst at a glance."""
 
     list_display = SCORE_LIST_DISPLAY
@@ -432,15 +411,6 @@ class SketchScoreAdmin(admin.ModelAdmin):
         "run",
         "scored_at",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="sketch")
     def thumbnail(self, obj):

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from scoring.actions import TrainingRequest, create_scorer, do_queue_training
+from scoring.actions import TrainingRequest, do_request_training
 from scoring.errors import ScoringInputError
 from scoring.models import Scorer, ScoringRun, Variant
 from scoring.run_actions import do_start_scoring_run, settle_scoring_run
@@ -73,10 +73,9 @@ class ScorerViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         options = {k: v for k, v in body.validated_data.items() if v is not None}
         try:
-            scorer = create_scorer(TrainingRequest(**options), user=request.user)
+            scorer = do_request_training(TrainingRequest(**options), user=request.user)
         except ScoringInputError as error:
             return refused(error)
-        do_queue_training(scorer)
         return Response(ScorerSerializer(scorer).data, status=status.HTTP_202_ACCEPTED)
 
 

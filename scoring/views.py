@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
@@ -11,6 +11,7 @@ from scoring import evaluation, figures, selectors
 from scoring.figures import FORMATS, q_theta_figure
 from scoring.models import JobStatus, Scorer, ScoringRun
 from sketches.models import Category, Split
+from sketches.staff import staff_required
 
 #: Categories drawn when the request names none (one scorer / several side by side),
 #: and at most when it names many.
@@ -21,19 +22,12 @@ MAX_COMPARE = 3
 FINISHED = (JobStatus.DONE, JobStatus.FAILED)
 
 
-def _allowed(request, perm: str) -> bool:
-    return request.user.is_authenticated and request.user.is_staff and request.user.has_perm(perm)
-
-
-def _forbidden() -> HttpResponse:
-    return HttpResponseForbidden("Sign in as a researcher to view scorers.", content_type="text/plain")
-
-
 def _bad(message: str) -> HttpResponse:
     return HttpResponseBadRequest(message, content_type="text/plain")
 
 
 @require_GET
+@staff_required(perm="scoring.view_scorer")
 def scorer_figure(request, pk: int, fmt: str):
     """q against θ per category; ``?compare=<id>`` adds scorers side by side (GACL beside softmax).
 
@@ -41,8 +35,6 @@ def scorer_figure(request, pk: int, fmt: str):
     held-out outputs saved at training, ``?source=scores`` the stored SketchScore rows
     (``&split=test`` for one split); the default uses held-out outputs where a scorer has them.
     """
-    if not _allowed(request, "scoring.view_scorer"):
-        return _forbidden()
     if fmt not in FORMATS:
         raise Http404(f"no figure format {fmt!r}")
     scorer = get_object_or_404(Scorer, pk=pk)
@@ -97,9 +89,8 @@ def _fragment(request, template: str, context: dict, finished: bool):
 
 
 @require_GET
+@staff_required(perm="scoring.view_scorer")
 def scorer_progress(request, pk: int):
-    if not _allowed(request, "scoring.view_scorer"):
-        return _forbidden()
     scorer = get_object_or_404(Scorer, pk=pk)
     return _fragment(
         request, "scoring/progress.html#scorer-progress", {"scorer": scorer}, scorer.status in FINISHED
@@ -107,18 +98,16 @@ def scorer_progress(request, pk: int):
 
 
 @require_GET
+@staff_required(perm="scoring.view_scoringrun")
 def run_progress(request, pk: int):
-    if not _allowed(request, "scoring.view_scoringrun"):
-        return _forbidden()
     run = get_object_or_404(ScoringRun.objects.select_related("scorer"), pk=pk)
     return _fragment(request, "scoring/progress.html#run-progress", {"run": run}, run.status in FINISHED)
 
 
 @require_GET
+@staff_required(perm="scoring.view_scorer")
 def sanity_figure(request, pk: int, fmt: str):
     """The scorer's sanity report as a small figure, beside its softmax baseline when one exists."""
-    if not _allowed(request, "scoring.view_scorer"):
-        return _forbidden()
     if fmt not in FORMATS:
         raise Http404(f"no figure format {fmt!r}")
     scorer = get_object_or_404(Scorer, pk=pk)

@@ -20,6 +20,8 @@ from sketches.models import Category, ImportBatch, Sketch, Split, split_for_key
 from sketches.parsing import FileRefused, ParsedSketch, parse_file
 
 BULK_BATCH = 1000
+FILENAME_MAX = ImportBatch._meta.get_field("filename").max_length
+CATEGORY_NAME_MAX = ImportBatch._meta.get_field("category_name").max_length
 
 Progress = Callable[[int, int], None]
 
@@ -141,6 +143,32 @@ def _row(item: ParsedSketch, category: Category, batch: ImportBatch | None) -> S
         split=split_for_key(item.source, category.slug, item.key_id),
         import_batch=batch,
     )
+
+
+def do_create_import_batch(
+    upload, *, category: str = "", skip_invalid: bool = False, user=None
+) -> ImportBatch:
+    """Store an uploaded file as an import job and queue it once the transaction commits.
+
+    The admin's "Import sketches" and ``POST /api/imports/`` both call this, after
+    ``ImportUploadForm`` validated the upload (size, suffix, category length). The
+    filename is cut to what ``ImportBatch.filename`` holds; the file keeps its own name.
+    """
+    from sketches.tasks import run_import_batch
+
+    category = category or ""
+    if len(category) > CATEGORY_NAME_MAX:
+        raise ValueError(f"category names are at most {CATEGORY_NAME_MAX} characters, got {len(category)}")
+    batch = ImportBatch(
+        filename=upload.name[:FILENAME_MAX],
+        category_name=category,
+        skip_invalid=skip_invalid,
+        created_by=user,
+    )
+    batch.file.save(upload.name, upload, save=False)
+    batch.save()
+    run_import_batch.delay_on_commit(batch.pk)
+    return batch
 
 
 def do_run_import_batch(batch_id: int) -> ImportBatch:

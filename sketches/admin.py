@@ -1,26 +1,15 @@
 from django.contrib import admin, messages
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html
+from django.urls import path
 
+from sketches.actions import do_create_import_batch
 from sketches.forms import ImportUploadForm
 from sketches.models import Category, ImportBatch, Sketch
 from sketches.ownership import is_owner, owned_by
-from sketches.tasks import run_import_batch
-
-
-def sketch_thumbnail(sketch_id: int, size: int = 64) -> str:
-    """An <img> of the sketch's SVG; reused by the other apps' admin pages."""
-    url = reverse("sketches:svg", args=[sketch_id])
-    return format_html(
-        '<img src="{}" width="{}" height="{}" loading="lazy" alt="sketch {}" class="sketch-thumb" '
-        'style="background:#fff;border:1px solid #ddd">',
-        url,
-        size,
-        size,
-        sketch_id,
-    )
+from sketches.staff import ReadOnlyAdminMixin
+from sketches.templatetags.sketch_tags import sketch_thumbnail
 
 
 @admin.register(Category)
@@ -105,16 +94,12 @@ class SketchAdmin(admin.ModelAdmin):
             return redirect("admin:sketches_sketch_changelist")
         form = ImportUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            batch = ImportBatch(
-                filename=upload.name,
-                category_name=form.cleaned_data["category"],
+            batch = do_create_import_batch(
+                form.cleaned_data["file"],
+                category=form.cleaned_data["category"],
                 skip_invalid=form.cleaned_data["skip_invalid"],
-                created_by=request.user,
+                user=request.user,
             )
-            batch.file.save(upload.name, upload, save=False)
-            batch.save()
-            run_import_batch.delay_on_commit(batch.pk)
             return redirect("admin:sketches_importbatch_change", batch.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -126,7 +111,7 @@ class SketchAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(admin.ModelAdmin):
+class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "filename",
         "status",
@@ -140,14 +125,9 @@ class ImportBatchAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     readonly_fields = [
         "filename",
-        "sha256",
         "category_name",
         "skip_invalid",
-        "status",
-        "n_read",
-        "n_new",
-        "n_existing",
-        "n_skipped",
+        *ImportBatch.OUTCOME_FIELDS,
         "report",
         "created_by",
         "created_at",
@@ -155,16 +135,12 @@ class ImportBatchAdmin(admin.ModelAdmin):
     ]
     exclude = ["file", "messages"]
 
+    deletable = True  # add through "Import sketches" on the sketch list
+
     def get_queryset(self, request):
         # Uploads are private: file names and reports are the uploader's (superusers: all).
         return owned_by(super().get_queryset(request), request.user).select_related("created_by")
 
-    def has_add_permission(self, request):
-        return False  # use "Import sketches" on the sketch list
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="report")
     def report(self, obj):
-        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", "\n".join(obj.messages))
+        return render_to_string("admin/includes/preformatted.html", {"text": "\n".join(obj.messages)})

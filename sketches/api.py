@@ -7,11 +7,10 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from sketches.actions import settle_import_batch
+from sketches.actions import CATEGORY_NAME_MAX, do_create_import_batch, settle_import_batch
 from sketches.forms import ImportUploadForm
 from sketches.models import Category, ImportBatch, Sketch
 from sketches.ownership import owned_by
-from sketches.tasks import run_import_batch
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -73,14 +72,9 @@ class ImportBatchSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "filename",
-            "sha256",
             "category_name",
             "skip_invalid",
-            "status",
-            "n_read",
-            "n_new",
-            "n_existing",
-            "n_skipped",
+            *ImportBatch.OUTCOME_FIELDS,
             "messages",
             "created_at",
             "finished_at",
@@ -90,7 +84,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
 
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
-    category = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    category = serializers.CharField(required=False, allow_blank=True, max_length=CATEGORY_NAME_MAX)
     skip_invalid = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs):
@@ -126,15 +120,12 @@ class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
-        batch = ImportBatch(
-            filename=data["file"].name[:255],
-            category_name=data.get("category") or "",
+        batch = do_create_import_batch(
+            data["file"],
+            category=data.get("category") or "",
             skip_invalid=data.get("skip_invalid", False),
-            created_by=request.user,
+            user=request.user,
         )
-        batch.file.save(data["file"].name, data["file"], save=False)
-        batch.save()
-        run_import_batch.delay_on_commit(batch.pk)
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -1,12 +1,17 @@
 from django import forms
 from django.conf import settings
 
+from sketches.models import ImportBatch
 from sketches.parsing import NDJSON_SUFFIXES
 
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(help_text="Quick, Draw! .ndjson (simplified or raw) or sketch-rnn .npz")
-    category = forms.CharField(required=False, help_text="Optional: every record's word must match it.")
+    category = forms.CharField(
+        required=False,
+        max_length=ImportBatch._meta.get_field("category_name").max_length,
+        help_text="Optional: every record's word must match it.",
+    )
     skip_invalid = forms.BooleanField(required=False, help_text="Import the valid records, report the rest.")
 
     def clean_file(self):

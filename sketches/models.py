@@ -150,6 +150,9 @@ class ImportBatch(models.Model):
         DONE = "done"
         FAILED = "failed"
 
+    #: What a finished import writes on its batch (the action, the admin and the API use this list).
+    OUTCOME_FIELDS = ("sha256", "status", "n_read", "n_new", "n_existing", "n_skipped")
+
     file = models.FileField(upload_to="imports/", blank=True)
     filename = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64, blank=True)

@@ -27,7 +27,7 @@ import pickle
 import pickletools
 import zipfile
 from collections.abc import Iterable
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 import numpy as np
 
@@ -47,7 +47,7 @@ class NpzRefused(ValueError):
 class _Capped(io.RawIOBase):
     """A zip member that yields at most its declared size, in chunks of at most ``CHUNK``."""
 
-    def __init__(self, member: BinaryIO, declared: int, label: str):
+    def __init__(self, member: IO[bytes], declared: int, label: str):
         self._member, self._left, self._label = member, declared, label
         self._declared = declared
 
@@ -79,7 +79,7 @@ class _Capped(io.RawIOBase):
         view[: len(data)] = data
         return len(data)
 
-    def readline(self, limit: int = -1) -> bytes:
+    def readline(self, limit: int | None = -1) -> bytes:
         # Old pickles (Python 2's sketch-rnn files) name classes on text lines; keep lines short.
         line = bytearray()
         while len(line) < MAX_LINE and self._left > 0:
@@ -188,7 +188,7 @@ def _read_header(fp: _Capped, label: str) -> tuple[tuple[int, ...], np.dtype, in
 
 def _count_opcodes(fp: _Capped, limit: int, label: str) -> None:
     try:
-        for count, _ in enumerate(pickletools.genops(fp), start=1):
+        for count, _ in enumerate(pickletools.genops(cast(IO[bytes], fp)), start=1):
             if count > limit:
                 raise NpzRefused(f"{label}: the pickle builds more objects than its {limit:,} allowed")
     except (ValueError, EOFError) as exc:

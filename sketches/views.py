@@ -1,24 +1,22 @@
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET
 
 from sketches import render
 from sketches.models import Sketch
+from sketches.staff import staff_required
 
 CACHE_SECONDS = 24 * 3600
 
 
-def _visible_to(request) -> bool:
-    # Sketches are served to signed-in researchers (admin, reports). Participants
-    # see stimuli through the annotation app's opaque per-trial URLs instead.
-    return request.user.is_authenticated and request.user.is_staff
+# Sketches by id are for signed-in researchers (admin, reports). Participants see stimuli
+# through the annotation app's opaque per-trial URLs instead.
 
 
 @require_GET
+@staff_required
 def sketch_svg(request, pk: int):
-    if not _visible_to(request):
-        return HttpResponseForbidden("Sign in as a researcher to view sketches.", content_type="text/plain")
     sketch = get_object_or_404(Sketch.objects.only("strokes", "key_id"), pk=pk)
     etag = quote_etag(f"sketch-{pk}")
     if etag in request.headers.get("If-None-Match", ""):
@@ -33,9 +31,8 @@ def sketch_svg(request, pk: int):
 
 
 @require_GET
+@staff_required
 def sketch_png(request, pk: int):
-    if not _visible_to(request):
-        return HttpResponseForbidden("Sign in as a researcher to view sketches.", content_type="text/plain")
     sketch = get_object_or_404(Sketch.objects.only("strokes"), pk=pk)
     raw_size = request.GET.get("size", "256")
     size = min(max(int(raw_size), 32), 1024) if raw_size.isdigit() else 256

@@ -26,6 +26,7 @@ from studies.handout import claim_planned_pairs, release_planned_pairs
 from studies.lifecycle import (
     do_clone_study,
     do_close_study,
+    do_delete_study,
     do_launch_study,
     do_pause_study,
     do_resume_study,
@@ -40,6 +41,7 @@ __all__ = [
     "TrialDraft",
     "do_clone_study",
     "do_close_study",
+    "do_delete_study",
     "do_freeze_plan",
     "do_launch_study",
     "do_pause_study",

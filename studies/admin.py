@@ -8,11 +8,11 @@ from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
-from sketches.admin import sketch_thumbnail
+from sketches.templatetags.sketch_tags import sketch_thumbnail
 from studies import admin_gold, checks, gold, lifecycle, planning, power, setup_admin
 from studies.errors import StudyConfigError
 from studies.forms import GoldPairForm, StudyAdminForm
@@ -20,40 +20,8 @@ from studies.models import GoldPair, Study, StudyState
 from studies.outcomes_admin import OutcomeCodeAdmin, PanelTermsAdmin  # noqa: F401 (registers them)
 from studies.selectors import plan_table, stored_plan_counts
 
-#: Fields that change the pair plan: read-only once it is frozen.
-PLAN_FIELDS = [
-    "categories",
-    "scorers",
-    "split",
-    "pairs_per_cell",
-    "n_levels",
-    "level_edges",
-    "sampling_mode",
-    "auto_gold_pairs",
-    "degradation_gold_pairs",
-    "seed",
-]
-#: Fields that shape participants' lists and screening: read-only once participants may enter.
-RUN_FIELDS = [
-    "trials_per_participant",
-    "practice_trials",
-    "sentinels_per_participant",
-    "max_sentinel_mistakes",
-    "duplicates_per_participant",
-    "min_duplicate_agreement",
-    "min_duplicate_distance",
-    "allow_no_difference",
-    "qualification_study",
-]
-#: Screening settings (studies.screening): read-only once participants may enter, like RUN_FIELDS.
-SCREENING_FIELDS = [
-    "screening_rule",
-    "sequential_screening",
-    "screening_alpha",
-    "too_fast_ms",
-    "too_fast_share",
-    "too_fast_block_after",
-]
+PLAN_FIELDS, RUN_FIELDS = list(lifecycle.PLAN_FIELDS), list(lifecycle.RUN_FIELDS)
+SCREENING_FIELDS = list(lifecycle.SCREENING_FIELDS)
 ACTION_LABELS = {
     "freeze_plan": "Freeze the plan",
     "discard_plan": "Discard the plan",
@@ -133,14 +101,6 @@ def power_context(study: Study, summary: dict, params) -> dict:
     if errors:
         result = {**result, "problems": errors + list(result.get("problems", []))}
     return result
-
-
-def trial_preview_url(study: Study) -> str | None:
-    """The annotation app's participant preview, if that app provides it."""
-    try:
-        return reverse("annotation:preview", args=[study.slug])
-    except NoReverseMatch:
-        return None
 
 
 class GoldPairInline(admin.TabularInline):
@@ -258,10 +218,11 @@ class StudyAdmin(admin.ModelAdmin):
         ]
         if not request.user.is_superuser:
             readonly.append("owner")
-        if obj is not None and obj.plan_frozen_at is not None:
-            readonly += PLAN_FIELDS
-        if obj is not None and obj.state != StudyState.DRAFT:
-            readonly += RUN_FIELDS + SCREENING_FIELDS + ["slug"]
+        if obj is not None:
+            locked = lifecycle.locked_fields(obj)
+            readonly += [name for name in PLAN_FIELDS + RUN_FIELDS + SCREENING_FIELDS if name in locked]
+            if obj.state != StudyState.DRAFT:
+                readonly.append("slug")
         return readonly
 
     def get_prepopulated_fields(self, request, obj=None):
@@ -271,6 +232,23 @@ class StudyAdmin(admin.ModelAdmin):
         if not change and obj.owner_id is None:
             obj.owner = request.user
         super().save_model(request, obj, form, change)
+
+    # -- deleting: drafts only, as in the API (lifecycle.do_delete_study) -------------------
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and lifecycle.delete_problems(obj):
+            return False  # no delete button; "delete selected" lists it as not deletable
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        try:
+            lifecycle.do_delete_study(obj)
+        except StudyConfigError as error:  # launched since the confirmation page
+            messages.error(request, "; ".join(error.messages))
+
+    def delete_queryset(self, request, queryset):
+        for study in queryset:
+            self.delete_model(request, study)
 
     # -- columns and read-only displays ------------------------------------------------
 
@@ -291,13 +269,12 @@ class StudyAdmin(admin.ModelAdmin):
         if obj is None or obj.pk is None:
             return "–"
         plan = reverse("admin:studies_study_plan", args=[obj.pk])
-        preview = trial_preview_url(obj)
-        preview_html = (
-            format_html('<a href="{}" target="_blank">Preview a trial as a participant sees it</a>', preview)
-            if preview
-            else "Trial preview: not available yet (the annotation app provides it)."
+        preview = reverse("annotation:preview", args=[obj.slug])
+        return format_html(
+            '<a href="{}">Plan preview</a> · <a href="{}" target="_blank">Preview a trial as a participant sees it</a>',
+            plan,
+            preview,
         )
-        return format_html('<a href="{}">Plan preview</a> · {}', plan, preview_html)
 
     # -- pages and buttons ---------------------------------------------------------------
 
@@ -328,7 +305,7 @@ class StudyAdmin(admin.ModelAdmin):
                     study=study, review=GoldPair.Review.CANDIDATE
                 ).count(),
                 **(admin_gold.planner_context(study) if study.state != StudyState.CLOSED else {}),
-                "trial_preview_url": trial_preview_url(study),
+                "trial_preview_url": reverse("annotation:preview", args=[study.slug]),
                 "scorer_sanity_problems": checks.scorer_sanity_problems(study)
                 if study.state in (StudyState.DRAFT, StudyState.PILOT)
                 else [],

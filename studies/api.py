@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 
-from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
@@ -20,39 +19,7 @@ from scoring.models import Scorer
 from sketches.models import Category
 from studies import checks, entry_links, feasibility, lifecycle, planning, power
 from studies.errors import StudyConfigError
-from studies.models import Study, StudyState
-
-#: Fields that change the pair plan: refused once the plan is frozen (as in the admin).
-PLAN_FIELDS = {
-    "categories",
-    "scorers",
-    "split",
-    "pairs_per_cell",
-    "n_levels",
-    "level_edges",
-    "sampling_mode",
-    "auto_gold_pairs",
-    "degradation_gold_pairs",
-    "seed",
-}
-#: Fields that shape participants' lists: refused once participants may enter.
-RUN_FIELDS = {
-    "trials_per_participant",
-    "practice_trials",
-    "sentinels_per_participant",
-    "max_sentinel_mistakes",
-    "duplicates_per_participant",
-    "min_duplicate_agreement",
-    "min_duplicate_distance",
-    "allow_no_difference",
-    "qualification_study",
-    "screening_rule",
-    "sequential_screening",
-    "screening_alpha",
-    "too_fast_ms",
-    "too_fast_share",
-    "too_fast_block_after",
-}
+from studies.models import Study
 
 
 class VisibleStudyField(serializers.SlugRelatedField):
@@ -101,11 +68,7 @@ class StudySerializer(serializers.ModelSerializer):
         if problems:
             raise ValidationError({"trials_per_participant": problems})
         if study is not None:
-            locked = set()
-            if study.plan_frozen_at is not None:
-                locked |= PLAN_FIELDS
-            if study.state != StudyState.DRAFT:
-                locked |= RUN_FIELDS
+            locked = lifecycle.locked_fields(study)
             changed = sorted(name for name in attrs if name in locked)
             if changed:
                 raise ValidationError(
@@ -204,18 +167,10 @@ class StudyViewSet(viewsets.ModelViewSet):
 
     def destroy(self, request, *args, **kwargs):
         study = self.get_object()
-        if study.state != StudyState.DRAFT:
-            return Response(
-                {
-                    "detail": [
-                        f"only drafts can be deleted; {study.slug!r} is {study.state} (close it instead)"
-                    ]
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        with transaction.atomic():
-            planning.do_discard_plan(study)
-            study.delete()
+        try:
+            lifecycle.do_delete_study(study)
+        except StudyConfigError as error:
+            return Response({"detail": error.messages}, status=status.HTTP_400_BAD_REQUEST)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _act(self, verb, *args, **kwargs) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from studies import checks
+from studies import checks, lifecycle
 from studies.models import GoldPair, Study
 
 
@@ -18,39 +18,14 @@ class StudyAdminForm(forms.ModelForm):
 
     class Meta:
         model = Study
-        fields = [  # the admin's fieldsets decide what shows and what is read-only
-            "name",
-            "slug",
-            "question",
-            "instructions",
-            "consent_text",
-            "owner",
-            "shared_with",
-            "categories",
-            "scorers",
-            "split",
-            "pairs_per_cell",
-            "n_levels",
-            "level_edges",
-            "sampling_mode",
-            "auto_gold_pairs",
-            "trials_per_participant",
-            "practice_trials",
-            "sentinels_per_participant",
-            "max_sentinel_mistakes",
-            "duplicates_per_participant",
-            "min_duplicate_agreement",
-            "min_duplicate_distance",
-            "allow_no_difference",
-            "show_category",
-            "break_every",
-            "idle_timeout_minutes",
-            "seed",
-            "target_participants",
-            "panel",
-            "completion_code",
-            "completion_url",
-            "qualification_study",
+        # the admin's fieldsets decide what shows and what is read-only
+        fields = [
+            *("name", "slug", "question", "instructions", "consent_text", "owner", "shared_with"),
+            *lifecycle.PLAN_FIELDS,
+            *lifecycle.RUN_FIELDS,
+            *lifecycle.SCREENING_FIELDS,
+            *lifecycle.OTHER_RUN_FIELDS,
+            *lifecycle.ENTRY_FIELDS,
         ]
 
     def clean(self):

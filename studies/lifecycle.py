@@ -1,4 +1,4 @@
-"""A study's life: launch (→ pilot or live), pause, resume, close, clone.
+"""A study's life: launch (→ pilot or live), pause, resume, close, clone, delete (drafts only).
 
 Each transition is one conditional UPDATE on the state (``WHERE state IN (...)``) with
 a row-count check, so two clicks at once cannot both win, and an illegal transition
@@ -22,20 +22,23 @@ PAUSE_FROM = (S.PILOT, S.LIVE)
 RESUME_FROM = (S.PAUSED,)
 CLOSE_FROM = (S.DRAFT, S.PILOT, S.LIVE, S.PAUSED)
 
-#: Fields copied by a clone: the whole configuration, none of the run.
-CLONED_FIELDS = [
-    "public_title",
-    "require_signed_entry",
-    "new_entries_per_network_hour",
-    "question",
-    "instructions",
-    "consent_text",
+#: Fields that change the pair plan: locked (read-only in the admin, refused by the API) once
+#: the plan is frozen. In the admin's order: the seed shows under "Running it".
+PLAN_FIELDS = (
+    "categories",
+    "scorers",
     "split",
     "pairs_per_cell",
     "n_levels",
     "level_edges",
     "sampling_mode",
     "auto_gold_pairs",
+    "degradation_gold_pairs",
+    "seed",
+)
+#: Fields that shape participants' lists: locked once participants may enter (any state but
+#: draft). The qualification study shows under "Running it" in the admin.
+RUN_FIELDS = (
     "trials_per_participant",
     "practice_trials",
     "sentinels_per_participant",
@@ -43,23 +46,41 @@ CLONED_FIELDS = [
     "duplicates_per_participant",
     "min_duplicate_agreement",
     "min_duplicate_distance",
-    "degradation_gold_pairs",
+    "allow_no_difference",
+    "qualification_study",
+)
+#: Screening settings (``studies.screening``): locked like ``RUN_FIELDS``.
+SCREENING_FIELDS = (
     "screening_rule",
     "sequential_screening",
     "screening_alpha",
     "too_fast_ms",
     "too_fast_share",
     "too_fast_block_after",
-    "allow_no_difference",
+)
+#: The rest of the run's settings: editable in any state.
+OTHER_RUN_FIELDS = (
     "show_category",
     "break_every",
     "idle_timeout_minutes",
-    "seed",
     "target_participants",
     "panel",
     "completion_code",
     "completion_url",
-    "qualification_study",
+)
+#: Who may enter: editable in any state.
+ENTRY_FIELDS = ("public_title", "prolific_study_id", "require_signed_entry", "new_entries_per_network_hour")
+
+#: Fields copied by a clone: the whole configuration, none of the run.
+CLONED_FIELDS = [
+    "question",
+    "instructions",
+    "consent_text",
+    *(name for name in PLAN_FIELDS if name not in ("categories", "scorers")),  # many-to-many: set apart
+    *RUN_FIELDS,
+    *SCREENING_FIELDS,
+    *OTHER_RUN_FIELDS,
+    *(name for name in ENTRY_FIELDS if name != "prolific_study_id"),  # a clone is another panel study
 ]
 
 
@@ -140,6 +161,37 @@ def do_close_study(study: Study) -> Study:
         _check_from(locked, CLOSE_FROM, "close")
         _move(locked, CLOSE_FROM, S.CLOSED, closed_at=timezone.now(), paused_from="")
     return _refreshed(study)
+
+
+def locked_fields(study: Study) -> set[str]:
+    """The configuration fields that ``study`` no longer lets anyone change."""
+    locked: set[str] = set()
+    if study.plan_frozen_at is not None:
+        locked |= set(PLAN_FIELDS)
+    if study.state != S.DRAFT:
+        locked |= set(RUN_FIELDS) | set(SCREENING_FIELDS)
+    return locked
+
+
+def delete_problems(study: Study) -> list[str]:
+    """Why ``study`` may not be deleted (empty: it may)."""
+    if study.state != S.DRAFT:
+        return [f"only drafts can be deleted; {study.slug!r} is {study.state} (close it instead)"]
+    return []
+
+
+def do_delete_study(study: Study) -> None:
+    """Delete a draft with its plan and gold pairs, in one transaction. Any other state is
+    refused (``StudyConfigError``, nothing deleted): its participants' answers must stay."""
+    from studies.planning import do_discard_plan
+
+    with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        problems = delete_problems(locked)
+        if problems:
+            raise StudyConfigError(problems)
+        do_discard_plan(locked)
+        locked.delete()
 
 
 def do_clone_study(study: Study, *, slug: str | None = None, name: str | None = None, owner=None) -> Study:

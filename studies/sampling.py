@@ -135,7 +135,8 @@ def plan_pairs(
     counts = np.bincount(level, minlength=n_levels).astype(np.int64)
     if mode == "natural":
         requested = counts.copy()
-    return PairPlan(*_read_only(i, j, level, gap, counts, requested), mode=mode)
+    i, j, level, gap, counts, requested = _read_only(i, j, level, gap, counts, requested)
+    return PairPlan(i, j, level, gap, counts, requested, mode=mode)
 
 
 def sentinel_candidates(
@@ -230,7 +231,7 @@ def _check_edges(edges: ArrayLike) -> FloatArray:
     return checked
 
 
-def _interval(edges: FloatArray, level: int) -> str:
+def _interval(edges: FloatArray, level: int | np.integer) -> str:
     opening = "[" if level == 0 else "("
     return f"{opening}{edges[level]:g}, {edges[level + 1]:g}]"
 

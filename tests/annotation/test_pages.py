@@ -222,3 +222,26 @@ def test_a_paused_study_lets_admitted_participants_finish(client, study):
     page = post(client, study, "answer", {"token": trial.token, "choice": "left"})
     assert token_on(page) == main_trials(participant)[1].token
     assert b"paused" in Client().get(f"/p/{study.slug}/?pid=newcomer").content
+
+
+def test_computing_the_screen_writes_nothing_and_sending_a_trial_starts_its_clock(client, study):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotation.steps import current_step
+
+    participant = enter(client, study)
+    post(client, study, "consent", {"decision": "accept"})
+    post(client, study, "instructions", {})
+    participant.refresh_from_db()
+    Participant.objects.filter(pk=participant.pk).update(trial_served_at=None)
+    participant.refresh_from_db()
+    with CaptureQueriesContext(connection) as queries:
+        step = current_step(participant)
+    assert step.name == "trial"
+    assert not [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    participant.refresh_from_db()
+    assert participant.trial_served_at is None
+    client.get(f"/p/{study.slug}/task/", **HTMX)
+    participant.refresh_from_db()
+    assert participant.trial_served_at is not None

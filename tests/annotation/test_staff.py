@@ -75,9 +75,11 @@ def test_the_preview_shows_the_participants_trial_screen_to_staff_only(researche
     )
     assert "Preview 2 of" in following.content.decode()
     anonymous = Client()
-    assert anonymous.get(url).status_code == 302
+    refused = anonymous.get(url)  # the one staff gate: 403 with a sign-in link, as on every staff page
+    assert refused.status_code == 403 and b"sign in" in refused.content
     anonymous.force_login(outsider)
-    assert anonymous.get(url).status_code == 302
+    refused = anonymous.get(url)
+    assert refused.status_code == 403 and b"not a researcher" in refused.content
 
 
 def test_the_preview_of_someone_elses_study_is_not_found(client, other_researcher, study):

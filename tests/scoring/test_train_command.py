@@ -222,3 +222,19 @@ def test_the_admin_train_form_shows_refusals_without_writing(researcher_client, 
     )
     assert response.status_code == 200 and "does not accept" in response.content.decode()
     assert not Scorer.objects.exists()
+
+
+def test_a_training_request_creates_the_scorer_and_queues_it_once_or_does_neither(
+    sample_sketches, django_capture_on_commit_callbacks
+):
+    from scoring.actions import do_request_training
+
+    with (
+        django_capture_on_commit_callbacks() as queued,
+        pytest.raises(ScoringInputError, match="must be a slug"),
+    ):
+        do_request_training(TrainingRequest(name="Bad Name", categories=["pig", "face"]))
+    assert not Scorer.objects.exists() and queued == []
+    with django_capture_on_commit_callbacks() as queued:
+        scorer = do_request_training(TrainingRequest(name="queued", categories=["pig", "face"]))
+    assert scorer.status == JobStatus.PENDING and len(queued) == 1

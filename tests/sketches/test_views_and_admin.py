@@ -96,3 +96,43 @@ def test_the_admin_sketch_list_filters_and_searches(researcher_client):
     assert response.context["cl"].result_count == 1
     response = researcher_client.get("/admin/sketches/sketch/", {"split__exact": "test"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("where", ["admin", "api"])
+def test_admin_and_api_import_jobs_share_one_rule_for_long_names(where, researcher, sample_dir):
+    """One action creates the job: a category name over 100 characters is refused with a
+    message, with nothing written, in both places; a long filename fits the job's field."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    name, data = "p" * 300 + ".ndjson", (sample_dir / "pig.ndjson").read_bytes()
+    client, url = (
+        (Client(), "/admin/sketches/sketch/import/") if where == "admin" else (APIClient(), "/api/imports/")
+    )
+    client.force_login(researcher)
+    extra = {"format": "multipart"} if where == "api" else {}
+    response = client.post(url, {"file": SimpleUploadedFile(name, data), "category": "x" * 101}, **extra)
+    assert response.status_code in (200, 400)
+    assert "100 characters" in response.content.decode()
+    assert ImportBatch.objects.count() == 0
+    client.post(url, {"file": SimpleUploadedFile(name, data), "category": "pig"}, **extra)
+    batch = ImportBatch.objects.get()
+    assert batch.filename.endswith(".ndjson") and len(batch.filename) <= 255
+    assert batch.category_name == "pig" and batch.created_by == researcher
+
+
+def test_the_import_job_action_keeps_the_filename_in_its_field_and_refuses_a_long_category(
+    researcher, sample_dir
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from sketches.actions import do_create_import_batch
+
+    data = (sample_dir / "pig.ndjson").read_bytes()
+    with pytest.raises(ValueError, match="at most 100 characters, got 101"):
+        do_create_import_batch(SimpleUploadedFile("pig.ndjson", data), category="x" * 101)
+    assert ImportBatch.objects.count() == 0
+    upload = SimpleUploadedFile("p" * 300 + ".ndjson", data)
+    batch = do_create_import_batch(upload, user=researcher)
+    assert batch.filename == upload.name and len(batch.filename) <= 255 and batch.status == "pending"

@@ -234,3 +234,44 @@ def test_the_plan_page_shows_the_power_planner_and_recomputes_with_other_assumpt
         bad.status_code == 200 and "icc must be a number" in text and "target width must be in (0, 1)" in text
     )
     assert not PlannedPair.objects.exists()
+
+
+def test_the_admin_deletes_a_draft_with_its_plan(researcher_client, study):
+    researcher_client.post(action_url(study, "freeze_plan"))
+    assert PlannedPair.objects.filter(study=study).exists()
+    url = reverse("admin:studies_study_delete", args=[study.pk])
+    assert researcher_client.get(url).status_code == 200
+    response = researcher_client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert not Study.objects.filter(pk=study.pk).exists() and not PlannedPair.objects.exists()
+
+
+@pytest.mark.parametrize("launch", ["launch_pilot", "launch_live"])
+def test_the_admin_refuses_to_delete_a_launched_study_as_the_api_does(researcher_client, study, launch):
+    researcher_client.post(action_url(study, "freeze_plan"))
+    researcher_client.post(action_url(study, launch))
+    study.refresh_from_db()
+    assert study.state != StudyState.DRAFT
+    change = researcher_client.get(reverse("admin:studies_study_change", args=[study.pk]))
+    assert reverse("admin:studies_study_delete", args=[study.pk]).encode() not in change.content
+    url = reverse("admin:studies_study_delete", args=[study.pk])
+    assert researcher_client.post(url, {"post": "yes"}).status_code == 403
+    bulk = researcher_client.post(
+        reverse("admin:studies_study_changelist"),
+        {"action": "delete_selected", "_selected_action": [study.pk], "post": "yes"},
+    )
+    assert bulk.status_code == 403
+    assert Study.objects.filter(pk=study.pk).exists() and PlannedPair.objects.filter(study=study).exists()
+
+
+def test_the_delete_rule_is_one_action_with_one_message(study):
+    from studies.actions import StudyConfigError, do_delete_study, do_freeze_plan, do_launch_study
+
+    do_freeze_plan(study)
+    do_launch_study(study, pilot=True)
+    with pytest.raises(StudyConfigError) as refused:
+        do_delete_study(study)
+    assert refused.value.messages == [
+        "only drafts can be deleted; 'pig-face-study' is pilot (close it instead)"
+    ]
+    assert Study.objects.filter(pk=study.pk).exists()
