@@ -2,13 +2,15 @@
 per network prefix (/24 for IPv4, /48 for IPv6), because one person can hold many
 addresses of one network but rarely many networks.
 
-``client_address`` is the one place this app reads the client's address; the rate limit's
-proxy handling belongs here too when it is unified.
+The client's address comes from ``config.client_address`` (the one place that reads it, with
+the trusted-proxy rule shared by the rate limits and the login throttles).
 """
 
 from __future__ import annotations
 
 import ipaddress
+
+from config.client_address import client_address
 
 IPV4_PREFIX = 24
 IPV6_PREFIX = 48
@@ -18,11 +20,6 @@ UNDISTINGUISHED = [
     ipaddress.ip_network(n)
     for n in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "::1/128")
 ] + [ipaddress.ip_network(n) for n in ("fc00::/7", "fe80::/10")]
-
-
-def client_address(request) -> str:
-    """The client's address as the web server saw it (``REMOTE_ADDR``)."""
-    return request.META.get("REMOTE_ADDR", "") or ""
 
 
 def network_of(address: str) -> str | None:
