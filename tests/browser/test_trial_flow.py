@@ -164,7 +164,9 @@ def test_a_worker_failing_the_sentinels_is_blocked(page, live_server, screenshot
     wait_for_step(page, "blocked")
     from studies.outcomes import Outcome, default_code
 
-    assert page.inner_text("[data-outcome-code]") == default_code(study.slug, study.seed, Outcome.SCREENED_OUT)
+    assert page.inner_text("[data-outcome-code]") == default_code(
+        study.slug, study.seed, Outcome.SCREENED_OUT
+    )
     screenshot(page, "blocked")
     participant = Participant.objects.get(panel_id="CARELESS")
     assert participant.status == ParticipantStatus.BLOCKED and participant.sentinel_mistakes == 2
