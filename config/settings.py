@@ -213,6 +213,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # Participants idle longer than their study's timeout give their pairs back.
     "expire-idle-participants": {"task": "annotation.tasks.expire_idle_participants", "schedule": 300.0},
+    # Returned / timed-out Prolific submissions give their pairs back (needs PROLIFIC_API_TOKEN).
+    "sync-prolific-submissions": {"task": "annotation.tasks.sync_prolific_submissions", "schedule": 120.0},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 
