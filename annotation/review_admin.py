@@ -202,6 +202,9 @@ def prolific_page(model_admin, request, object_id):
         )
         return response
     if request.method == "POST":
+        if not request.user.has_perm("annotation.change_participant"):
+            messages.error(request, "You may not act on this study's submissions.")
+            return HttpResponseRedirect(request.path)
         action = request.POST.get("action", "")
         if action not in PROLIFIC_ACTIONS:
             raise Http404("no such action")
