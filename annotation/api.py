@@ -22,6 +22,7 @@ from annotation.models import Participant
 from annotation.outcomes import outcome_url
 from annotation.prolific import export, sync
 from annotation.prolific.client import ProlificError
+from annotation.questionnaires import answer_rows
 from annotation.review import ReviewError, do_decide_on_panel, do_override_analysis, do_set_bonus
 from studies.models import Study
 from studies.outcomes import resolve_codes
@@ -70,7 +71,12 @@ class ProlificViewSet(viewsets.ViewSet):
     def retrieve(self, request, slug=None):
         study = self._study(slug)
         return Response(
-            {"study": study.slug, "codes": codes_of(study), "submissions": export.submission_rows(study)}
+            {
+                "study": study.slug,
+                "codes": codes_of(study),
+                "submissions": export.submission_rows(study),
+                "questionnaire": answer_rows(study),
+            }
         )
 
     @extend_schema(

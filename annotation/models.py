@@ -337,3 +337,4 @@ class StudyLinks(Study):
 
 # The panel side (submissions on Prolific) and the review log live in their own module.
 from annotation.panel_models import PanelSubmission, ReviewDecision  # noqa: E402, F401
+from annotation.questionnaires import QuestionAnswer  # noqa: E402, F401

@@ -186,19 +186,25 @@ def prolific_page(model_admin, request, object_id):
     if study is None:
         raise Http404("no such study")
     download = request.GET.get("download")
-    if download in ("decisions", "bonuses", "approve"):
+    if download in ("decisions", "bonuses", "approve", "questions"):
         rows = export.submission_rows(study)
         body = {
+            "questions": lambda: export.questions_csv(study),
             "decisions": lambda: export.decisions_csv(study),
             "bonuses": lambda: export.bonus_lines(rows),
             "approve": lambda: export.approve_ids(rows),
         }[download]()
-        response = HttpResponse(body, content_type="text/csv" if download == "decisions" else "text/plain")
+        response = HttpResponse(
+            body, content_type="text/csv" if download in ("decisions", "questions") else "text/plain"
+        )
         response["Content-Disposition"] = (
-            f'attachment; filename="{study.slug}-{download}.{"csv" if download == "decisions" else "txt"}"'
+            f'attachment; filename="{study.slug}-{download}.{"csv" if download in ("decisions", "questions") else "txt"}"'
         )
         return response
     if request.method == "POST":
+        if not request.user.has_perm("annotation.change_participant"):
+            messages.error(request, "You may not act on this study's submissions.")
+            return HttpResponseRedirect(request.path)
         action = request.POST.get("action", "")
         if action not in PROLIFIC_ACTIONS:
             raise Http404("no such action")

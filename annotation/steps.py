@@ -18,6 +18,7 @@ from django.urls import reverse
 from annotation import panels
 from annotation.models import Choice, Participant, ParticipantStatus, Trial
 from annotation.outcomes import outcome_context, participant_outcome
+from annotation.questionnaires import pending_questions
 from annotation.text import render_markdown
 from studies.models import StudyState
 
@@ -84,6 +85,9 @@ def current_step(
     outcome = participant_outcome(participant)
     if outcome is not None:
         base["outcome"] = outcome_context(study, outcome, participant.current_position)
+    questions = _questions_step(participant, base)
+    if questions is not None:
+        return questions
     if status == ParticipantStatus.COMPLETED:
         return Step("complete", base | {"completion_url": panels.completion_url(study)})
     if (
@@ -111,6 +115,28 @@ def current_step(
     if participant.break_due:
         return Step("break", base | {"done": participant.current_position, "total": participant.n_trials})
     return Step("trial", base | _trial(participant, upcoming))
+
+
+def _questions_step(participant: Participant, base: dict) -> Step | None:
+    """The study's pre-task questions (after consent) or post-task ones (before the code), if any are left."""
+    phase = {ParticipantStatus.INSTRUCTIONS: "pre", ParticipantStatus.COMPLETED: "post"}.get(
+        participant.status
+    )
+    if phase is None or participant.study.state == StudyState.CLOSED:
+        return None
+    pending = pending_questions(participant, phase)
+    if not pending:
+        return None
+    return Step(
+        "questions",
+        base
+        | {
+            "phase": phase,
+            "questions": [{"q": q, "attempt": attempt, "retry": attempt > 1} for q, attempt in pending],
+            "questions_url": reverse("annotation:questions", args=[participant.study.slug]),
+            "instructions_html": render_markdown(participant.study.instructions) if phase == "pre" else "",
+        },
+    )
 
 
 def _trial(participant: Participant, fetched=()) -> dict:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<slug:slug>/consent/", limited(views.consent), name="consent"),
     path("<slug:slug>/instructions/", limited(views.instructions), name="instructions"),
     path("<slug:slug>/break/", limited(views.end_break), name="end_break"),
+    path("<slug:slug>/questions/", limited(views.questions), name="questions"),
     path("<slug:slug>/answer/", limited(views.answer), name="answer"),
     re_path(
         r"^(?P<slug>[-\w]+)/s/(?P<token>[-\w]{1,32})/(?P<side>left|right)\.svg$",

@@ -34,6 +34,7 @@ from annotation.hot_queries import stimulus_row
 from annotation.models import Participant, ParticipantStatus, RefusalReason
 from annotation.network import client_network
 from annotation.outcomes import NOTICE_OUTCOMES, outcome_context
+from annotation.questionnaires import QuestionError, do_answer_questions
 from annotation.steps import current_step, feedback_trial
 from sketches import render as sketch_render
 from studies.errors import StudyConfigError
@@ -250,6 +251,23 @@ def consent(request, participant: Participant):
 @_participant_view
 def instructions(request, participant: Participant):
     updated = do_finish_instructions(participant)
+    updated.study = participant.study
+    return _after_post(request, updated)
+
+
+@require_POST
+@_participant_view
+def questions(request, participant: Participant):
+    """The pre- or post-task questions; a wrong comprehension answer asks once more."""
+    phase = request.POST.get("phase", "")
+    if phase not in ("pre", "post"):
+        return _after_post(request, participant, notice="Please answer the questions on this page.")
+    try:
+        updated = do_answer_questions(participant, phase, request.POST)
+    except QuestionError as error:
+        return _after_post(
+            request, participant, notice="Please check your answers: " + "; ".join(error.problems.values())
+        )
     updated.study = participant.study
     return _after_post(request, updated)
 

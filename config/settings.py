@@ -236,6 +236,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire-idle-participants": {"task": "annotation.tasks.expire_idle_participants", "schedule": 300.0},
     # Imports, scoring runs and exports whose worker died are queued again or failed.
     "sweep-stuck-jobs": {"task": "analysis.tasks.sweep_stuck_jobs", "schedule": 60.0},
+    # Returned / timed-out Prolific submissions give their pairs back (needs PROLIFIC_API_TOKEN).
+    "sync-prolific-submissions": {"task": "annotation.tasks.sync_prolific_submissions", "schedule": 120.0},
 }
 # Job leases (sketches/leases.py): a claimed job's worker renews its heartbeat every fifth of
 # the lease; after a lease with no heartbeat the job is claimed again, at most this many times.

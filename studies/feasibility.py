@@ -139,9 +139,10 @@ def feasible_sizes(study: Study) -> dict:
     }
 
 
-def propose_fit(study: Study) -> tuple[dict, list[str]]:
-    """(field values, what changed and why). Values equal the study's where nothing had to move."""
-    sizes = feasible_sizes(study)
+def propose_fit(study: Study, sizes: dict | None = None) -> tuple[dict, list[str]]:
+    """(field values, what changed and why). Values equal the study's where nothing had to move.
+    ``sizes``: ``feasible_sizes(study)`` if the caller has it already."""
+    sizes = sizes or feasible_sizes(study)
     n_cells = len(sizes["cells"])
     notes: list[str] = []
     values = {name: getattr(study, name) for name in FIT_FIELDS}

@@ -371,3 +371,4 @@ class GoldPair(models.Model):
 
 # Outcome codes and panel terms live in their own module; imported here so Django registers them.
 from studies.outcomes import OutcomeCode, PanelTerms  # noqa: E402, F401
+from studies.questionnaires import Question  # noqa: E402, F401

@@ -7,6 +7,7 @@ from django.contrib import admin
 from studies.admin_filters import VisibleStudyFilter
 from studies.models import Study
 from studies.outcomes import OutcomeCode, PanelTerms
+from studies.questionnaires import Question
 
 
 class _OwnStudies:
@@ -32,3 +33,13 @@ class PanelTermsAdmin(_OwnStudies, admin.ModelAdmin):
     """The study's id on Prolific (for the API) and the reward the pro-rata bonus is a share of."""
 
     list_display = ["study", "prolific_study_id", "reward"]
+
+
+@admin.register(Question)
+class QuestionAdmin(_OwnStudies, admin.ModelAdmin):
+    """Optional pre-task (demographics, comprehension check with two attempts) and post-task (feedback)
+    questions of a study; their answers are in the study's Prolific page export and the API."""
+
+    list_display = ["study", "phase", "order", "kind", "text", "required"]
+    list_filter = ["study", "phase", "kind"]
+    list_editable = ["order"]

@@ -38,7 +38,7 @@ def feasible_html(study: Study) -> str:
             for c in sizes["cells"]
         ),
     )
-    values, notes = propose_fit(study)
+    values, notes = propose_fit(study, sizes)
     gold, people = sizes["gold"], sizes["participants"]
     return format_html(
         "<p data-feasible>Pairs per cell: at most <b>{}</b> balanced over {} levels, {} natural "

@@ -101,3 +101,15 @@ def bonus_lines(rows: list[dict], *, unpaid_only: bool = True) -> str:
 def approve_ids(rows: list[dict]) -> str:
     """The ids to paste into Prolific's "approve by upload" (decided approve), one per line."""
     return "".join(f"{r['participant_id']}\n" for r in rows if r["decision"] == "approve")
+
+
+def questions_csv(study: Study) -> str:
+    """Every answer to the study's pre- and post-task questions (``annotation.questionnaires``)."""
+    from annotation.questionnaires import answer_rows
+
+    out = io.StringIO()
+    columns = ["participant_id", "phase", "question", "kind", "attempt", "answer", "correct"]
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(answer_rows(study))
+    return out.getvalue()

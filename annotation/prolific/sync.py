@@ -113,10 +113,20 @@ def _release_returned(participant_pk: int) -> int | None:
 
 def do_read_study(study: Study, client: ProlificClient | None = None) -> dict:
     data = (client or client_from_settings()).get_study(prolific_study_id(study))
+    maximum = data.get("maximum_allowed_time")
+    warning = ""
+    if isinstance(maximum, int) and study.idle_timeout_minutes and study.idle_timeout_minutes > maximum:
+        warning = (
+            f"the idle timeout ({study.idle_timeout_minutes} min) is longer than Prolific's maximum time "
+            f"allowed ({maximum} min): set it to {maximum} or less so places come back when Prolific times out"
+        )
     return {
         "status": data.get("status", ""),
         "total_available_places": data.get("total_available_places"),
         "places_taken": data.get("places_taken"),
+        "maximum_allowed_time": maximum,
+        "idle_timeout_minutes": study.idle_timeout_minutes,
+        "warning": warning,
     }
 
 

@@ -91,13 +91,24 @@ def test_paying_a_bonus_batch_is_never_retried(fake):
     assert fake.calls_to("/pay/") == 1
 
 
-def test_it_reads_places_and_status(fake, study):
-    fake.study.update(status="PAUSED", places_taken=4)
-    assert do_read_study(study, client_for(fake)) == {
-        "status": "PAUSED",
-        "total_available_places": 10,
-        "places_taken": 4,
-    }
+def test_it_reads_places_and_status_and_warns_of_an_idle_timeout_past_prolifics_limit(fake, study):
+    fake.study.update(status="PAUSED", places_taken=4, maximum_allowed_time=45)
+    read = do_read_study(study, client_for(fake))
+    assert read["status"] == "PAUSED" and read["total_available_places"] == 10 and read["places_taken"] == 4
+    assert study.idle_timeout_minutes == 60 and "set it to 45 or less" in read["warning"]
+
+
+def test_the_periodic_task_syncs_running_prolific_studies(fake, study, settings):
+    from annotation.tasks import sync_prolific_submissions
+
+    settings.PROLIFIC_API_URL = fake.url
+    assert sync_prolific_submissions.delay().get() == {"skipped": "no PROLIFIC_API_TOKEN"}
+    settings.PROLIFIC_API_TOKEN = TOKEN
+    at_trials(study, "PID-LEAVES")
+    fake.add("PID-LEAVES", "TIMED-OUT")
+    result = sync_prolific_submissions.delay().get()
+    assert result[study.slug]["returned"] == ["PID-LEAVES"]
+    assert Participant.objects.get(panel_id="PID-LEAVES").status == ParticipantStatus.RETURNED
 
 
 def test_a_returned_submission_gives_its_pairs_back_exactly_once(fake, study):

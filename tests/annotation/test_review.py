@@ -170,3 +170,25 @@ def test_the_prolific_page_lists_codes_and_downloads_the_exports(study, research
     assert page.status_code == 200 and "C0DE1234" in page.content.decode()
     csv = researcher_client.get(url + "?download=decisions")
     assert csv.content.decode().splitlines()[1].startswith("GOOD,")
+
+
+def test_the_prolific_page_buttons_call_prolific_and_report_failures(study, researcher_client, settings):
+    from studies.outcomes import PanelTerms
+    from tests.annotation.fake_prolific import TOKEN, FakeProlific
+
+    with FakeProlific() as fake:
+        settings.PROLIFIC_API_TOKEN, settings.PROLIFIC_API_URL, settings.PROLIFIC_API_RETRIES = (
+            TOKEN,
+            fake.url,
+            0,
+        )
+        PanelTerms.objects.create(study=study, prolific_study_id=fake.study_id)
+        at_trials(study, "PID-LEAVES")
+        fake.add("PID-LEAVES", "RETURNED")
+        url = reverse("admin:annotation_studylinks_prolific", args=[study.pk])
+        fake.fail("/submissions/", 500)
+        failed = researcher_client.post(url, {"action": "sync"}, follow=True).content.decode()
+        assert "nothing changed" in failed and "HTTP 500" in failed
+        assert Participant.objects.get(panel_id="PID-LEAVES").status == "active"
+        synced = researcher_client.post(url, {"action": "sync"}, follow=True).content.decode()
+        assert "PID-LEAVES" in synced and Participant.objects.get(panel_id="PID-LEAVES").status == "returned"

@@ -96,3 +96,26 @@ def test_the_plan_endpoint_shows_feasible_sizes_and_fit_proposes_then_applies(ap
     assert applied.status_code == 200
     launched = api.post(f"/api/studies/{study.slug}/launch/", {"pilot": True}, format="json")
     assert launched.status_code == 200, launched.json()
+
+
+def test_questionnaire_answers_are_in_the_api(api, study):
+    from annotation.questionnaires import do_answer_questions
+    from studies.questionnaires import Question
+
+    question = Question.objects.create(
+        study=study, phase="pre", kind="choice", text="Device?", choices=["phone", "pc"]
+    )
+    participant = at_trials(study, "PID-Q")
+    do_answer_questions(participant, "pre", {f"q{question.pk}": "pc"})
+    rows = api.get(f"/api/prolific/{study.slug}/").json()["questionnaire"]
+    assert rows == [
+        {
+            "participant_id": "PID-Q",
+            "phase": "pre",
+            "question": "Device?",
+            "kind": "choice",
+            "attempt": 1,
+            "answer": "pc",
+            "correct": None,
+        }
+    ]

@@ -42,3 +42,20 @@ def test_a_refused_launch_is_explained_on_the_page(page, live_server, researcher
     expect(errors.filter(has_text="short by").first).to_be_visible()
     expect(errors.filter(has_text="a Prolific study needs its completion code")).to_have_count(1)
     expect(page.locator(".study-state")).to_have_text("draft", ignore_case=True)
+
+
+def test_a_study_too_big_for_its_data_is_fitted_in_one_click_and_launches(
+    page, live_server, researcher, login_as
+):
+    study = make_scored_study("too-big", owner=researcher, pairs_per_cell=5000, trials_per_participant=1000)
+    login_as(page, researcher)
+    page.goto(f"{live_server.url}/admin/studies/study/{study.pk}/change/")
+    expect(page.locator("[data-feasible]")).to_contain_text("Pairs per cell: at most")
+    expect(page.locator('[data-checklist] [data-item="plan frozen"]')).to_have_attribute("data-done", "no")
+    expect(page.locator('[data-checklist] [data-item="scored"]')).to_have_attribute("data-done", "yes")
+    page.get_by_role("button", name="Fit to data").click()
+    expect(page.locator(".messagelist .success")).to_contain_text("Fitted to the data: pairs per cell 5000 →")
+    page.get_by_role("button", name="Launch live").click()
+    expect(page.locator(".messagelist .success")).to_contain_text("is now live")
+    expect(page.locator('[data-checklist] [data-item="plan frozen"]')).to_have_attribute("data-done", "yes")
+    assert page.console_errors == []

@@ -111,3 +111,31 @@ def test_a_generic_panel_uses_the_studys_own_codes_and_urls(page, live_server):
     seen = shown(page)
     assert seen["code"] == "GEN-NOC" and seen["href"] == "https://panel.example.org/done?c=NOC"
     assert "Prolific" not in seen["text"]
+
+
+def test_a_comprehension_check_asks_twice_then_ends_with_the_screen_out_code(page, live_server, screenshot):
+    from studies.questionnaires import Question
+
+    study = make_running_study("ends-comprehension")
+    Question.objects.create(
+        study=study,
+        phase="pre",
+        kind="comprehension",
+        text="What do you pick?",
+        choices=["the better drawn sketch", "the larger sketch"],
+        correct="the better drawn sketch",
+    )
+    page.goto(f"{live_server.url}/p/{study.slug}/?PROLIFIC_PID=QUIZ&STUDY_ID=s1&SESSION_ID=x")
+    page.get_by_role("button", name="I agree, start").click()
+    page.wait_for_selector('#step[data-step="questions"]')
+    page.get_by_label("the larger sketch").check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector("[data-retry]")
+    screenshot(page, "comprehension-retry")
+    page.get_by_label("the larger sketch").check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector('#step[data-step="blocked"]')
+    seen = shown(page)
+    code = default_code(study.slug, study.seed, Outcome.SCREENED_OUT)
+    assert seen["code"] == code and "comprehension question" in seen["text"]
+    assert page.console_errors == []
