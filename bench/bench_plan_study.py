@@ -91,7 +91,7 @@ def pure_sampling(study: Study) -> None:
                 study.pairs_per_cell,
                 edges,
                 study.sampling_mode,
-                np.random.default_rng([study.seed, category.pk, scorer.pk]),
+                study.rng("plan_cell", category.pk, scorer.pk),
             )
 
 

@@ -111,21 +111,6 @@ def scheme_of(plan_summary: dict | None, frozen: bool) -> int:
     return int((plan_summary or {}).get("seed_scheme", LEGACY))
 
 
-def describe(scheme: int) -> dict:
-    """The scheme as recorded in reports: the key layout of every purpose."""
-    return {
-        "scheme": scheme,
-        "streams": {
-            name: (
-                f"[{spec.legacy.replace('{seed}', 'seed')}]".format(*spec.indices)
-                if scheme == LEGACY
-                else f"[seed (2 words), {spec.tag:#x}{''.join(f', {i} (2 words)' for i in spec.indices)}]"
-            )
-            for name, spec in PURPOSES.items()
-        },
-    }
-
-
 def _split(value: int) -> tuple[int, int]:
     value = int(value)
     return value % _WORD, value // _WORD
