@@ -4,6 +4,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from sketches.actions import settle_import_batch
 from sketches.forms import ImportUploadForm
 from sketches.models import Category, ImportBatch, Sketch
 from sketches.ownership import is_owner, owned_by
@@ -154,6 +155,12 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "finished_at",
     ]
     exclude = ["file", "messages"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        batch = self.get_object(request, object_id)
+        if batch is not None:
+            settle_import_batch(batch)  # on read: a batch whose worker died is queued again
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
         # Uploads are private: file names and reports are the uploader's (superusers: all).
