@@ -115,7 +115,16 @@ class ExportJobAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdm
             return obj.error[:120] if obj.status == ExportStatus.FAILED else "—"
         return format_html('<a href="{}">zip</a>', reverse("analysis:export_download", args=[obj.pk]))
 
-    @admin.action(description="Export again (a new job per selected export)")
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self.get_object(request, object_id)
+        if job is not None:
+            actions.settle_export(job)  # on read: an export whose worker died is queued again
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("analysis.add_exportjob")
+
+    @admin.action(description="Export again (a new job per selected export)", permissions=["export"])
     def run_again(self, request, queryset):
         for job in queryset:
             actions.do_request_export(job.study, request.user, job.include_excluded)

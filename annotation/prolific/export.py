@@ -107,9 +107,5 @@ def questions_csv(study: Study) -> str:
     """Every answer to the study's pre- and post-task questions (``annotation.questionnaires``)."""
     from annotation.questionnaires import answer_rows
 
-    out = io.StringIO()
     columns = ["participant_id", "phase", "question", "kind", "attempt", "answer", "correct"]
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(answer_rows(study))
-    return out.getvalue()
+    return csv_bytes(answer_rows(study), columns).decode()  # free text: formula cells escaped

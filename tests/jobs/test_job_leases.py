@@ -175,3 +175,18 @@ def test_a_scoring_run_out_of_attempts_fails_with_a_message(researcher, django_c
     response = api_for(researcher).get(f"/api/scoring-runs/{run.pk}/")
     assert response.data["status"] == "failed"
     assert any("the scoring run stopped" in error for error in response.data["errors"])
+
+
+def test_the_admin_pages_settle_the_job_they_show(researcher, client, batch, export_job):
+    from tests.factories import make_scorer
+
+    run = ScoringRun.objects.create(scorer=make_scorer("lease-admin"), total=10, created_by=researcher)
+    for model, pk in ((ImportBatch, batch.pk), (ExportJob, export_job.pk), (ScoringRun, run.pk)):
+        abandoned(model, pk, attempts=3)
+    client.force_login(researcher)
+    assert client.get(f"/admin/sketches/importbatch/{batch.pk}/change/").status_code == 200
+    assert client.get(f"/admin/analysis/exportjob/{export_job.pk}/change/").status_code == 200
+    assert client.get(f"/scoring/runs/{run.pk}/progress/").status_code == 200
+    assert ImportBatch.objects.get(pk=batch.pk).status == "failed"
+    assert ExportJob.objects.get(pk=export_job.pk).status == ExportStatus.FAILED
+    assert ScoringRun.objects.get(pk=run.pk).status == JobStatus.FAILED
