@@ -33,7 +33,6 @@ from sketches import render
 from sketches.models import Sketch
 from studies import seeds
 from studies.models import Panel, Study
-from studies.outcomes import PanelTerms
 
 
 class CrowdError(ValueError):
@@ -219,10 +218,9 @@ def mark_simulated(study: Study, panel_id: str) -> int:
 def entry_url(study: Study, panel_id: str) -> str:
     path = reverse("annotation:entry", args=[study.slug])
     if study.panel == Panel.PROLIFIC:
-        terms = PanelTerms.objects.filter(study=study).first()
         query = {
             "PROLIFIC_PID": panel_id,
-            "STUDY_ID": (terms.prolific_study_id if terms else "") or f"sim-{study.slug}",
+            "STUDY_ID": study.prolific_study_id or f"sim-{study.slug}",
             "SESSION_ID": f"session-{panel_id}",
         }
     else:

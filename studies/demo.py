@@ -77,10 +77,9 @@ def run(say):
         )
     study.categories.set(categories)
     study.scorers.set(scorers)
-    PanelTerms.objects.update_or_create(
-        study=study,
-        defaults={"prolific_study_id": prolific_style_id(f"study:{DEMO_SLUG}"), "reward": Decimal("1.50")},
-    )
+    Study.objects.filter(pk=study.pk).update(prolific_study_id=prolific_style_id(f"study:{DEMO_SLUG}"))
+    study.refresh_from_db(fields=["prolific_study_id"])
+    PanelTerms.objects.update_or_create(study=study, defaults={"reward": Decimal("1.50")})
     try:
         _freeze_with_feasible_size(study, say)
         problems = checks.scorer_sanity_problems(study)
@@ -124,8 +123,7 @@ def prolific_style_id(seed: str) -> str:
 
 
 def prolific_entry(study: Study, participant: str) -> str:
-    terms = PanelTerms.objects.filter(study=study).first()
-    study_id = terms.prolific_study_id if terms and terms.prolific_study_id else prolific_style_id(study.slug)
+    study_id = study.prolific_study_id or prolific_style_id(study.slug)
     query = urlencode(
         {
             "PROLIFIC_PID": prolific_style_id(f"pid:{participant}"),

@@ -183,7 +183,8 @@ class Study(models.Model):
         "Prolific study id",
         max_length=64,
         blank=True,
-        help_text="Prolific: when set, the link's STUDY_ID must be this id (other links are refused).",
+        help_text="Prolific: the study's id there (its STUDY_ID). When set, links with another STUDY_ID are "
+        "refused, and the Prolific API (sync, approve, bonus) works on this study.",
     )
     require_signed_entry = models.BooleanField(
         default=False,

@@ -97,14 +97,10 @@ class OutcomeCode(models.Model):
 
 
 class PanelTerms(models.Model):
-    """What the panel pays and where the study lives there (for the bonus export and the API)."""
+    """What the panel pays (for the bonus export). The study's Prolific id is ``Study.prolific_study_id``,
+    which the entry check and the Prolific API both use."""
 
     study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="panel_terms")
-    prolific_study_id = models.CharField(
-        max_length=64,
-        blank=True,
-        help_text="The study's id on Prolific (its STUDY_ID), for the Prolific API.",
-    )
     reward = models.DecimalField(
         max_digits=8,
         decimal_places=2,
@@ -122,7 +118,7 @@ class PanelTerms(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.study}: {self.prolific_study_id or 'no Prolific id'}"
+        return f"{self.study}: reward {self.reward}"
 
 
 @dataclass(frozen=True)

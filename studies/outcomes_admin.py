@@ -30,9 +30,9 @@ class OutcomeCodeAdmin(_OwnStudies, admin.ModelAdmin):
 
 @admin.register(PanelTerms)
 class PanelTermsAdmin(_OwnStudies, admin.ModelAdmin):
-    """The study's id on Prolific (for the API) and the reward the pro-rata bonus is a share of."""
+    """The reward the pro-rata bonus is a share of (the Prolific id is on the study itself)."""
 
-    list_display = ["study", "prolific_study_id", "reward"]
+    list_display = ["study", "reward"]
 
 
 @admin.register(Question)

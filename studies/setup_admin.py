@@ -15,7 +15,6 @@ from sketches.models import Sketch
 from studies.errors import StudyConfigError
 from studies.feasibility import do_fit_to_data, feasible_sizes, propose_fit
 from studies.models import GoldPair, Panel, Study
-from studies.outcomes import PanelTerms
 
 
 def feasible_html(study: Study) -> str:
@@ -76,15 +75,15 @@ def checklist(study: Study) -> list[tuple[str, bool, str]]:
         >= n_sketches
     ]
     is_scored = bool(scorers and categories and n_sketches and len(scored) == len(scorers))
-    curated = GoldPair.objects.filter(study=study, source=GoldPair.Source.CURATED).count()
-    reviewed_at = getattr(study, "gold_reviewed_at", None)
-    terms = PanelTerms.objects.filter(study=study).first()
+    gold = GoldPair.objects.filter(study=study)
+    accepted = gold.filter(review=GoldPair.Review.ACCEPTED).count()
+    candidates = gold.filter(review=GoldPair.Review.CANDIDATE).count()
     if study.panel == Panel.PROLIFIC:
-        links = bool(study.completion_code and terms is not None and terms.prolific_study_id)
+        links = bool(study.completion_code and study.prolific_study_id)
         links_detail = (
             "completion code and Prolific study id set"
             if links
-            else "set the completion code and the Prolific study id (panel terms)"
+            else "set the completion code and the study's Prolific id"
         )
     else:
         links = bool(study.completion_code or study.completion_url)
@@ -103,12 +102,12 @@ def checklist(study: Study) -> list[tuple[str, bool, str]]:
         ),
         (
             "gold reviewed",
-            bool(reviewed_at or curated),
-            f"reviewed {reviewed_at:%Y-%m-%d %H:%M}"
-            if reviewed_at
-            else f"{curated} curated gold pairs"
-            if curated
-            else "review the gold pairs",
+            bool(accepted and not candidates),
+            f"{candidates} model-suggested pair(s) still to review ({accepted} accepted)"
+            if candidates
+            else f"{accepted} accepted gold pairs"
+            if accepted
+            else "add or review the gold pairs",
         ),
         ("links set", links, links_detail),
         (

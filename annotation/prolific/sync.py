@@ -27,7 +27,6 @@ from annotation.panel_models import PanelDecision, PanelSubmission
 from annotation.prolific.client import ProlificClient, ProlificError
 from annotation.prolific.export import bonus_lines, submission_rows
 from studies.models import Study
-from studies.outcomes import PanelTerms
 
 GONE = {"RETURNED", "TIMED-OUT"}
 
@@ -42,10 +41,11 @@ def client_from_settings() -> ProlificClient:
 
 
 def prolific_study_id(study: Study) -> str:
-    terms = PanelTerms.objects.filter(study=study).first()
-    if terms is None or not terms.prolific_study_id:
-        raise ProlificError(f"{study.slug}: set the study's Prolific study id (panel terms) first")
-    return terms.prolific_study_id
+    if not study.prolific_study_id:
+        raise ProlificError(
+            f"{study.slug}: set the study's Prolific id (Studies › the study › Running it) first"
+        )
+    return study.prolific_study_id
 
 
 @dataclass

@@ -34,7 +34,7 @@ def make_running_study(slug: str = "trial-flow", *, pilot: bool = False, **confi
 
 def admitted(study, panel_id: str = "PID-A") -> Participant:
     """Entered and consented: trial list drawn, on the instructions screen."""
-    return do_accept_consent(do_enter_study(study, panel_id))
+    return do_accept_consent(do_enter_study(study, panel_id, prolific_study_id=study.prolific_study_id))
 
 
 def at_trials(study, panel_id: str = "PID-A") -> Participant:

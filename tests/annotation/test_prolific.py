@@ -15,7 +15,7 @@ from annotation.prolific.export import bonus_lines, decisions_csv, submission_ro
 from annotation.prolific.sync import do_pay_bonuses, do_read_study, do_send_decisions, do_sync_submissions
 from annotation.review import do_decide_on_panel, do_set_bonus
 from studies.actions import do_close_study
-from studies.models import PlannedPair
+from studies.models import PlannedPair, Study
 from studies.outcomes import PanelTerms
 from tests.annotation.factories import at_trials, main_trials, make_running_study, right_choice
 from tests.annotation.fake_prolific import TOKEN, FakeProlific
@@ -42,7 +42,9 @@ def client_for(fake, **options) -> ProlificClient:
 @pytest.fixture
 def study(fake):
     study = make_running_study("prolific-ops", target_participants=5)
-    PanelTerms.objects.create(study=study, prolific_study_id=fake.study_id, reward=Decimal("3.00"))
+    Study.objects.filter(pk=study.pk).update(prolific_study_id=fake.study_id)
+    study.refresh_from_db()
+    PanelTerms.objects.create(study=study, reward=Decimal("3.00"))
     return study
 
 
@@ -223,7 +225,8 @@ def test_a_failed_payment_marks_nothing_paid(fake, study, researcher):
 
 
 def test_without_a_prolific_study_id_it_says_so(fake, study):
-    PanelTerms.objects.filter(study=study).update(prolific_study_id="")
-    with pytest.raises(ProlificError, match="Prolific study id"):
+    Study.objects.filter(pk=study.pk).update(prolific_study_id="")
+    study.refresh_from_db()
+    with pytest.raises(ProlificError, match="Prolific id"):
         do_sync_submissions(study, client_for(fake))
     assert fake.calls == []

@@ -8,6 +8,7 @@ import pytest
 
 from annotation.models import Participant, ParticipantStatus
 from annotation.panel_models import ReviewDecision
+from studies.models import Study
 from studies.outcomes import PanelTerms
 from tests.annotation.factories import at_trials, make_running_study
 from tests.annotation.fake_prolific import TOKEN, FakeProlific
@@ -27,7 +28,9 @@ def fake(settings):
 @pytest.fixture
 def study(researcher, fake):
     study = make_running_study("api-prolific", owner=researcher, target_participants=5)
-    PanelTerms.objects.create(study=study, prolific_study_id=fake.study_id, reward=Decimal("2.00"))
+    Study.objects.filter(pk=study.pk).update(prolific_study_id=fake.study_id)
+    study.refresh_from_db()
+    PanelTerms.objects.create(study=study, reward=Decimal("2.00"))
     return study
 
 

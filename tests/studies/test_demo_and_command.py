@@ -31,7 +31,7 @@ def test_the_demo_step_launches_a_study_over_four_categories_and_two_methods(dem
     assert study.state == StudyState.LIVE and study.categories.count() == 4 and study.scorers.count() == 2
     link = dict(links)["Participant link"]
     assert study.panel == "prolific" and link.startswith(f"/p/{study.slug}/?PROLIFIC_PID=")
-    study_id = study.panel_terms.prolific_study_id
+    study_id = study.prolific_study_id
     assert len(study_id) == 24 and f"&STUDY_ID={study_id}&SESSION_ID=" in link
     assert PlannedPair.objects.filter(study=study).count() == study.plan_summary["total_pairs"] > 0
     assert demo.run(said.append) == links  # idempotent
