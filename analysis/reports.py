@@ -50,6 +50,7 @@ class Report:
     recognition: list[dict]
     exclusions: list[dict]
     accounting: list[dict]
+    weighted: list[dict] = field(default_factory=list)  # agreement weighted by worker skill, beside
     _figures: dict = field(default_factory=dict, repr=False)
 
     def tables(self) -> dict[str, list[dict]]:
@@ -59,6 +60,7 @@ class Report:
             "agreement_across_methods": self.agreement.across_methods,
             "agreement_by_category": self.agreement.by_category,
             "agreement_by_level": self.agreement.cells,
+            "agreement_weighted_by_skill": self.weighted,
             "recognition": self.recognition,
             "bt_fits": [r.fit for r in self.rankings],
             "rank_correlations": [c for r in self.rankings for c in r.correlations],
@@ -141,17 +143,19 @@ def build_report(
     frame = services.load_frame(study, scope)
     agreement = services.agreement(frame, n_boot=agreement_boot, seed=[study.seed, AGREEMENT_STREAM])
     rankings = category_rankings(frame, n_boot=bt_boot, n_boot_corr=correlation_boot)
+    workers = services.fit_workers(frame)
     report = Report(
         study=study,
         meta={},
         frame=frame,
         agreement=agreement,
         rankings=rankings,
-        worker_qa=services.worker_quality(frame),
+        worker_qa=services.worker_quality(frame, workers),
         reliability=services.reliability(frame),
         recognition=recognition(study, frame),
         exclusions=services.exclusions(frame),
         accounting=services.answer_accounting(frame),
+        weighted=services.skill_weighted_agreement(frame, workers),
     )
     report.meta = _meta(report, include_excluded, agreement_boot, bt_boot, correlation_boot)
     return report
