@@ -152,7 +152,10 @@ def test_a_worker_failing_the_sentinels_is_blocked(page, live_server, screenshot
     previous = None
     while True:
         trial = wait_for_trial(page, previous)
-        wrong = "right" if trial.kind == "sentinel" and side_of_better(trial) == "left" else "left"
+        if trial.kind == "sentinel":  # wrong on sentinels; elsewhere no side bias (not what is tested)
+            wrong = "right" if side_of_better(trial) == "left" else "left"
+        else:
+            wrong = "left" if trial.left_sketch_id < trial.right_sketch_id else "right"
         page.keyboard.press("ArrowLeft" if wrong == "left" else "ArrowRight")
         previous = trial.token
         if trial.kind == "sentinel" and trial.participant.sentinel_mistakes + 1 > 1:
