@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 QUALITY_FIELDS = [
     "panel_id", "flow_status", "status", "analysed", "trials", "sentinels", "sentinel_mistakes", "duplicates",
     "duplicate_consistency", "median_rt_ms", "fast_share", "left_rate", "majority_trials", "majority_agreement",
+    "model_skill", "model_skill_lo", "model_skill_hi", "model_bias", "simulated",
 ]  # fmt: skip
 
 

@@ -134,14 +134,24 @@ class ExportJobAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdm
 @admin.register(WorkerQuality)
 class WorkerQualityAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
-        "panel_id", "study", "flow_status", "status", "analysed", "trials", "sentinel_mistakes", "consistency",
-        "median_rt", "fast", "left", "majority", "computed_at",
+        "panel_id", "study", "flow_status", "status", "analysed", "skill", "side_bias", "trials",
+        "sentinel_mistakes", "consistency", "median_rt", "fast", "left", "majority", "simulated", "computed_at",
     ]  # fmt: skip
-    list_filter = [("study", VisibleStudyFilter), "status", "flow_status", "analysed"]
+    list_filter = [("study", VisibleStudyFilter), "status", "flow_status", "analysed", "simulated"]
     search_fields = ["=panel_id"]
     list_select_related = ["study"]
-    ordering = ["study", "participant__index"]
+    ordering = ["study", "model_skill", "participant__index"]  # least reliable first
     readonly_fields = [f.name for f in WorkerQuality._meta.fields]
+
+    @admin.display(description="skill [95% interval]", ordering="model_skill")
+    def skill(self, obj):
+        if obj.model_skill is None:
+            return "—"
+        return f"{obj.model_skill:.2f} [{obj.model_skill_lo:.2f}, {obj.model_skill_hi:.2f}]"
+
+    @admin.display(description="P(left | guessing)", ordering="model_bias")
+    def side_bias(self, obj):
+        return "—" if obj.model_bias is None else f"{obj.model_bias:.2f}"
 
     def changelist_view(self, request, extra_context=None):
         """Bring the snapshot up to date (only studies whose answers changed are recomputed)."""

@@ -77,11 +77,18 @@ class WorkerQuality(models.Model):
     left_rate = models.FloatField("left choices", null=True)
     majority_trials = models.PositiveIntegerField()
     majority_agreement = models.FloatField("agreement with majority", null=True)
+    model_skill = models.FloatField(
+        "skill", null=True, help_text="The reliability model's skill (0: guessing)."
+    )
+    model_skill_lo = models.FloatField(null=True)
+    model_skill_hi = models.FloatField(null=True)
+    model_bias = models.FloatField("side bias", null=True, help_text="P(left | guessing); 0.5: none.")
+    simulated = models.BooleanField(default=False)
     fingerprint = models.CharField(max_length=200, help_text="The study's answers when computed.")
     computed_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["study", "participant__index"]
+        ordering = ["study", "model_skill", "participant__index"]
         verbose_name = "worker quality"
         verbose_name_plural = "worker quality"
 

@@ -51,6 +51,7 @@ class Report:
     exclusions: list[dict]
     accounting: list[dict]
     curves: agreement_curves.Curves | None = None
+    weighted: list[dict] = field(default_factory=list)  # agreement weighted by worker skill, beside
     _figures: dict = field(default_factory=dict, repr=False)
 
     def tables(self) -> dict[str, list[dict]]:
@@ -63,6 +64,7 @@ class Report:
             "agreement_curves": self.curves.by_method if self.curves else [],
             "agreement_curve_levels": self.curves.by_level if self.curves else [],
             "method_differences": self.curves.differences if self.curves else [],
+            "agreement_weighted_by_skill": self.weighted,
             "recognition": self.recognition,
             "bt_fits": [r.fit for r in self.rankings],
             "rank_correlations": [c for r in self.rankings for c in r.correlations],
@@ -164,18 +166,20 @@ def build_report(
     curves = agreement_curves.curves(
         frame, n_boot=curve_boot, seed=seeds.key(study.seed_scheme, "report_curves", study.seed)
     )
+    workers = services.fit_workers(frame)
     report = Report(
         study=study,
         meta={},
         frame=frame,
         agreement=agreement,
         rankings=rankings,
-        worker_qa=services.worker_quality(frame),
+        worker_qa=services.worker_quality(frame, workers),
         reliability=services.reliability(frame),
         recognition=recognition(study, frame),
         exclusions=services.exclusions(frame),
         accounting=services.answer_accounting(frame),
         curves=curves,
+        weighted=services.skill_weighted_agreement(frame, workers),
     )
     report.meta = _meta(report, include_excluded, agreement_boot, bt_boot, correlation_boot)
     return report

@@ -24,6 +24,7 @@ import numpy as np
 from analysis import agreement as agr
 from analysis import reliability as rel
 from analysis import selectors
+from analysis import worker_model as wm
 from analysis.worker_qa import worker_qa
 from annotation.models import ParticipantStatus, TrialKind
 from scoring.models import Scorer
@@ -294,9 +295,40 @@ def replayed_screening(frame: Frame) -> dict[int, tuple[str, str]]:
     return out
 
 
-def worker_quality(frame: Frame) -> list[dict]:
+def fit_workers(frame: Frame) -> wm.WorkerModel:
+    """The reliability model (``analysis.worker_model``) on every main answer with a side
+    chosen, of every worker: skill and left/right bias per worker, with intervals."""
+    a = frame.answers
+    sided = a.main & np.isin(a.choice, ["left", "right"])
+    return wm.fit_worker_model(
+        a.participant_id[sided], a.left[sided], a.right[sided], a.choice[sided] == "left"
+    )
+
+
+def skill_weighted_agreement(frame: Frame, model: wm.WorkerModel) -> list[dict]:
+    """Per method: agreement with q of the analysed answers, unweighted and weighted by each
+    worker's fitted skill (an option reported beside the unweighted figure, never instead)."""
+    a = frame.answers
+    sel = frame.analysed & np.isin(a.choice, ["left", "right"]) & (a.q_left != a.q_right)
+    agree = (a.choice == "left") == (a.q_left > a.q_right)
+    rows = []
+    for scorer in frame.scorers:
+        m = sel & (a.scorer == scorer.pk)
+        rows.append(
+            {
+                "method": scorer.name,
+                "n": int(m.sum()),
+                "agreement": float(agree[m].mean()) if m.any() else None,
+                "agreement_weighted_by_skill": wm.weighted_agreement(agree[m], a.participant_id[m], model),
+            }
+        )
+    return rows
+
+
+def worker_quality(frame: Frame, model: wm.WorkerModel | None = None) -> list[dict]:
     """One row per participant with main answers: screening counters (as stored, i.e. what
-    decided their status) and behaviour recomputed from the answers."""
+    decided their status), behaviour recomputed from the answers, and the reliability model's
+    skill and side bias with 95% intervals; least reliable first."""
     study, a = frame.study, frame.answers
     main = a.take(a.main)
     decided = main.take(main.choice != "none")
@@ -310,6 +342,7 @@ def worker_quality(frame: Frame) -> list[dict]:
     )  # fmt: skip
     computed = {r["worker"]: r for r in qa.to_records()}
     replayed = replayed_screening(frame)
+    model = fit_workers(frame) if model is None else model
     ids, answered = np.unique(main.participant_id, return_counts=True)
     n_main = dict(zip(ids.tolist(), answered.tolist()))
     in_scope = set(frame.in_scope.tolist())
@@ -341,9 +374,18 @@ def worker_quality(frame: Frame) -> list[dict]:
                 "screening_reason": p.get("screening_reason", ""),
                 "simulated": p.get("simulated", False),
                 "recomputed_status": _recomputed(replayed.get(p["id"], ("", ""))[0], p),
+                **_model_columns(model, p["id"]),
             }  # fmt: skip
         )
-    return rows
+    return sorted(rows, key=lambda r: (r["model_skill"] is None, r["model_skill"] or 0.0, r["index"]))
+
+
+def _model_columns(model: wm.WorkerModel, participant_id: int) -> dict:
+    try:
+        fitted = model.of(participant_id)
+    except KeyError:  # only "no difference" answers: nothing to fit
+        fitted = dict.fromkeys(("skill", "skill_lo", "skill_hi", "bias", "bias_lo", "bias_hi"))
+    return {f"model_{name}": value for name, value in fitted.items()}
 
 
 def _recomputed(replayed: str, participant: dict) -> str:

@@ -108,10 +108,13 @@ class GoldPairInline(admin.TabularInline):
     form = GoldPairForm
     extra = 0
     raw_id_fields = ["better", "worse"]
-    fields = ["better", "better_sketch", "worse", "worse_sketch", "source", "note"]
-    readonly_fields = ["better_sketch", "worse_sketch", "source"]
-    verbose_name = "gold pair (sentinel)"
-    verbose_name_plural = "gold pairs (sentinels): pick two sketches by id, the better one first"
+    fields = ["better", "better_sketch", "worse", "worse_sketch", "use", "source", "review", "note"]
+    readonly_fields = ["better_sketch", "worse_sketch", "source", "review"]
+    verbose_name = "gold pair"
+    verbose_name_plural = (
+        "gold pairs: pick two sketches by id, the better one first (review model-suggested ones on "
+        "the Gold review page; practice gold must share no sketch with any sentinel)"
+    )
 
     def _editable(self, obj) -> bool:
         return obj is None or obj.state == StudyState.DRAFT

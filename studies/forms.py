@@ -58,7 +58,7 @@ class StudyAdminForm(forms.ModelForm):
 class GoldPairForm(forms.ModelForm):
     class Meta:
         model = GoldPair
-        fields = ["better", "worse", "note"]
+        fields = ["better", "worse", "use", "note"]
 
     def clean(self):
         cleaned = super().clean()

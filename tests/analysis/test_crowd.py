@@ -178,3 +178,19 @@ def test_the_command_refuses_an_unknown_study_or_a_draft(db, capsys):
 
 def test_services_rules_say_how_duplicates_count():
     assert any("duplicate" in rule and "not a new observation" in rule for rule in services.RULES)
+
+
+def test_the_worker_model_ranks_planted_workers_below_good_ones_and_the_qa_table_follows_it(crowd):
+    _, result, report = crowd
+    profile = {o.panel_id: o.profile for o in result.outcomes}
+    rows = [r for r in report.worker_qa if r["model_skill"] is not None]
+    assert [r["model_skill"] for r in rows] == sorted(r["model_skill"] for r in rows)  # least reliable first
+    skill = {r["panel_id"]: r["model_skill"] for r in rows}
+    good = [skill[p] for p in skill if profile[p] == "good"]
+    spam = [skill[p] for p in skill if profile[p] == "spammer"]
+    assert np.median(good) > np.median(spam) + 0.3
+    assert all(r["model_skill_lo"] <= r["model_skill"] <= r["model_skill_hi"] for r in rows)
+    left = [r["model_bias"] for r in rows if profile[r["panel_id"]] == "left_biased"]
+    assert left and min(left) > 0.7
+    weighted = report.tables()["agreement_weighted_by_skill"]
+    assert weighted and all({"agreement", "agreement_weighted_by_skill"} <= set(row) for row in weighted)

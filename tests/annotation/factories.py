@@ -57,6 +57,14 @@ def known_better(trial: Trial) -> int | None:
     return None
 
 
+def unbiased_choice(trial: Trial) -> str:
+    """The correct side on sentinels and practice; elsewhere the sketch with the lower id,
+    whichever side it is on (consistent on duplicates, no side bias)."""
+    if known_better(trial) is not None:
+        return right_choice(trial)
+    return "left" if trial.left_sketch_id < trial.right_sketch_id else "right"
+
+
 def right_choice(trial: Trial) -> str:
     """The correct side for sentinels and practice; "left" for anything else."""
     better = known_better(trial)

@@ -19,7 +19,13 @@ from annotation.actions import (
 )
 from annotation.models import Answer, Participant, ParticipantStatus, RefusedSubmission
 from tests import services
-from tests.annotation.factories import at_trials, main_trials, make_running_study, right_choice, wrong_choice
+from tests.annotation.factories import (
+    at_trials,
+    main_trials,
+    make_running_study,
+    unbiased_choice,
+    wrong_choice,
+)
 
 pytestmark = [services.requires_postgres(), pytest.mark.django_db(transaction=True)]
 
@@ -134,7 +140,7 @@ def test_four_threads_answering_the_whole_list_complete_it_once_and_in_order():
 
     def answer_everything():
         for trial in trials:
-            do_submit_answer(participant, trial.token, right_choice(trial))
+            do_submit_answer(participant, trial.token, unbiased_choice(trial))
 
     concurrently(answer_everything, [()] * 4)
     participant.refresh_from_db()

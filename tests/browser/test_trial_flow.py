@@ -154,7 +154,10 @@ def test_a_worker_failing_the_sentinels_is_blocked(page, live_server, screenshot
         trial = wait_for_trial(page, previous)
         # read before answering: once the answer is in, the count already includes this mistake
         mistakes_before = Participant.objects.get(pk=trial.participant_id).sentinel_mistakes
-        wrong = "right" if trial.kind == "sentinel" and side_of_better(trial) == "left" else "left"
+        if trial.kind == "sentinel":  # wrong on sentinels; elsewhere no side bias (not what is tested)
+            wrong = "right" if side_of_better(trial) == "left" else "left"
+        else:
+            wrong = "left" if trial.left_sketch_id < trial.right_sketch_id else "right"
         page.keyboard.press("ArrowLeft" if wrong == "left" else "ArrowRight")
         previous = trial.token
         if trial.kind == "sentinel" and mistakes_before + 1 > 1:
