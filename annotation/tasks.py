@@ -34,7 +34,7 @@ def sync_prolific_submissions() -> dict:
     studies = Study.objects.filter(
         panel=Panel.PROLIFIC,
         state__in=[StudyState.PILOT, StudyState.LIVE, StudyState.PAUSED],
-        panel_terms__prolific_study_id__gt="",
+        prolific_study_id__gt="",
     )
     done = {}
     for study in studies:

@@ -173,14 +173,21 @@ def propose_fit(study: Study, sizes: dict | None = None) -> tuple[dict, list[str
     values.update(sampling_mode=mode, pairs_per_cell=pairs)
     plan_total = pairs * n_cells
 
-    # gold: as many automatic pairs as every category can give, up to what the list needs
+    # gold: degradation gold and curated gold need no review; model-suggested (automatic) pairs
+    # are candidates a researcher must review before a live launch, so they only fill what the
+    # others cannot (and as many as every category can give).
     curated = sizes["gold"]["curated"]
     max_auto = sizes["gold"]["max_automatic"]
     sentinels, practice = study.sentinels_per_participant, study.practice_trials
-    wanted_auto = max(study.auto_gold_pairs, sentinels + practice - curated)
-    auto = min(wanted_auto, max_auto)
-    if auto + curated < sentinels + practice:
-        available = auto + curated
+    reviewed = curated + study.degradation_gold_pairs
+    if reviewed >= sentinels:
+        auto = 0
+        practice_gold = 0  # degradation gold makes its own practice pool when the plan is frozen
+    else:
+        auto = min(max(study.auto_gold_pairs, sentinels + practice - reviewed), max_auto)
+        practice_gold = practice
+    if auto + reviewed < sentinels + practice_gold:
+        available = auto + reviewed
         practice = min(practice, max(available // 4, 1 if available > 1 else 0))
         sentinels = max(available - practice, 0)
         notes.append(
@@ -188,7 +195,13 @@ def propose_fit(study: Study, sizes: dict | None = None) -> tuple[dict, list[str
         )
     if auto != study.auto_gold_pairs:
         notes.append(
-            f"automatic gold pairs {study.auto_gold_pairs} → {auto} (at most {max_auto} on these data)"
+            f"automatic gold pairs {study.auto_gold_pairs} → {auto} (at most {max_auto} on these data"
+            + (
+                f"; {study.degradation_gold_pairs} degradation and {curated} curated gold pairs cover the "
+                "sentinels, and model-suggested pairs would need a review before a live launch)"
+                if auto == 0
+                else ")"
+            )
         )
     values.update(auto_gold_pairs=auto, sentinels_per_participant=sentinels, practice_trials=practice)
 

@@ -34,7 +34,11 @@ def finished(study, pid, *, consistent=True):
 
 @pytest.fixture
 def study(researcher):
-    return make_running_study("review-study", owner=researcher, target_participants=5)
+    # The paper's fixed rules only: an inconsistent worker finishes and is unqualified at the end
+    # (the sequential tests would block them mid-list, which these review tests do not need).
+    return make_running_study(
+        "review-study", owner=researcher, target_participants=5, sequential_screening=False
+    )
 
 
 def analysable(study) -> set[str]:
@@ -173,6 +177,7 @@ def test_the_prolific_page_lists_codes_and_downloads_the_exports(study, research
 
 
 def test_the_prolific_page_buttons_call_prolific_and_report_failures(study, researcher_client, settings):
+    from studies.models import Study
     from studies.outcomes import PanelTerms
     from tests.annotation.fake_prolific import TOKEN, FakeProlific
 
@@ -182,7 +187,9 @@ def test_the_prolific_page_buttons_call_prolific_and_report_failures(study, rese
             fake.url,
             0,
         )
-        PanelTerms.objects.create(study=study, prolific_study_id=fake.study_id)
+        Study.objects.filter(pk=study.pk).update(prolific_study_id=fake.study_id)
+        study.refresh_from_db()
+        PanelTerms.objects.create(study=study)
         at_trials(study, "PID-LEAVES")
         fake.add("PID-LEAVES", "RETURNED")
         url = reverse("admin:annotation_studylinks_prolific", args=[study.pk])
