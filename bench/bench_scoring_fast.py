@@ -162,6 +162,15 @@ def main() -> None:
     print_row(
         "fused forward at the measured batch", f"{by_batch[best_batch]:,.0f} sketches/s (goal: >= 2,000)"
     )
+    rounds = 4 * args.repeat + 1
+    print_row(
+        f"interleaved, median of {rounds} rounds: fused {best_batch} vs today 512",
+        f"{interleaved_ratio(fused, today, X, lengths, best_batch, 512, rounds):.3f}x   (goal: >= 1.3)",
+    )
+    print_row(
+        f"interleaved, median of {rounds} rounds: fused 512 vs today 512",
+        f"{interleaved_ratio(fused, today, X, lengths, 512, 512, rounds):.3f}x   (BN folding alone)",
+    )
 
     broker = os.environ.get("BENCH_BROKER_URL")
     worker = None
