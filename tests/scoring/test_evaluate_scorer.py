@@ -123,3 +123,15 @@ def test_a_scorer_without_a_report_blocks_a_live_launch_in_the_admin_until_a_rea
     study.refresh_from_db()
     assert study.state == StudyState.LIVE
     assert study.plan_summary["scorer_sanity"][-1]["override_reason"].startswith("softmax is the baseline")
+
+
+def test_study_reports_carry_each_scorers_sanity_verdict(researcher):
+    from analysis.reports import sanity_digest
+
+    study = make_scored_study(owner=researcher)
+    gacl, softmax = study.scorers.get(variant="cos"), study.scorers.get(variant="softmax")
+    Scorer.objects.filter(pk=softmax.pk).update(metrics={})
+    softmax.refresh_from_db()
+    passing, missing = sanity_digest(gacl), sanity_digest(softmax)
+    assert passing["problem"] is None and set(passing["moderate"]) == set(FAMILIES)
+    assert "no sanity report" in missing["problem"] and missing["moderate"] == {}
