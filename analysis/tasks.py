@@ -20,3 +20,15 @@ def refresh_worker_quality(study_id: int) -> int:
     """Upsert the study's worker-quality snapshot (no-op when nothing changed)."""
     study = Study.objects.filter(pk=study_id).first()
     return 0 if study is None else actions.do_refresh_worker_quality(study)
+
+
+@shared_task(acks_late=True)
+def build_report_cache(study_id: int, include_excluded: bool, fingerprint: str, links: dict) -> bool:
+    """Build a study's full report (bootstraps, figures) into the cache, with progress (idempotent:
+    re-running writes the same cache entry)."""
+    from analysis import live
+
+    study = Study.objects.filter(pk=study_id).first()
+    return (
+        False if study is None else live.build_report_for_cache(study, include_excluded, fingerprint, links)
+    )
