@@ -102,7 +102,12 @@ def report_page(study: Study, include_excluded: bool, links: dict, status_url: s
     full = cache.get(_report_key("html", study, include_excluded, fingerprint))
     if full is not None:
         return full, True
-    start_report_build(study, include_excluded, fingerprint, links)
+    if start_report_build(study, include_excluded, fingerprint, links):
+        full = cache.get(
+            _report_key("html", study, include_excluded, fingerprint)
+        )  # eager Celery: done already
+        if full is not None:
+            return full, True
     quick_key = _report_key("quick", study, include_excluded, fingerprint)
     quick = cache.get(quick_key)
     if quick is None:
