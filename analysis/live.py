@@ -7,6 +7,7 @@ arrived, and never shows stale numbers.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import cache
 
 from analysis import exports, figures, selectors, services
@@ -131,8 +132,17 @@ def start_report_build(study: Study, include_excluded: bool, fingerprint, links:
     key = _progress_key(study, include_excluded, fingerprint)
     if not cache.add(key, {"share": 0.0, "stage": "queued", "done": False}, CACHE_SECONDS):
         return False
+    if not shared_cache():  # a worker's result would land in its own memory: build here instead
+        build_report_for_cache(study, include_excluded, str(fingerprint), links)
+        return True
     build_report_cache.delay_on_commit(study.pk, include_excluded, str(fingerprint), links)
     return True
+
+
+def shared_cache() -> bool:
+    """Whether a Celery worker's cache writes reach this process (Redis cache, or eager Celery)."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    return "redis" in backend.lower() or bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
 
 
 def report_progress(study: Study, include_excluded: bool) -> dict:

@@ -73,6 +73,7 @@ def test_the_report_page_is_quick_first_then_complete_from_the_cache(answered, o
     queued = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(build_report_cache, "delay_on_commit", lambda *args: queued.append(args))
+        mp.setattr(live, "shared_cache", lambda: True)  # the "worker" below runs in this process
         quick = owner_client.get(f"/analysis/studies/{study.slug}/report/").content.decode()
         assert (
             'id="report-progress"' in quick and "hx-trigger" in quick and 'id="figure-agreement"' not in quick
@@ -87,6 +88,17 @@ def test_the_report_page_is_quick_first_then_complete_from_the_cache(answered, o
     assert status["HX-Refresh"] == "true"
     full = owner_client.get(f"/analysis/studies/{study.slug}/report/").content.decode()
     assert 'id="report-progress"' not in full and 'id="figure-agreement"' in full
+
+
+def test_without_a_shared_cache_the_page_builds_the_full_report_itself(answered, owner_client, settings):
+    """A worker writing to its own memory could never deliver: the request builds it (slow, correct)."""
+    from analysis import live
+
+    study, _ = answered
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    assert not live.shared_cache()  # locmem cache in the tests
+    html = owner_client.get(f"/analysis/studies/{study.slug}/report/").content.decode()
+    assert 'id="report-progress"' not in html and 'id="figure-agreement"' in html
 
 
 def test_another_researcher_gets_404_until_the_study_is_shared(answered, client, other_researcher):
