@@ -206,7 +206,7 @@ def _extremes(report: Report) -> list[dict]:
     ]
 
 
-def report_context(report: Report, *, links: dict | None = None) -> dict:
+def report_context(report: Report, *, links: dict | None = None, with_figures: bool = True) -> dict:
     tables = report.tables()
     rankings = [
         html_table("rankings", r.items, _ranking_columns(report)) | {"id": f"rankings-{r.category.slug}",
@@ -218,7 +218,9 @@ def report_context(report: Report, *, links: dict | None = None) -> dict:
         "meta": report.meta,
         "rules": RULES,
         "config": list(report.meta["study"].items()),
-        "figures": {name: inline_svg(report.figure(name, "svg")) for name in report.figure_names()},
+        "figures": {name: inline_svg(report.figure(name, "svg")) for name in report.figure_names()}
+        if with_figures
+        else {},
         "summary_tables": [
             html_table(n, tables[n]) for n in ("agreement_by_method", "agreement_across_methods")
         ],
@@ -252,9 +254,14 @@ def _ranking_columns(report: Report) -> list[Column]:
     return cols
 
 
-def render_report_html(report: Report, *, links: dict | None = None) -> str:
-    """The self-contained HTML report (no external requests: figures and sketches are inline SVG)."""
-    return render_to_string("analysis/report.html", report_context(report, links=links))
+def render_report_html(
+    report: Report, *, links: dict | None = None, with_figures: bool = True, pending: dict | None = None
+) -> str:
+    """The self-contained HTML report (no external requests: figures and sketches are inline SVG).
+    ``pending``: the quick first version of the page (no bootstraps, no figures) while the full
+    report is built in the background; it carries the progress poller."""
+    context = report_context(report, links=links, with_figures=with_figures) | {"pending": pending}
+    return render_to_string("analysis/report.html", context)
 
 
 # -- files -------------------------------------------------------------------------------

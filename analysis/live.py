@@ -7,6 +7,7 @@ arrived, and never shows stale numbers.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import cache
 
 from analysis import exports, figures, selectors, services
@@ -65,12 +66,17 @@ def category_ranking(study: Study, category: Category, scope: str) -> services.R
     return ranking
 
 
+def _report_key(kind: str, study: Study, include_excluded: bool, fingerprint) -> str:
+    return f"analysis:report:{kind}:{study.pk}:{int(include_excluded)}:{fingerprint}"
+
+
 def report_output(study: Study, include_excluded: bool, kind: str, links: dict | None = None):
-    """The report as HTML (``kind="html"``) or as zip bytes (``"zip"``), cached like the pages."""
+    """The full report as HTML (``kind="html"``) or as zip bytes (``"zip"``), built now and
+    cached by the answer fingerprint (commands and the background task use this)."""
     from analysis.reports import build_report
 
     progress = selectors.study_progress(study)
-    key = f"analysis:report:{kind}:{study.pk}:{int(include_excluded)}:{progress.fingerprint}"
+    key = _report_key(kind, study, include_excluded, progress.fingerprint)
     data = cache.get(key)
     if data is None:
         report = build_report(study, include_excluded=include_excluded)
@@ -79,3 +85,90 @@ def report_output(study: Study, include_excluded: bool, kind: str, links: dict |
         )
         cache.set(key, data, CACHE_SECONDS)
     return data
+
+
+def cached_report(study: Study, include_excluded: bool, kind: str = "html"):
+    """The full report for the current answers if it is ready, else None (never computes)."""
+    fingerprint = selectors.study_progress(study).fingerprint
+    return cache.get(_report_key(kind, study, include_excluded, fingerprint))
+
+
+def report_page(study: Study, include_excluded: bool, links: dict, status_url: str) -> tuple[str, bool]:
+    """(HTML, complete). The full report when it is cached for the current answers; otherwise a
+    quick version (no bootstraps, no figures: point estimates and Wilson intervals) and the
+    full one is built by a Celery task, whose progress the quick page polls."""
+    from analysis.reports import build_report
+
+    fingerprint = selectors.study_progress(study).fingerprint
+    full = cache.get(_report_key("html", study, include_excluded, fingerprint))
+    if full is not None:
+        return full, True
+    if start_report_build(study, include_excluded, fingerprint, links):
+        full = cache.get(
+            _report_key("html", study, include_excluded, fingerprint)
+        )  # eager Celery: done already
+        if full is not None:
+            return full, True
+    quick_key = _report_key("quick", study, include_excluded, fingerprint)
+    quick = cache.get(quick_key)
+    if quick is None:
+        report = build_report(
+            study, include_excluded, agreement_boot=0, bt_boot=0, correlation_boot=0, curve_boot=0
+        )
+        pending = {"status_url": status_url, "state": {"share": 0.0, "stage": "queued", "done": False}}
+        quick = exports.render_report_html(report, links=links, with_figures=False, pending=pending)
+        cache.set(quick_key, quick, CACHE_SECONDS)
+    return quick, False
+
+
+def _progress_key(study: Study, include_excluded: bool, fingerprint) -> str:
+    return _report_key("progress", study, include_excluded, fingerprint)
+
+
+def start_report_build(study: Study, include_excluded: bool, fingerprint, links: dict) -> bool:
+    """Enqueue the full report's build once per fingerprint (a cache ``add`` is the lock)."""
+    from analysis.tasks import build_report_cache
+
+    key = _progress_key(study, include_excluded, fingerprint)
+    if not cache.add(key, {"share": 0.0, "stage": "queued", "done": False}, CACHE_SECONDS):
+        return False
+    if not shared_cache():  # a worker's result would land in its own memory: build here instead
+        build_report_for_cache(study, include_excluded, str(fingerprint), links)
+        return True
+    build_report_cache.delay_on_commit(study.pk, include_excluded, str(fingerprint), links)
+    return True
+
+
+def shared_cache() -> bool:
+    """Whether a Celery worker's cache writes reach this process (Redis cache, or eager Celery)."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    return "redis" in backend.lower() or bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
+
+
+def report_progress(study: Study, include_excluded: bool) -> dict:
+    """{share, stage, done} of the full report for the current answers."""
+    fingerprint = selectors.study_progress(study).fingerprint
+    if cache.get(_report_key("html", study, include_excluded, fingerprint)) is not None:
+        return {"share": 1.0, "stage": "done", "done": True}
+    found = cache.get(_progress_key(study, include_excluded, fingerprint))
+    return found or {"share": 0.0, "stage": "not started", "done": False}
+
+
+def build_report_for_cache(study: Study, include_excluded: bool, fingerprint: str, links: dict) -> bool:
+    """The task's work: build the full report, render it, cache it under ``fingerprint``.
+    Skips (False) when the answers changed meanwhile (a newer fingerprint gets its own build)."""
+    from analysis.reports import build_report
+
+    if str(selectors.study_progress(study).fingerprint) != fingerprint:
+        cache.delete(_progress_key(study, include_excluded, fingerprint))
+        return False
+    key = _progress_key(study, include_excluded, fingerprint)
+
+    def progress(share: float, stage: str) -> None:
+        cache.set(key, {"share": share, "stage": stage, "done": False}, CACHE_SECONDS)
+
+    report = build_report(study, include_excluded=include_excluded, progress=progress)
+    html = exports.render_report_html(report, links=links)
+    cache.set(_report_key("html", study, include_excluded, fingerprint), html, CACHE_SECONDS)
+    cache.set(key, {"share": 1.0, "stage": "done", "done": True}, CACHE_SECONDS)
+    return True

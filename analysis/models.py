@@ -33,6 +33,8 @@ class ExportJob(models.Model):
     size = models.PositiveBigIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True, help_text="Counts of the exported report.")
     error = models.TextField(blank=True)
+    progress = models.FloatField(default=0.0, help_text="Share of the work done, 0 to 1.")
+    stage = models.CharField(max_length=80, blank=True, help_text="What the export is doing now.")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -284,6 +284,7 @@ def analyse(
         fits[x] = fit_curve(g[sel], a[sel])
         rates[x], per_level[x] = weighted_rates(lv[sel], a[sel], np.ones(int(sel.sum())), n_levels)
         if not b_total:
+            g75s[x], rate_s[x], level_s[x] = np.zeros(0), np.zeros(0), np.zeros((0, n_levels))
             continue
         # per pair: answers by worker (P × W), so a replicate's pair totals are v ∘ (C u)
         pairs, local = np.unique(pr[sel], return_inverse=True)

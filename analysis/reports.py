@@ -149,6 +149,7 @@ def build_report(
     bt_boot: int | None = None,
     correlation_boot: int | None = None,
     curve_boot: int | None = None,
+    progress=None,
 ) -> Report:
     """Everything about ``study``'s results. ``include_excluded`` analyses blocked,
     unqualified and unfinished workers too (for comparison with the default). Bootstrap
@@ -157,15 +158,21 @@ def build_report(
     bt_boot = services.BT_BOOT if bt_boot is None else bt_boot
     correlation_boot = services.CORRELATION_BOOT if correlation_boot is None else correlation_boot
     scope = selectors.EVERYONE if include_excluded else selectors.ANALYSABLE
+    step = progress or (lambda share, stage: None)  # progress(share in [0, 1], stage): e.g. a Celery task's
+    step(0.0, "reading the answers")
     frame = services.load_frame(study, scope)
+    step(0.1, "agreement and its bootstrap over workers")
     agreement = services.agreement(
         frame, n_boot=agreement_boot, seed=seeds.key(study.seed_scheme, "report_agreement", study.seed)
     )
+    step(0.3, "Bradley–Terry rankings and their bootstrap")
     rankings = category_rankings(frame, n_boot=bt_boot, n_boot_corr=correlation_boot)
+    step(0.6, "agreement curves and method differences")
     curve_boot = agreement_curves.CURVE_BOOT if curve_boot is None else curve_boot
     curves = agreement_curves.curves(
         frame, n_boot=curve_boot, seed=seeds.key(study.seed_scheme, "report_curves", study.seed)
     )
+    step(0.75, "worker quality and reliability")
     workers = services.fit_workers(frame)
     report = Report(
         study=study,
@@ -182,6 +189,8 @@ def build_report(
         weighted=services.skill_weighted_agreement(frame, workers),
     )
     report.meta = _meta(report, include_excluded, agreement_boot, bt_boot, correlation_boot)
+    report.meta["parameters"]["curve_bootstrap"] = curve_boot
+    step(0.8, "figures")
     return report
 
 

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from analysis import exports, live, selectors
+from analysis import actions, exports, live, selectors
 from analysis.bt_inference import EVIDENCE
 from analysis.models import ExportJob, ExportStatus
 from annotation.models import Participant
@@ -131,19 +131,69 @@ def _include_excluded(request) -> bool:
 @require_GET
 @with_study
 def report(request, study: Study):
-    """The HTML report, exactly as exported."""
-    return HttpResponse(live.report_output(study, _include_excluded(request), "html", links=_links(study)))
+    """The HTML report, exactly as exported, once built; until then a quick version (point
+    estimates, no bootstraps or figures) that polls the background build and reloads."""
+    include = _include_excluded(request)
+    status_url = reverse("analysis:report_status", args=[study.slug]) + (
+        "?include_excluded=1" if include else ""
+    )
+    html, _ = live.report_page(study, include, _links(study), status_url)
+    return HttpResponse(html)
+
+
+@require_GET
+@with_study
+def report_status(request, study: Study):
+    """The progress line of the background report build (htmx polls it); when the report is
+    ready it asks the page to reload (``HX-Refresh``)."""
+    state = live.report_progress(study, _include_excluded(request))
+    response = render(
+        request, "analysis/_report_progress.html", {"state": state, "url": request.get_full_path()}
+    )
+    if state["done"]:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @require_GET
 @with_study
 def report_zip(request, study: Study):
+    """The zip at once when it is built for the current answers; otherwise an export job is
+    started (or joined) and its progress page is shown — a request never waits for the build."""
     include = _include_excluded(request)
-    data = live.report_output(study, include, "zip")
-    name = exports.safe_filename(f"{study.slug}-report{'-all-workers' if include else ''}.zip")
-    response = HttpResponse(data, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    data = live.cached_report(study, include, "zip")
+    if data is not None:
+        name = exports.safe_filename(f"{study.slug}-report{'-all-workers' if include else ''}.zip")
+        response = HttpResponse(data, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    job = actions.do_request_export(study, request.user, include, reuse=True)
+    return redirect("analysis:export_status", job.pk)
+
+
+def _visible_job(request, pk: int) -> ExportJob:
+    job = ExportJob.objects.filter(pk=pk, study__in=Study.objects.visible_to(request.user)).select_related(
+        "study"
+    )
+    found = job.first()
+    if found is None:
+        raise Http404("No such export.")
+    return found
+
+
+@require_GET
+@staff_required
+def export_status(request, pk: int):
+    """An export's progress (htmx polls ``#export-status`` every second), then its download link."""
+    job = _visible_job(request, pk)
+    context = {
+        "job": job,
+        "study": job.study,
+        "links": _links(job.study),
+        "percent": round(100 * job.progress),
+    }
+    template = "analysis/export_status.html#status" if request.htmx else "analysis/export_status.html"
+    return render(request, template, context)
 
 
 @require_GET

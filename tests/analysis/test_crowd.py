@@ -138,8 +138,9 @@ def test_even_this_small_crowd_ranks_the_sketches_close_to_the_latent_order(crow
         study, seeds.rng(study.seed_scheme, "crowd_latent", SEED), oracle=Scorer.objects.get(name=ORACLE)
     )
     for ranking in report.rankings:
-        compared = [i for i in ranking.items if i["bt_score"] is not None]  # sketches with a point score
-        bt = [i["bt_score"] for i in compared]
+        # the order the ranking lists the largest component in (every compared sketch, scored or flagged)
+        compared = [i for i in ranking.items if i["component"] == 1]
+        bt = [-position for position in range(len(compared))]
         truth = [latent[i["sketch_id"]] for i in compared]
         tau = scipy.stats.kendalltau(bt, truth).statistic
         assert tau >= 0.5, (ranking.category.name, tau, ranking.fit)

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from analysis import services
+from analysis.models import ExportJob
 from studies.actions import do_close_study
 from tests.analysis.factories import answer_all, follower
 
@@ -38,15 +39,66 @@ def owner_client(answered):
     return client
 
 
-def test_the_owner_sees_every_page_and_can_download_the_zip(answered, owner_client):
+def test_the_owner_sees_every_page_and_can_download_the_zip(
+    answered, owner_client, django_capture_on_commit_callbacks
+):
     study, _ = answered
-    for url in _pages(study.slug):
-        assert owner_client.get(url).status_code == 200, url
+    with django_capture_on_commit_callbacks(execute=True):
+        for url in _pages(study.slug):
+            assert owner_client.get(url, follow=True).status_code == 200, url
+    # the zip link starts (or joins) an export job and shows its progress page, then the download
     response = owner_client.get(f"/analysis/studies/{study.slug}/report.zip")
-    assert response["Content-Type"] == "application/zip"
-    assert f'filename="{study.slug}-report.zip"' in response["Content-Disposition"]
-    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert response.status_code == 302 and response["Location"].startswith("/analysis/exports/")
+    page = owner_client.get(response["Location"])
+    job = ExportJob.objects.filter(study=study, status="done").get()
+    assert job.status == "done" and job.progress == 1.0  # tests run Celery eagerly
+    assert f"/analysis/exports/{job.pk}/download/" in page.content.decode()
+    download = owner_client.get(f"/analysis/exports/{job.pk}/download/")
+    assert download["Content-Type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))).namelist()
     assert f"{study.slug}-report/answers.csv" in names
+
+
+def test_the_report_page_is_quick_first_then_complete_from_the_cache(answered, owner_client, settings):
+    """Without eager Celery the page shows the quick version and its progress poller; the task,
+    once run, puts the full report in the cache and the next load serves it."""
+    from django.core.cache import cache
+
+    from analysis import live
+    from analysis.tasks import build_report_cache
+
+    study, _ = answered
+    cache.clear()
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    queued = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(build_report_cache, "delay_on_commit", lambda *args: queued.append(args))
+        mp.setattr(live, "shared_cache", lambda: True)  # the "worker" below runs in this process
+        quick = owner_client.get(f"/analysis/studies/{study.slug}/report/").content.decode()
+        assert (
+            'id="report-progress"' in quick and "hx-trigger" in quick and 'id="figure-agreement"' not in quick
+        )
+        owner_client.get(f"/analysis/studies/{study.slug}/report/")
+    assert len(queued) == 1  # one build per answer fingerprint
+    status = owner_client.get(f"/analysis/studies/{study.slug}/report/status/")
+    assert status.status_code == 200 and "HX-Refresh" not in status
+    build_report_cache(*queued[0])
+    assert live.report_progress(study, False)["done"]
+    status = owner_client.get(f"/analysis/studies/{study.slug}/report/status/")
+    assert status["HX-Refresh"] == "true"
+    full = owner_client.get(f"/analysis/studies/{study.slug}/report/").content.decode()
+    assert 'id="report-progress"' not in full and 'id="figure-agreement"' in full
+
+
+def test_without_a_shared_cache_the_page_builds_the_full_report_itself(answered, owner_client, settings):
+    """A worker writing to its own memory could never deliver: the request builds it (slow, correct)."""
+    from analysis import live
+
+    study, _ = answered
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    assert not live.shared_cache()  # locmem cache in the tests
+    html = owner_client.get(f"/analysis/studies/{study.slug}/report/").content.decode()
+    assert 'id="report-progress"' not in html and 'id="figure-agreement"' in html
 
 
 def test_another_researcher_gets_404_until_the_study_is_shared(answered, client, other_researcher):
