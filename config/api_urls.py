@@ -2,7 +2,6 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
@@ -11,6 +10,7 @@ import annotation.api
 import scoring.api
 import sketches.api
 import studies.api
+from config.api_auth import obtain_auth_token
 
 router = DefaultRouter()
 sketches.api.register(router)

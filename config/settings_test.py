@@ -11,6 +11,9 @@ os.environ.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(40))
 # Playwright's sync API runs an event loop in the test thread; the ORM calls in
 # browser tests are still synchronous, so Django's async guard must be relaxed.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# The test client and live servers speak plain HTTP: opt out of the HTTPS defaults, exactly as a
+# private plain-HTTP deployment would (tests/config/test_security.py checks the defaults).
+os.environ.setdefault("ALLOW_PLAIN_HTTP", "1")
 
 from config.settings import *  # noqa: E402,F403
 

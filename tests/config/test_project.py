@@ -89,6 +89,8 @@ def test_the_compose_file_is_valid_and_defines_the_five_services():
     devices = spec["services"]["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia"
     assert "gunicorn" in spec["services"]["web"]["command"]
+    for name in ("web", "worker", "worker-gpu"):  # throttles and lockouts shared across processes
+        assert spec["services"][name]["environment"]["CACHE_URL"].startswith("redis://broker:6379/")
 
 
 @pytest.mark.skipif(
