@@ -137,6 +137,7 @@ def statements_and_round_trips(slug: str) -> dict[str, tuple[int, int]]:
         page = client.post(
             f"/p/{slug}/answer/", {"token": token, "choice": "left"}, HTTP_HX_REQUEST="true"
         ).content.decode()
+    client.get(IMAGES.search(page).group(1))  # the stimulus statement prepared too
     requests = {
         "answer (htmx POST)": lambda: client.post(
             f"/p/{slug}/answer/",

@@ -85,7 +85,7 @@ class ScorerAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "device",
-                    "training_seconds",
+                    "training_time",
                     "created_by",
                     "created_at",
                     "finished_at",
@@ -106,7 +106,7 @@ class ScorerAdmin(admin.ModelAdmin):
         "status",
         "error",
         "device",
-        "training_seconds",
+        "training_time",
         "created_by",
         "created_at",
         "finished_at",
@@ -147,7 +147,10 @@ class ScorerAdmin(admin.ModelAdmin):
 
     @admin.display(description="training", ordering="training_seconds")
     def training_time(self, obj):
-        return "–" if obj.training_seconds is None else f"{obj.training_seconds:.0f} s"
+        seconds = obj.training_seconds
+        if seconds is None:
+            return "–"
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
     # -- change page fields ---------------------------------------------------------
 

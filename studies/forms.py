@@ -8,6 +8,13 @@ from studies import checks, lifecycle
 from studies.models import GoldPair, Study
 
 
+class OptionalJSONField(forms.JSONField):
+    """An empty box for "not set" (the model's NULL), instead of the literal ``null``."""
+
+    def prepare_value(self, value):
+        return "" if value is None else super().prepare_value(value)
+
+
 class StudyAdminForm(forms.ModelForm):
     completion_url = forms.URLField(
         required=False,
@@ -18,6 +25,7 @@ class StudyAdminForm(forms.ModelForm):
 
     class Meta:
         model = Study
+        field_classes = {"level_edges": OptionalJSONField}
         # the admin's fieldsets decide what shows and what is read-only
         fields = [
             *("name", "slug", "question", "instructions", "consent_text", "owner", "shared_with"),

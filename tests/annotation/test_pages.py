@@ -245,3 +245,71 @@ def test_computing_the_screen_writes_nothing_and_sending_a_trial_starts_its_cloc
     client.get(f"/p/{study.slug}/task/", **HTMX)
     participant.refresh_from_db()
     assert participant.trial_served_at is not None
+
+
+def test_an_answer_during_a_break_is_refused_until_the_break_ends(client, study):
+    participant = enter(client, study)
+    through_practice(client, study, participant)
+    trials = main_trials(participant)
+    for trial in trials[:9]:
+        post(client, study, "answer", {"token": trial.token, "choice": right_choice(trial)})
+    before_break = post(client, study, "answer", {"token": trials[9].token, "choice": "left"}, htmx=False)
+    assert before_break.status_code == 303
+    on_break = client.get(before_break["Location"])
+    assert step_of(on_break) == "break" and trials[10].token.encode() not in on_break.content
+    refused = post(client, study, "answer", {"token": trials[10].token, "choice": "left"})
+    assert step_of(refused) == "break" and b"You are on a break" in refused.content
+    assert not Answer.objects.filter(trial=trials[10]).exists()
+    assert RefusedSubmission.objects.get(participant=participant).reason == "on_break"
+    after = post(client, study, "break", {})
+    assert token_on(after) == trials[10].token
+    post(client, study, "answer", {"token": trials[10].token, "choice": "left"})
+    stored = Answer.objects.get(trial=trials[10])
+    assert stored.server_response_ms is not None  # its clock started when the break ended
+
+
+def test_the_pair_before_a_break_does_not_prefetch_the_pair_after_it(client, study):
+    participant = enter(client, study)
+    through_practice(client, study, participant)
+    trials = main_trials(participant)
+    for trial in trials[:8]:
+        page = post(client, study, "answer", {"token": trial.token, "choice": right_choice(trial)})
+    assert token_on(page) == trials[8].token and f"/s/{trials[9].token}/".encode() in page.content
+    page = post(client, study, "answer", {"token": trials[8].token, "choice": right_choice(trials[8])})
+    assert token_on(page) == trials[9].token and f"/s/{trials[10].token}/".encode() not in page.content
+
+
+def test_without_javascript_a_refusal_still_says_what_happened(client, study):
+    participant = enter(client, study)
+    through_practice(client, study, participant)
+    trials = main_trials(participant)
+    ahead = post(client, study, "answer", {"token": trials[3].token, "choice": "left"}, htmx=False)
+    assert ahead.status_code == 303 and ahead["Location"].endswith("?notice=ahead")
+    page = client.get(ahead["Location"]).content.decode()
+    assert "not reached yet" in page and "earlier" not in page
+    post(client, study, "answer", {"token": trials[0].token, "choice": "left"})
+    stale = post(client, study, "answer", {"token": trials[0].token, "choice": "right"}, htmx=False)
+    assert client.get(stale["Location"]).content.decode().count("This tab was behind") == 1
+    forged = client.get(f"/p/{study.slug}/task/?notice=<script>")
+    assert b"<script>" not in forged.content.split(b"</head>")[1].split(b"<script")[0]
+    assert Answer.objects.filter(trial=trials[0]).get().choice == "left"
+
+
+def test_a_resent_answer_after_a_lost_response_shows_no_notice(client, study):
+    participant = enter(client, study)
+    through_practice(client, study, participant)
+    trial = main_trials(participant)[0]
+    post(client, study, "answer", {"token": trial.token, "choice": "left"})
+    again = post(client, study, "answer", {"token": trial.token, "choice": "left"})
+    assert b'class="notice"' not in again.content and token_on(again) == main_trials(participant)[1].token
+
+
+def test_the_trial_screen_names_the_category_unless_the_study_turns_it_off(client, study):
+    participant = enter(client, study)
+    through_practice(client, study, participant)
+    trial = main_trials(participant)[0]
+    page = client.get(f"/p/{study.slug}/task/").content.decode()
+    assert f"Both are drawings of: <strong>{trial.left_sketch.category.name}</strong>" in page
+    study.show_category = False
+    study.save(update_fields=["show_category"])
+    assert "Both are drawings of" not in client.get(f"/p/{study.slug}/task/").content.decode()

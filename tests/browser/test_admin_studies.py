@@ -24,9 +24,12 @@ def test_a_researcher_previews_freezes_and_launches_a_study(
     expect(page.locator(".messagelist .success")).to_contain_text("Plan frozen: 160 pairs in 4 cells")
     expect(page.locator("input[name=pairs_per_cell]")).to_have_count(0)  # plan fields are read-only now
 
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Launch live").click()
     expect(page.locator(".messagelist .success")).to_contain_text("is now live")
     expect(page.locator(".study-state")).to_have_text("live", ignore_case=True)
+    assert dialogs and "Launch live" in dialogs[0]  # launching asks first, as closing does
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
     screenshot(page, "study-live")
     assert page.console_errors == []
@@ -36,6 +39,7 @@ def test_a_refused_launch_is_explained_on_the_page(page, live_server, researcher
     study = make_scored_study(owner=researcher, completion_code="", pairs_per_cell=1000)
     login_as(page, researcher)
     page.goto(f"{live_server.url}/admin/studies/study/{study.pk}/change/")
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Launch as pilot").click()
     errors = page.locator(".messagelist .error")
     expect(errors.first).to_be_visible()

@@ -22,7 +22,7 @@ def wait_for_trial(page, previous: str | None = None) -> Trial:
         arg=previous,
     )
     token = page.eval_on_selector(READY, "f => f.elements.token.value")
-    return Trial.objects.select_related("gold_pair").get(token=token)
+    return Trial.objects.select_related("gold_pair", "participant").get(token=token)  # read before answering
 
 
 def step(page) -> str:
