@@ -254,6 +254,7 @@ class Study(models.Model):
         """The ``numpy.random.Generator`` of one purpose of ``studies.seeds``, from ``self.seed``."""
         return seeds.rng(self.seed_scheme, purpose, self.seed, *index)
 
+    @property
     def effective_screening_rule(self) -> str:
         """``paper`` or ``evidence``: AUTO is the paper's fixed rules at the paper's scale."""
         if self.screening_rule != ScreeningRule.AUTO:
