@@ -120,11 +120,9 @@ def do_answer_questions(participant: Participant, phase: str, data) -> Participa
                 timezone.now(),
             )
             locked.save(update_fields=["status", "qualified", "blocked_at"])
-            from annotation.answering import (
-                release_unanswered_pairs,
-            )  # (annotation.models imports this module)
+            from annotation.answering import release_pairs_of_excluded  # (a cycle at import time)
 
-            release_unanswered_pairs(locked)
+            release_pairs_of_excluded(locked)
     return locked
 
 

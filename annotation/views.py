@@ -54,6 +54,8 @@ NOTICES = {
     "choice": "Please choose one of the offered answers.",
     "break": "You are on a break: your answer was not recorded. Carry on when you are ready.",
     "consent": "Please accept or decline to continue.",
+    "questions": "Please answer the questions on this page.",
+    "check_answers": "Please check your answers: some were missing or out of range.",
 }
 REFUSAL_NOTICES = {
     RefusalReason.UNKNOWN_TOKEN: "unknown",
@@ -158,12 +160,14 @@ def _show_step(request, participant: Participant, *, feedback_for=None, notice: 
     return render(request, template, context)
 
 
-def _after_post(request, participant: Participant, *, feedback_for=None, notice: str = "", upcoming=()):
-    """``notice``: a key of ``NOTICES``."""
+def _after_post(
+    request, participant: Participant, *, feedback_for=None, notice: str = "", detail: str = "", upcoming=()
+):
+    """``notice``: a key of ``NOTICES`` (the only notices a URL may carry, for pages without
+    JavaScript); ``detail``: a more precise text for the htmx fragment, shown in its place."""
     if request.htmx:
-        return _show_step(
-            request, participant, feedback_for=feedback_for, notice=NOTICES.get(notice, ""), upcoming=upcoming
-        )
+        text = detail or NOTICES.get(notice, "")
+        return _show_step(request, participant, feedback_for=feedback_for, notice=text, upcoming=upcoming)
     url = reverse("annotation:task", args=[participant.study.slug])
     if feedback_for is not None:
         url += f"?after={feedback_for.token}"
@@ -261,13 +265,12 @@ def questions(request, participant: Participant):
     """The pre- or post-task questions; a wrong comprehension answer asks once more."""
     phase = request.POST.get("phase", "")
     if phase not in ("pre", "post"):
-        return _after_post(request, participant, notice="Please answer the questions on this page.")
+        return _after_post(request, participant, notice="questions")
     try:
         updated = do_answer_questions(participant, phase, request.POST)
     except QuestionError as error:
-        return _after_post(
-            request, participant, notice="Please check your answers: " + "; ".join(error.problems.values())
-        )
+        detail = "Please check your answers: " + "; ".join(error.problems.values())
+        return _after_post(request, participant, notice="check_answers", detail=detail)
     updated.study = participant.study
     return _after_post(request, updated)
 

@@ -34,7 +34,7 @@ def _digest(client: Client, url: str) -> str:
 def _pair_on(page: bytes) -> tuple[str, str, str]:
     """(left url, right url, better side) of an example or a feedback page."""
     left, right = re.findall(rb'<img src="([^"]+)"', page)[:2]
-    better = re.search(rb"<strong>(left|right)</strong> sketch", page).group(1).decode()
+    better = re.search(rb'<strong><span class="wide">(left|right)</span>', page).group(1).decode()
     return left.decode(), right.decode(), better
 
 

@@ -12,7 +12,7 @@ from annotation.questionnaires import QuestionAnswer
 from studies.models import PlannedPair
 from studies.outcomes import Outcome, default_code
 from studies.questionnaires import Question
-from tests.annotation.factories import main_trials, make_running_study, right_choice
+from tests.annotation.factories import main_trials, make_running_study, right_choice, unbiased_choice
 from tests.annotation.test_pages import enter, post, step_of
 
 pytestmark = pytest.mark.django_db
@@ -122,8 +122,11 @@ def test_post_task_feedback_comes_before_the_code_and_goes_into_the_export(clien
     )
     post(client, study, "instructions", {})
     participant = Participant.objects.get(pk=participant.pk)
-    for trial in participant.trials.order_by("-is_practice", "position"):
+    practice = participant.trials.filter(is_practice=True, position__lt=participant.n_practice)
+    for trial in practice.order_by("position"):  # the instructions' example (at n_practice) is never answered
         do_submit_answer(participant, trial.token, right_choice(trial))
+    for trial in main_trials(participant):
+        do_submit_answer(participant, trial.token, unbiased_choice(trial))
     participant.refresh_from_db()
     assert participant.status == ParticipantStatus.COMPLETED
     page = client.get(f"/p/{study.slug}/task/")
