@@ -151,10 +151,11 @@ def test_a_worker_failing_the_sentinels_is_blocked(page, live_server, screenshot
     previous = None
     while True:
         trial = wait_for_trial(page, previous)
+        mistakes = trial.participant.sentinel_mistakes  # read before answering: the answer races the read
         wrong = "right" if trial.kind == "sentinel" and side_of_better(trial) == "left" else "left"
         page.keyboard.press("ArrowLeft" if wrong == "left" else "ArrowRight")
         previous = trial.token
-        if trial.kind == "sentinel" and trial.participant.sentinel_mistakes + 1 > 1:
+        if trial.kind == "sentinel" and mistakes + 1 > 1:
             break
         page.wait_for_function(
             f"() => document.querySelector('#step').dataset.step !== 'trial' || "
