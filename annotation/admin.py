@@ -187,7 +187,7 @@ class StudyLinksAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def participant_link(self, obj):
         link = participant_link(obj, obj.site_root)
         return format_html(
-            '<input type="text" readonly value="{}" size="70" onclick="this.select()" aria-label="study link">',
+            '<input type="text" readonly value="{}" size="70" aria-label="study link">',
             link,
         )
 

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.edge.RejectMalformedInput",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -210,7 +211,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api_schema.SketchQAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "config.throttles.AnonByAddressThrottle",
         "config.throttles.UserOrAddressThrottle",
@@ -297,6 +298,25 @@ if env_bool("BEHIND_TLS_PROXY", default=HTTPS_DEFAULT):
 # Login lockouts count per client address, read by the one rule in config/client_address.py
 # (X-Forwarded-For only from TRUSTED_PROXIES), like the API throttles and participant limits.
 AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+
+# Content-Security-Policy (django-csp): scripts only from our own static files (htmx, the task
+# page, Swagger UI from drf-spectacular-sidecar, whose init script is a separate URL), no inline
+# or eval'd script. Inline styles stay allowed: the admin, htmx's indicator style and Swagger UI
+# set them. Images may be data: URIs (Swagger UI icons, inline report figures).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,
