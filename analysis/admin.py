@@ -134,8 +134,9 @@ class ExportJobAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdm
 @admin.register(WorkerQuality)
 class WorkerQualityAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
-        "panel_id", "study", "flow_status", "status", "analysed", "skill", "side_bias", "trials",
-        "sentinel_mistakes", "consistency", "median_rt", "fast", "left", "majority", "simulated", "computed_at",
+        # the key columns first, so they stay in view at 1280 px; when it was computed is on the detail page
+        "panel_id", "study", "status", "analysed", "trials", "sentinel_mistakes", "consistency", "median_rt",
+        "skill", "side_bias", "fast", "left", "majority", "flow_status", "simulated",
     ]  # fmt: skip
     list_filter = [("study", VisibleStudyFilter), "status", "flow_status", "analysed", "simulated"]
     search_fields = ["=panel_id"]
