@@ -41,5 +41,5 @@ class QuestionAdmin(_OwnStudies, admin.ModelAdmin):
     questions of a study; their answers are in the study's Prolific page export and the API."""
 
     list_display = ["study", "phase", "order", "kind", "text", "required"]
-    list_filter = ["study", "phase", "kind"]
+    list_filter = [("study", VisibleStudyFilter), "phase", "kind"]
     list_editable = ["order"]
