@@ -36,7 +36,9 @@ NOTICE_OUTCOMES = {
 def participant_outcome(participant: Participant) -> str | None:
     status = participant.status
     if status == ParticipantStatus.COMPLETED:
-        return Outcome.COMPLETED
+        # Unqualified at the end (the duplicate or time rule): the screen-out code, never the
+        # completion code that approves the work as usable (issue 11).
+        return Outcome.SCREENED_OUT if participant.qualified is False else Outcome.COMPLETED
     if status == ParticipantStatus.BLOCKED:
         return Outcome.SCREENED_OUT
     if status == ParticipantStatus.DECLINED:

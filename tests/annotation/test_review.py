@@ -199,3 +199,13 @@ def test_the_prolific_page_buttons_call_prolific_and_report_failures(study, rese
         assert Participant.objects.get(panel_id="PID-LEAVES").status == "active"
         synced = researcher_client.post(url, {"action": "sync"}, follow=True).content.decode()
         assert "PID-LEAVES" in synced and Participant.objects.get(panel_id="PID-LEAVES").status == "returned"
+
+
+def test_an_unqualified_worker_gets_the_screen_out_code_not_the_completion_code(study):
+    from annotation.outcomes import participant_outcome
+    from studies.outcomes import Outcome
+
+    good, sloppy = finished(study, "GOOD"), finished(study, "SLOPPY", consistent=False)
+    assert sloppy.status == "completed" and sloppy.qualified is False
+    assert participant_outcome(good) == Outcome.COMPLETED
+    assert participant_outcome(sloppy) == Outcome.SCREENED_OUT
