@@ -17,7 +17,7 @@ def test_a_researcher_previews_freezes_and_launches_a_study(
     page.goto(f"{live_server.url}/admin/studies/study/{study.pk}/change/")
     page.get_by_role("link", name="Plan preview").first.click()
     expect(page.get_by_text("Dry run:")).to_be_visible()
-    expect(page.locator("table.plan tbody tr")).to_have_count(4)
+    expect(page.locator("#plan-cells tbody tr")).to_have_count(4)
     screenshot(page, "study-plan-dry-run")
 
     page.get_by_role("button", name="Freeze this plan").click()
@@ -59,6 +59,7 @@ def test_a_study_too_big_for_its_data_is_fitted_in_one_click_and_launches(
     expect(page.locator('[data-checklist] [data-item="scored"]')).to_have_attribute("data-done", "yes")
     page.get_by_role("button", name="Fit to data").click()
     expect(page.locator(".messagelist .success")).to_contain_text("Fitted to the data: pairs per cell 5000 →")
+    page.once("dialog", lambda dialog: dialog.accept())  # launching asks first
     page.get_by_role("button", name="Launch live").click()
     expect(page.locator(".messagelist .success")).to_contain_text("is now live")
     expect(page.locator('[data-checklist] [data-item="plan frozen"]')).to_have_attribute("data-done", "yes")

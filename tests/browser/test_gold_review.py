@@ -54,6 +54,7 @@ def test_a_researcher_accepts_rejects_and_swaps_gold_then_launches_live(
     assert GoldPair.objects.get(pk=third.pk).better_id == third.worse_id  # swapped
 
     page.goto(f"{live_server.url}/admin/studies/study/{study.pk}/change/")
+    page.once("dialog", lambda dialog: dialog.accept())  # launching asks first
     page.get_by_role("button", name="Launch live").click()
     expect(page.locator(".messagelist .success")).to_contain_text("is now live")
     assert page.console_errors == []

@@ -10,7 +10,14 @@ from studies.actions import do_close_study
 from studies.models import Panel
 from studies.outcomes import Outcome, OutcomeCode, default_code
 from tests import services
-from tests.annotation.factories import at_trials, main_trials, make_running_study, right_choice, wrong_choice
+from tests.annotation.factories import (
+    at_trials,
+    main_trials,
+    make_running_study,
+    right_choice,
+    unbiased_choice,
+    wrong_choice,
+)
 
 pytestmark = [pytest.mark.browser, services.requires_chromium(), pytest.mark.django_db(transaction=True)]
 
@@ -37,8 +44,8 @@ def shown(page) -> dict:
 def test_a_completed_session_shows_the_completion_code_and_prolific_link(page, live_server, screenshot):
     study = make_running_study("ends-completed")
     participant = at_trials(study, "DONE")
-    for trial in main_trials(participant):
-        do_submit_answer(participant, trial.token, right_choice(trial))
+    for trial in main_trials(participant):  # consistent and without side bias: a qualified worker
+        do_submit_answer(participant, trial.token, unbiased_choice(trial))
     open_as(page, live_server, study, "DONE")
     seen = shown(page)
     assert seen["code"] == "C0DE1234" and seen["href"] == PROLIFIC + "C0DE1234"
