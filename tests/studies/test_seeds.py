@@ -137,7 +137,12 @@ def test_a_plan_frozen_with_the_old_scheme_has_the_old_pairs_and_order(old_study
 
 
 def test_a_study_frozen_with_the_old_scheme_redraws_its_trial_lists_bit_for_bit(old_study):
-    seed, gold = old_study.seed, list(GoldPair.objects.filter(study=old_study).order_by("pk"))
+    """Trial lists and sentinels re-draw from the old keys. Practice pairs now come from the practice
+    pool, disjoint from every sentinel (issue 18, gold harvesting), so only their order and sides
+    keep the old key (``[seed, index, 1, 1]``), not the old choice among all gold."""
+    seed = old_study.seed
+    gold = list(GoldPair.objects.filter(study=old_study).sentinel_pool(live=False).order_by("pk"))
+    pool = list(GoldPair.objects.filter(study=old_study).practice_pool().order_by("pk"))
     for index in (0, 1, 2):
         with transaction.atomic():
             drafts = draw_trial_list(old_study, index)
@@ -161,10 +166,9 @@ def test_a_study_frozen_with_the_old_scheme_redraws_its_trial_lists_bit_for_bit(
             for kind, slot in zip(spec.kind, spec.slot)
             if kind == trial_lists.SENTINEL
         ]
-        practice = [
-            gold[k] for k in picks[old_study.sentinels_per_participant :][: old_study.practice_trials]
-        ]
-        sides = np.random.default_rng([seed, index, 1, 1]).random(len(practice)) < 0.5
+        rng = np.random.default_rng([seed, index, 1, 1])
+        practice = [pool[k] for k in rng.permutation(len(pool))][: old_study.practice_trials]
+        sides = rng.random(len(practice)) < 0.5
         assert [(p.left_sketch_id, p.right_sketch_id) for p in draw_practice_trials(old_study, index)] == [
             (g.worse_id, g.better_id) if swap else (g.better_id, g.worse_id)
             for g, swap in zip(practice, sides)
