@@ -24,7 +24,7 @@ from django.db import connection
 
 from annotation.models import Answer, Participant, ParticipantStatus
 from tests import services
-from tests.annotation.factories import make_running_study, right_choice
+from tests.annotation.factories import make_running_study, unbiased_choice
 
 pytestmark = [
     services.requires_postgres(),
@@ -118,7 +118,7 @@ def test_a_participant_alternating_between_two_instances_has_every_answer_stored
     answered = []
     while (found := TOKEN.search(page)) is not None:
         trial = trials[found.group(1)]
-        data = {"token": trial.token, "choice": right_choice(trial)}
+        data = {"token": trial.token, "choice": unbiased_choice(trial)}
         first = call("POST", f"/p/{study.slug}/answer/", data=data, headers=headers)
         again = call("POST", f"/p/{study.slug}/answer/", data=data, headers=headers)  # the other one
         assert first.status_code == again.status_code == 200
