@@ -57,6 +57,20 @@ def _number(value, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+#: The scorer's page: what it is, then how it was trained (all read-only).
+SCORER_FIELDS = ["name", "variant", "soft_binning", "encoder", "category_list", "status", "error"]
+TRAINING_FIELDS = [
+    "device",
+    "training_time",
+    "created_by",
+    "created_at",
+    "finished_at",
+    "checkpoint_file",
+    "checkpoint_sha256",
+    "config_json",
+]
+
+
 @admin.register(Scorer)
 class ScorerAdmin(admin.ModelAdmin):
     list_display = [
@@ -78,43 +92,12 @@ class ScorerAdmin(admin.ModelAdmin):
     fieldsets = [
         (
             None,
-            {"fields": ["name", "variant", "soft_binning", "encoder", "category_list", "status", "error"]},
+            {"fields": SCORER_FIELDS},
         ),
-        (
-            "Training",
-            {
-                "fields": [
-                    "device",
-                    "training_time",
-                    "created_by",
-                    "created_at",
-                    "finished_at",
-                    "checkpoint_file",
-                    "checkpoint_sha256",
-                    "config_json",
-                ]
-            },
-        ),
+        ("Training", {"fields": TRAINING_FIELDS}),
         ("Held-out evaluation (test split)", {"fields": ["metrics_table"]}),
     ]
-    readonly_fields = [
-        "name",
-        "variant",
-        "soft_binning",
-        "encoder",
-        "category_list",
-        "status",
-        "error",
-        "device",
-        "training_time",
-        "created_by",
-        "created_at",
-        "finished_at",
-        "checkpoint_file",
-        "checkpoint_sha256",
-        "config_json",
-        "metrics_table",
-    ]
+    readonly_fields = [*SCORER_FIELDS, *TRAINING_FIELDS, "metrics_table"]  # a scorer is made by training
 
     # -- permissions: scorers are made by training, never edited -------------------
 
