@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from analysis import exports, live, selectors, services
 from analysis.actions import do_refresh_worker_quality, do_request_export, settle_export
 from analysis.models import ExportJob, ExportStatus, WorkerQuality
-from annotation.models import Participant
+from annotation.models import PROGRESS_FIELDS, Participant
 from studies import seeds
 from studies.api import VisibleStudyField
 from studies.models import Study
@@ -45,15 +45,7 @@ class ParticipantSerializer(serializers.ModelSerializer):
             "study",
             "panel_id",
             "index",
-            "status",
-            "qualified",
-            "n_trials",
-            "current_position",
-            "sentinels_answered",
-            "sentinel_mistakes",
-            "duplicates_answered",
-            "duplicates_consistent",
-            "duplicate_agreement",
+            *PROGRESS_FIELDS,
             "started_at",
             "last_seen_at",
             "completed_at",

@@ -13,7 +13,7 @@ import numpy as np
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from annotation.models import Answer, Participant, ParticipantStatus, TrialKind
+from annotation.models import PROGRESS_FIELDS, Answer, Participant, ParticipantStatus, TrialKind
 from scoring.models import Scorer, SketchScore
 from sketches.models import Category
 from studies.models import PlannedPair, Study
@@ -171,15 +171,7 @@ def participant_table(study: Study) -> list[dict]:
             "id",
             "index",
             "panel_id",
-            "status",
-            "qualified",
-            "n_trials",
-            "current_position",
-            "sentinels_answered",
-            "sentinel_mistakes",
-            "duplicates_answered",
-            "duplicates_consistent",
-            "duplicate_agreement",
+            *PROGRESS_FIELDS,
             "screening",
             "screening_reason",
             "simulated",

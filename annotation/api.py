@@ -23,7 +23,7 @@ from annotation.outcomes import outcome_url
 from annotation.prolific import export, sync
 from annotation.prolific.client import ProlificError
 from annotation.questionnaires import answer_rows
-from annotation.review import ReviewError, do_decide_on_panel, do_override_analysis, do_set_bonus
+from annotation.review import ReviewError, do_review
 from studies.models import Study
 from studies.outcomes import resolve_codes
 
@@ -90,19 +90,7 @@ class ProlificViewSet(viewsets.ViewSet):
         data = form.validated_data
         participant = get_object_or_404(Participant, study=study, panel_id=data["panel_id"])
         try:
-            if data["kind"] == "analysis":
-                do_override_analysis(participant, data["decision"], data["reason"], request.user)
-            elif data["kind"] == "panel":
-                do_decide_on_panel(
-                    participant,
-                    data["decision"],
-                    data["reason"],
-                    request.user,
-                    category=data["category"],
-                    message=data["message"],
-                )
-            else:
-                do_set_bonus(participant, data["amount"], data["reason"], request.user)
+            do_review(participant, data["kind"], data, request.user)
         except ReviewError as error:
             return Response({"detail": error.messages}, status=status.HTTP_400_BAD_REQUEST)
         row = next(r for r in export.submission_rows(study) if r["participant_id"] == participant.panel_id)

@@ -75,6 +75,20 @@ class ParticipantQuerySet(models.QuerySet):
         return self.analysable().filter(study=study, panel_id=panel_id)
 
 
+#: A participant's progress and live screening counters, as the API and the analysis tables show them.
+PROGRESS_FIELDS = (
+    "status",
+    "qualified",
+    "n_trials",
+    "current_position",
+    "sentinels_answered",
+    "sentinel_mistakes",
+    "duplicates_answered",
+    "duplicates_consistent",
+    "duplicate_agreement",
+)
+
+
 class Participant(models.Model):
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="participants")
     panel_id = models.CharField(max_length=64, help_text="PROLIFIC_PID, or the panel's ?pid=.")

@@ -160,3 +160,23 @@ def do_set_bonus(participant: Participant, amount, reason: str, user) -> PanelSu
         submission.bonus = value
         submission.save(update_fields=["bonus"])
     return submission
+
+
+def do_review(participant: Participant, kind: str, data: dict, user):
+    """One review decision of ``kind`` ("analysis", "panel" or "bonus") from form or API data
+    (``decision``, ``reason``, and for the panel ``category`` and ``message``, for a bonus ``amount``).
+    The admin's review page and the API both call this; each decision is its own action above."""
+    if kind == "analysis":
+        return do_override_analysis(participant, data["decision"], data["reason"], user)
+    if kind == "panel":
+        return do_decide_on_panel(
+            participant,
+            data["decision"],
+            data["reason"],
+            user,
+            category=data["category"],
+            message=data["message"],
+        )
+    if kind == "bonus":
+        return do_set_bonus(participant, data["amount"], data["reason"], user)
+    raise ReviewError([f"unknown review decision {kind!r}"])

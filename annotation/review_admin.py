@@ -29,7 +29,7 @@ from annotation.outcomes import outcome_url, participant_outcome
 from annotation.panel_models import PanelDecision, PanelSubmission, RejectionCategory
 from annotation.prolific import export, sync
 from annotation.prolific.client import ProlificError
-from annotation.review import ReviewError, do_decide_on_panel, do_override_analysis, do_set_bonus
+from annotation.review import ReviewError, do_review
 from sketches.models import Sketch
 from sketches.templatetags.sketch_tags import sketch_thumbnail
 from studies.models import Study
@@ -87,19 +87,9 @@ def participant_review(model_admin, request, object_id):
         if bound.is_valid():
             data = bound.cleaned_data
             try:
-                if which == "override":
-                    do_override_analysis(participant, data["decision"], data["reason"], request.user)
-                elif which == "panel":
-                    do_decide_on_panel(
-                        participant,
-                        data["decision"],
-                        data["reason"],
-                        request.user,
-                        category=data["rejection_category"],
-                        message=data["message"],
-                    )
-                else:
-                    do_set_bonus(participant, data["amount"], data["reason"], request.user)
+                kind = {"override": "analysis", "panel": "panel", "bonus": "bonus"}[which]
+                category = data.get("rejection_category", "")
+                do_review(participant, kind, {**data, "category": category}, request.user)
             except ReviewError as error:
                 for line in error.messages:
                     messages.error(request, f"Nothing changed: {line}")
