@@ -118,7 +118,7 @@ class ExportJobAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdm
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self.get_object(request, object_id)
         if job is not None:
-            actions.settle_export(job)  # on read: an export whose worker died is queued again
+            actions.do_settle_export(job)  # on read: an export whose worker died is queued again
         return super().change_view(request, object_id, form_url, extra_context)
 
     def has_export_permission(self, request):

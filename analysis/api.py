@@ -15,8 +15,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from analysis import exports, live, selectors, services
-from analysis.actions import do_refresh_worker_quality, do_request_export, settle_export
+from analysis import exports, live, results, selectors
+from analysis.actions import do_refresh_worker_quality, do_request_export, do_settle_export
 from analysis.models import ExportJob, ExportStatus, WorkerQuality
 from annotation.models import PROGRESS_FIELDS, Participant
 from studies import seeds
@@ -116,15 +116,15 @@ class ResultsViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def agreement(self, request, slug=None):
         study, scope = self.get_object(), self._scope()
-        result = services.agreement(
-            services.load_frame(study, scope),
+        result = results.agreement(
+            results.load_frame(study, scope),
             seed=seeds.key(study.seed_scheme, "report_agreement", study.seed),
         )
         return Response(
             {
                 "study": study.slug,
                 "scope": scope,
-                "rules": services.RULES,
+                "rules": results.RULES,
                 "by_method": result.by_method,
                 "across_methods": result.across_methods,
                 "by_category": result.by_category,
@@ -205,7 +205,7 @@ class ExportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return ExportJob.objects.filter(study__in=visible_studies(self.request)).select_related("study")
 
     def retrieve(self, request, *args, **kwargs):
-        settle_export(self.get_object())  # on read: an export whose worker died is re-queued
+        do_settle_export(self.get_object())  # on read: an export whose worker died is re-queued
         return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(responses={202: ExportJobSerializer})

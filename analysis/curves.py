@@ -1,4 +1,4 @@
-"""Agreement curves and method differences of a study, from a ``services.Frame``.
+"""Agreement curves and method differences of a study, from a ``results.Frame``.
 
 All categories of a method are pooled: one psychometric curve per method against the
 normalised gap of each pair (``analysis.psychometric``), and the reference method (the first
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis import psychometric as ps
-from analysis.services import THIN_LEVEL_ANSWERS, Frame, _codes, _f
+from analysis.results import THIN_LEVEL_ANSWERS, Frame, _codes, _f
 
 CURVE_BOOT = 200  # two-way (workers × pairs) bootstrap replicates
 

@@ -23,7 +23,7 @@ from django.utils.safestring import mark_safe
 
 from analysis import figures as figure_formats
 from analysis.reports import ANSWER_FIELDS, Report
-from analysis.services import RULES
+from analysis.results import RULES
 from config.csvsafe import csv_bytes
 from sketches import render
 from sketches.models import Sketch

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import cache
 
-from analysis import exports, figures, selectors, services
+from analysis import exports, figures, results, selectors
 from sketches.models import Category
 from studies.models import Study
 
@@ -27,8 +27,8 @@ def dashboard(study: Study, scope: str) -> dict:
     key = f"analysis:dashboard:{study.pk}:{scope}:{progress.fingerprint}"
     data = cache.get(key)
     if data is None:
-        frame = services.load_frame(study, scope)
-        agreement = services.agreement(frame, n_boot=0)
+        frame = results.load_frame(study, scope)
+        agreement = results.agreement(frame, n_boot=0)
         svg = None
         if frame.categories and int(frame.analysed.sum()):
             figure = figures.agreement_figure(
@@ -41,7 +41,7 @@ def dashboard(study: Study, scope: str) -> dict:
             svg = str(exports.inline_svg(figure))
         data = {
             "by_method": exports.html_table("agreement_by_method", agreement.by_method),
-            "qa": exports.html_table("worker_qa", services.worker_quality(frame)),
+            "qa": exports.html_table("worker_qa", results.worker_quality(frame)),
             "analysed_answers": int(frame.analysed.sum()),
             "analysed_participants": int(frame.in_scope.size),
             "curve_svg": svg,
@@ -50,16 +50,16 @@ def dashboard(study: Study, scope: str) -> dict:
     return {"progress": progress, **data}
 
 
-def category_ranking(study: Study, category: Category, scope: str) -> services.Ranking | None:
+def category_ranking(study: Study, category: Category, scope: str) -> results.Ranking | None:
     progress = selectors.study_progress(study)
     key = f"analysis:ranking:{study.pk}:{category.pk}:{scope}:{progress.fingerprint}"
     ranking = cache.get(key)
     if ranking is None:
         from analysis.reports import category_rankings
 
-        frame = services.load_frame(study, scope)
+        frame = results.load_frame(study, scope)
         found = category_rankings(
-            frame, n_boot=services.BT_BOOT, n_boot_corr=services.CORRELATION_BOOT, only=category
+            frame, n_boot=results.BT_BOOT, n_boot_corr=results.CORRELATION_BOOT, only=category
         )
         ranking = found[0] if found else None
         cache.set(key, ranking, CACHE_SECONDS)

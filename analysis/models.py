@@ -60,7 +60,7 @@ class ExportJob(models.Model):
 
 
 class WorkerQuality(models.Model):
-    """A snapshot of one participant's quality numbers (``services.worker_quality``), so the
+    """A snapshot of one participant's quality numbers (``results.worker_quality``), so the
     admin can filter and sort them. Refreshed when the study's answers change."""
 
     participant = models.OneToOneField(Participant, on_delete=models.CASCADE, related_name="quality")

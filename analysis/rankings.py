@@ -18,7 +18,7 @@ import numpy as np
 from analysis import bradley_terry as bt
 from analysis.bt_inference import BTInference, infer_counts
 from analysis.bt_resample import PairCounts
-from analysis.services import ALPHA_PER_ITEM, BT_BOOT, CHOIX_MAX_COMPARISONS, CORRELATION_BOOT, Frame, _f
+from analysis.results import ALPHA_PER_ITEM, BT_BOOT, CHOIX_MAX_COMPARISONS, CORRELATION_BOOT, Frame, _f
 from sketches.models import Category
 
 

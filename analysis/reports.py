@@ -17,7 +17,7 @@ import numpy as np
 from django.utils import timezone
 
 from analysis import curves as agreement_curves
-from analysis import figures, selectors, services
+from analysis import figures, results, selectors
 from analysis.rankings import Ranking, ranking
 from annotation.models import TrialKind
 from studies import seeds
@@ -42,8 +42,8 @@ ANSWER_FIELDS = [
 class Report:
     study: Study
     meta: dict
-    frame: services.Frame
-    agreement: services.Agreement
+    frame: results.Frame
+    agreement: results.Agreement
     rankings: list[Ranking]
     worker_qa: list[dict]
     reliability: list[dict]
@@ -76,7 +76,7 @@ class Report:
         }
 
     def to_dict(self) -> dict:
-        return {"meta": self.meta, "rules": services.RULES, **self.tables()}
+        return {"meta": self.meta, "rules": results.RULES, **self.tables()}
 
     def figure_names(self) -> list[str]:
         names = ["agreement"] if self.frame.categories else []
@@ -153,16 +153,16 @@ def build_report(
 ) -> Report:
     """Everything about ``study``'s results. ``include_excluded`` analyses blocked,
     unqualified and unfinished workers too (for comparison with the default). Bootstrap
-    sizes default to ``services.AGREEMENT_BOOT``, ``BT_BOOT`` and ``CORRELATION_BOOT``."""
-    agreement_boot = services.AGREEMENT_BOOT if agreement_boot is None else agreement_boot
-    bt_boot = services.BT_BOOT if bt_boot is None else bt_boot
-    correlation_boot = services.CORRELATION_BOOT if correlation_boot is None else correlation_boot
+    sizes default to ``results.AGREEMENT_BOOT``, ``BT_BOOT`` and ``CORRELATION_BOOT``."""
+    agreement_boot = results.AGREEMENT_BOOT if agreement_boot is None else agreement_boot
+    bt_boot = results.BT_BOOT if bt_boot is None else bt_boot
+    correlation_boot = results.CORRELATION_BOOT if correlation_boot is None else correlation_boot
     scope = selectors.EVERYONE if include_excluded else selectors.ANALYSABLE
     step = progress or (lambda share, stage: None)  # progress(share in [0, 1], stage): e.g. a Celery task's
     step(0.0, "reading the answers")
-    frame = services.load_frame(study, scope)
+    frame = results.load_frame(study, scope)
     step(0.1, "agreement and its bootstrap over workers")
-    agreement = services.agreement(
+    agreement = results.agreement(
         frame, n_boot=agreement_boot, seed=seeds.key(study.seed_scheme, "report_agreement", study.seed)
     )
     step(0.3, "Bradley–Terry rankings and their bootstrap")
@@ -173,20 +173,20 @@ def build_report(
         frame, n_boot=curve_boot, seed=seeds.key(study.seed_scheme, "report_curves", study.seed)
     )
     step(0.75, "worker quality and reliability")
-    workers = services.fit_workers(frame)
+    workers = results.fit_workers(frame)
     report = Report(
         study=study,
         meta={},
         frame=frame,
         agreement=agreement,
         rankings=rankings,
-        worker_qa=services.worker_quality(frame, workers),
-        reliability=services.reliability(frame),
+        worker_qa=results.worker_quality(frame, workers),
+        reliability=results.reliability(frame),
         recognition=recognition(study, frame),
-        exclusions=services.exclusions(frame),
-        accounting=services.answer_accounting(frame),
+        exclusions=results.exclusions(frame),
+        accounting=results.answer_accounting(frame),
         curves=curves,
-        weighted=services.skill_weighted_agreement(frame, workers),
+        weighted=results.skill_weighted_agreement(frame, workers),
     )
     report.meta = _meta(report, include_excluded, agreement_boot, bt_boot, correlation_boot)
     report.meta["parameters"]["curve_bootstrap"] = curve_boot
@@ -194,7 +194,7 @@ def build_report(
     return report
 
 
-def category_rankings(frame: services.Frame, *, n_boot: int, n_boot_corr: int, only=None) -> list[Ranking]:
+def category_rankings(frame: results.Frame, *, n_boot: int, n_boot_corr: int, only=None) -> list[Ranking]:
     planned = selectors.planned_sketches(frame.study)
     all_ids = np.concatenate(list(planned.values())) if planned else np.zeros(0, np.int64)
     scores = selectors.study_scores(frame.study, [s.pk for s in frame.scorers], all_ids)
@@ -217,7 +217,7 @@ def category_rankings(frame: services.Frame, *, n_boot: int, n_boot_corr: int, o
     return out
 
 
-def recognition(study: Study, frame: services.Frame) -> list[dict]:
+def recognition(study: Study, frame: results.Frame) -> list[dict]:
     """Top-1 accuracy of each scorer on the study's sketches (the paper's Table 1, on this set)."""
     found = selectors.recognition_accuracy(study)
     rows = []
@@ -290,9 +290,9 @@ def _meta(report: Report, include_excluded: bool, agreement_boot: int, bt_boot: 
             "agreement_bootstrap": agreement_boot,
             "bt_bootstrap": bt_boot,
             "correlation_bootstrap": corr_boot,
-            "bt_alpha_per_item": services.ALPHA_PER_ITEM,
+            "bt_alpha_per_item": results.ALPHA_PER_ITEM,
             "interval_z": 1.96,
-            "fast_answer_ms": services.FAST_MS,
+            "fast_answer_ms": results.FAST_MS,
             "seed_streams": {
                 "scheme": study.seed_scheme,
                 "agreement": seeds.key(study.seed_scheme, "report_agreement", study.seed),
@@ -307,7 +307,7 @@ def _meta(report: Report, include_excluded: bool, agreement_boot: int, bt_boot: 
     }
 
 
-def answer_rows(frame: services.Frame, excluded: dict[int, str]) -> Iterator[dict]:
+def answer_rows(frame: results.Frame, excluded: dict[int, str]) -> Iterator[dict]:
     a = frame.answers
     analysed = frame.analysed
     methods = {s.pk: s.name for s in frame.scorers}

@@ -7,6 +7,9 @@
 * ``do_mark_served(participant)``: the current trial is sent out (starts its server clock)
 * ``do_touch(participant)``: the participant is still there (idle timeout)
 * ``do_expire_idle_participants(now)`` → ``ExpiryReport``
+* ``do_answer_questions(participant, answers)``: the end-of-study questionnaire (``annotation.questionnaires``)
+* ``do_review``, ``do_override_analysis``, ``do_decide_on_panel``, ``do_set_bonus``: a researcher's
+  review of one participant (``annotation.review``); analysis exclusion and panel decisions stay separate
 """
 
 from __future__ import annotations
@@ -24,21 +27,30 @@ from annotation.admission import (
 from annotation.answering import ACCEPTED, REFUSED, REPLAYED, SubmitResult, do_submit_answer
 from annotation.expiry import ExpiryReport, do_expire_idle_participants
 from annotation.models import Participant
+from annotation.questionnaires import QuestionError, do_answer_questions
+from annotation.review import ReviewError, do_decide_on_panel, do_override_analysis, do_review, do_set_bonus
 
 __all__ = [
     "ACCEPTED",
     "REFUSED",
     "REPLAYED",
     "EntryRefused",
+    "QuestionError",
+    "ReviewError",
     "ExpiryReport",
     "SubmitResult",
     "do_accept_consent",
+    "do_answer_questions",
+    "do_decide_on_panel",
     "do_decline_consent",
     "do_end_break",
     "do_enter_study",
     "do_expire_idle_participants",
     "do_finish_instructions",
     "do_mark_served",
+    "do_override_analysis",
+    "do_review",
+    "do_set_bonus",
     "do_submit_answer",
     "do_touch",
 ]

@@ -18,12 +18,12 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from annotation.actions import ReviewError, do_review
 from annotation.models import Participant
 from annotation.outcomes import outcome_url
 from annotation.prolific import export, sync
 from annotation.prolific.client import ProlificError
 from annotation.questionnaires import answer_rows
-from annotation.review import ReviewError, do_review
 from studies.models import Study
 from studies.outcomes import resolve_codes
 

@@ -24,12 +24,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from annotation.actions import ReviewError, do_review
 from annotation.models import AnalysisOverride, Answer, Participant
 from annotation.outcomes import outcome_url, participant_outcome
 from annotation.panel_models import PanelDecision, PanelSubmission, RejectionCategory
 from annotation.prolific import export, sync
 from annotation.prolific.client import ProlificError
-from annotation.review import ReviewError, do_review
 from sketches.models import Sketch
 from sketches.templatetags.sketch_tags import sketch_thumbnail
 from studies.models import Study

@@ -21,7 +21,9 @@ from annotation.actions import (
     REFUSED,
     REPLAYED,
     EntryRefused,
+    QuestionError,
     do_accept_consent,
+    do_answer_questions,
     do_decline_consent,
     do_end_break,
     do_enter_study,
@@ -34,7 +36,6 @@ from annotation.hot_queries import stimulus_row
 from annotation.models import Participant, ParticipantStatus, RefusalReason
 from annotation.network import client_network
 from annotation.outcomes import NOTICE_OUTCOMES, outcome_context
-from annotation.questionnaires import QuestionError, do_answer_questions
 from annotation.steps import current_step, feedback_trial
 from sketches import render as sketch_render
 from studies.errors import StudyConfigError

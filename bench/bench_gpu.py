@@ -37,7 +37,7 @@ import torch  # noqa: E402
 
 from scoring.dataset import categories_with_at_least, load_ndjson_dir, stratified_split  # noqa: E402
 from scoring.encoding import encode_stored  # noqa: E402
-from scoring.inference import Scorer as Handler  # noqa: E402
+from scoring.inference import ScoringHandler  # noqa: E402
 from scoring.model_io import pick_device  # noqa: E402
 from scoring.sanity import sanity_report  # noqa: E402
 from scoring.training import TrainConfig, TrainingCollapsed, train  # noqa: E402
@@ -146,7 +146,7 @@ def main(argv=None) -> dict:
             args.json.write_text(json.dumps(report, indent=1))
         return report
     train_rate = len(tr) * epochs / result.seconds
-    handler = Handler(result.model, result.config, result.class_names, device)
+    handler = ScoringHandler(result.model, result.config, result.class_names, device)
     batch = handler.batch_of(X[te[: args.score_batch]], lengths[te[: args.score_batch]])
     handler.infer(batch)
     if device.type == "cuda":

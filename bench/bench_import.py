@@ -21,7 +21,7 @@ import time  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 
-from sketches.actions import _row, import_path  # noqa: E402
+from sketches.imports import _row, import_path  # noqa: E402
 from sketches.models import Category, Sketch  # noqa: E402
 from sketches.parsing import parse_file  # noqa: E402
 

@@ -32,7 +32,7 @@ import torch  # noqa: E402
 from bench.common import print_header, print_row  # noqa: E402
 from scoring.dataset import categories_with_at_least, load_ndjson_dir, stratified_split  # noqa: E402
 from scoring.encoding import encode_stored  # noqa: E402
-from scoring.inference import Scorer as Handler  # noqa: E402
+from scoring.inference import ScoringHandler  # noqa: E402
 from scoring.sanity import ALL, sanity_report  # noqa: E402
 from scoring.training import TrainConfig, TrainingCollapsed, train  # noqa: E402
 from sketches.degradations import MODERATE  # noqa: E402
@@ -123,7 +123,9 @@ def main() -> None:
                 break
             seconds += result.seconds
             metrics.append(result.metrics)
-            handlers.append(Handler(result.model, result.config, result.class_names, torch.device("cpu")))
+            handlers.append(
+                ScoringHandler(result.model, result.config, result.class_names, torch.device("cpu"))
+            )
         if not handlers:
             results[name] = {"collapsed": True}
             continue

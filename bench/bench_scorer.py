@@ -29,7 +29,7 @@ import torch  # noqa: E402
 
 from bench.common import best_of, print_header, print_ratio, print_row  # noqa: E402
 from scoring.dataset import categories_with_at_least, encode_strokes, load_ndjson_dir  # noqa: E402
-from scoring.inference import Scorer  # noqa: E402
+from scoring.inference import ScoringHandler  # noqa: E402
 from scoring.training import TrainConfig, build_model  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "quickdraw"
@@ -117,13 +117,13 @@ def main() -> None:
 
     # The whole handler on stroke lists, as a worker runs it.
     config = TrainConfig(class_names=categories)
-    scorer = Scorer(default, config, categories, torch.device("cpu"))
+    scorer = ScoringHandler(default, config, categories, torch.device("cpu"))
     subset = strokes[:1024]
     handler_seconds = best_of(lambda: scorer.score(subset, sketches.labels[:1024].tolist()), 1)
     handler_rate = len(subset) / handler_seconds
-    print_header("handler path: Scorer.score(strokes) = preprocess + infer + postprocess")
+    print_header("handler path: ScoringHandler.score(strokes) = preprocess + infer + postprocess")
     print_row("preprocess only (RDP fit + stroke-5)", f"{preprocess_rate:,.0f} sketches/s")
-    print_row("Scorer.score end to end", f"{handler_rate:,.0f} sketches/s")
+    print_row("ScoringHandler.score end to end", f"{handler_rate:,.0f} sketches/s")
     print_ratio("end to end / cnn forward alone", handler_rate, rate_default, goal="preprocessing dominates")
 
 

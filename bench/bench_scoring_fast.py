@@ -42,10 +42,10 @@ from django.db import connection  # noqa: E402
 from bench.common import best_of, print_header, print_ratio, print_row  # noqa: E402
 from config.celery import app  # noqa: E402
 from scoring import checkpoints, stored_input  # noqa: E402
-from scoring.inference import Scorer as Handler  # noqa: E402
+from scoring.actions import do_start_scoring_run  # noqa: E402
+from scoring.inference import ScoringHandler  # noqa: E402
 from scoring.model_io import TrainConfig, build_model, checkpoint_bytes, load_checkpoint  # noqa: E402
 from scoring.models import JobStatus, Scorer, ScoringRun  # noqa: E402
-from scoring.run_actions import do_start_scoring_run  # noqa: E402
 from sketches.actions import import_path  # noqa: E402
 from sketches.models import Category, Sketch  # noqa: E402
 
@@ -141,8 +141,8 @@ def main() -> None:
     ids = list(Sketch.objects.order_by("pk").values_list("pk", flat=True))
     X, lengths = stored_input.encoded(ids, config.max_len)
     n = len(ids)
-    today = Handler(*load_checkpoint(data, "cpu"), torch.device("cpu"), fused=False).model
-    fused = Handler.from_bytes(data, "cpu").model
+    today = ScoringHandler(*load_checkpoint(data, "cpu"), torch.device("cpu"), fused=False).model
+    fused = ScoringHandler.from_bytes(data, "cpu").model
     today_rate = forward_rate(today, X, lengths, 512, args.repeat)
     by_batch = {b: forward_rate(fused, X, lengths, b, args.repeat) for b in BATCHES}
     best_batch = max(by_batch, key=by_batch.get)
@@ -199,7 +199,7 @@ def main() -> None:
             worker.terminate()
             worker.wait(30)
     # The baseline for the pipeline: the same model's raw forward at the task's forward batch size.
-    from scoring.run_actions import INFER_BATCH_SIZE
+    from scoring.runs import INFER_BATCH_SIZE
 
     raw = forward_rate(fused, X, lengths, INFER_BATCH_SIZE, args.repeat)
     where = "a real Celery worker (separate process, Redis)" if broker else "Celery eager (in-process)"

@@ -39,7 +39,7 @@ from bench.common import best_of, print_header, print_ratio, print_row  # noqa: 
 from scoring import checkpoints  # noqa: E402
 from scoring.encoding import encode_stored  # noqa: E402
 from scoring.models import JobStatus, Scorer, SketchScore  # noqa: E402
-from scoring.run_actions import do_start_scoring_run, preprocess, refresh_run_progress  # noqa: E402
+from scoring.runs import do_refresh_run_progress, do_start_scoring_run, preprocess  # noqa: E402
 from scoring.training import TrainConfig, TrainResult, build_model, save_checkpoint  # noqa: E402
 from sketches.actions import import_path  # noqa: E402
 from sketches.models import Category, Sketch  # noqa: E402
@@ -110,7 +110,7 @@ def main() -> None:
         started = time.perf_counter()
         run = do_start_scoring_run(scorer, task_batch_size=args.batch)
         seconds = time.perf_counter() - started
-        run = refresh_run_progress(run.pk)
+        run = do_refresh_run_progress(run.pk)
         assert run.status == JobStatus.DONE and run.done == n, (run.status, run.done, n)
         timings.append(seconds)
     assert SketchScore.objects.filter(scorer=scorer).count() == n

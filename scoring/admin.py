@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from scoring import actions, evaluation, run_actions, selectors
+from scoring import actions, evaluation, selectors
 from scoring.errors import ScoringInputError
 from scoring.forms import TrainScorerForm
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
@@ -251,7 +251,7 @@ class ScorerAdmin(admin.ModelAdmin):
             messages.error(request, "You may not start scoring runs.")
             return redirect("admin:scoring_scorer_change", pk)
         try:
-            run = run_actions.do_start_scoring_run(scorer, user=request.user)
+            run = actions.do_start_scoring_run(scorer, user=request.user)
         except ScoringInputError as exc:
             messages.error(request, exc.message)
             return redirect("admin:scoring_scorer_change", pk)
@@ -265,7 +265,7 @@ class ScorerAdmin(admin.ModelAdmin):
         elif not scorer.is_ready:
             messages.error(request, f"{scorer.name} is not trained; there is nothing to evaluate.")
         else:
-            evaluation.do_queue_evaluation(scorer)
+            actions.do_queue_evaluation(scorer)
             messages.success(request, f"The sanity report of {scorer.name} is queued; reload to see it.")
         return redirect("admin:scoring_scorer_change", pk)
 
@@ -291,7 +291,7 @@ class ScorerAdmin(admin.ModelAdmin):
     def score_sketches(self, request, queryset):
         for scorer in queryset:
             try:
-                run = run_actions.do_start_scoring_run(scorer, user=request.user)
+                run = actions.do_start_scoring_run(scorer, user=request.user)
             except ScoringInputError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
             else:
@@ -367,7 +367,7 @@ class ScoringRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if others:
             self.message_user(request, f"{others} run(s) of other researchers left alone.", messages.WARNING)
         n = sum(
-            run_actions.do_cancel_run(run, user=request.user)
+            actions.do_cancel_run(run, user=request.user)
             for run in owned_by(queryset, request.user, unowned_shared=True)
         )
         self.message_user(request, f"{n} run(s) cancelled.")

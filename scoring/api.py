@@ -9,10 +9,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from scoring.actions import TrainingRequest, do_request_training
+from scoring.actions import TrainingRequest, do_request_training, do_settle_scoring_run, do_start_scoring_run
 from scoring.errors import ScoringInputError
 from scoring.models import Scorer, ScoringRun, Variant
-from scoring.run_actions import do_start_scoring_run, settle_scoring_run
 
 
 class ScorerSerializer(serializers.ModelSerializer):
@@ -117,7 +116,7 @@ class ScoringRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["status"]
 
     def retrieve(self, request, *args, **kwargs):
-        settle_scoring_run(self.get_object())  # on read: a run whose workers died is re-queued
+        do_settle_scoring_run(self.get_object())  # on read: a run whose workers died is re-queued
         return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(request=ScoringRunRequestSerializer, responses={202: ScoringRunSerializer})

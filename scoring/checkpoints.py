@@ -15,13 +15,13 @@ from collections import OrderedDict
 from django.core.files.base import ContentFile
 
 from scoring.errors import CheckpointError
-from scoring.inference import Scorer as Handler
+from scoring.inference import ScoringHandler
 from scoring.models import Scorer
 
 #: Handlers kept per process (a GPU worker rarely alternates between more).
 CACHE_SIZE = 4
 
-_cache: OrderedDict[str, Handler] = OrderedDict()
+_cache: OrderedDict[str, ScoringHandler] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -55,7 +55,7 @@ def read_verified(scorer: Scorer) -> bytes:
     return data
 
 
-def load_handler(scorer: Scorer, device: str = "auto") -> Handler:
+def load_handler(scorer: Scorer, device: str = "auto") -> ScoringHandler:
     """The inference handler for ``scorer``, loaded and verified at most once per process."""
     key = f"{scorer.checkpoint_sha256}:{device}"
     with _lock:
@@ -64,7 +64,7 @@ def load_handler(scorer: Scorer, device: str = "auto") -> Handler:
             return _cache[key]
     data = read_verified(scorer)
     try:
-        handler = Handler.from_bytes(data, device=device)
+        handler = ScoringHandler.from_bytes(data, device=device)
     except ValueError as exc:
         raise CheckpointError(f"scorer {scorer.name!r}: {exc}") from exc
     with _lock:

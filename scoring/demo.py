@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from scoring import actions, evaluation, run_actions
+from scoring import actions
 from scoring.admin import extremes_url, figure_url, scores_url
 from scoring.errors import ScoringInputError
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
@@ -75,7 +75,7 @@ def _train(name: str, variant: str, categories: list[Category], say) -> Scorer |
         lr=1e-3 if n_train >= 1000 else 3e-3,
         seed=SEED,
     )
-    scorer = actions.create_scorer(request)
+    scorer = actions.do_create_scorer(request)
     say(
         f"Scoring: training {name} on {', '.join(c.name for c in categories)} "
         f"({min(n_train, PER_CATEGORY * len(categories))} sketches, {EPOCHS} epochs) ..."
@@ -97,7 +97,7 @@ def _train(name: str, variant: str, categories: list[Category], say) -> Scorer |
         f"  {name}: held-out top-1 {m['accuracy']:.3f}, Spearman(q, cosθ_y) {m['spearman_q_cos'] or 0:+.3f}, "
         f"{scorer.training_seconds:.0f} s on {scorer.device}"
     )
-    report = evaluation.do_evaluate_scorer(scorer)
+    report = actions.do_evaluate_scorer(scorer)
     moderate = ", ".join(f"{f} {row['share']:.0%}" for f, row in report["summary"].items())
     say(
         f"  {name}: sanity report, q falls at moderate severity for {moderate} of held-out sketches "
@@ -113,10 +113,10 @@ def _score(scorer: Scorer, say) -> None:
     if scored >= total:
         say(f"Scoring: {scorer.name} has scored all {total:,} sketches of its categories.")
         return
-    for run in ScoringRun.objects.filter(scorer=scorer, status__in=run_actions.UNFINISHED):
-        run_actions.do_cancel_run(run, user="demo (an earlier run was interrupted)")
+    for run in ScoringRun.objects.filter(scorer=scorer, status__in=actions.UNFINISHED):
+        actions.do_cancel_run(run, user="demo (an earlier run was interrupted)")
     try:
-        run = run_actions.do_start_scoring_run(scorer)
+        run = actions.do_start_scoring_run(scorer)
     except ScoringInputError as exc:
         say(f"Scoring: could not score with {scorer.name}: {exc.message}")
         return

@@ -8,7 +8,7 @@
 - the input is transposed once into a contiguous ``(B, C, T)`` tensor;
 - each level's length mask is built once, as a ``(B, 1, T)`` tensor, and multiplied in place.
 
-The handler (:class:`scoring.inference.Scorer`) uses it for the CNN; training never does.
+The handler (:class:`scoring.inference.ScoringHandler`) uses it for the CNN; training never does.
 """
 
 from __future__ import annotations

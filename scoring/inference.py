@@ -2,14 +2,14 @@
 
 Pure torch/numpy (a Celery task on the ``gpu`` queue wraps it)::
 
-    scorer = Scorer.from_bytes(checkpoint_bytes)          # once per worker process
+    scorer = ScoringHandler.from_bytes(checkpoint_bytes)          # once per worker process
     results = scorer.score(list_of_normalised_strokes, class_indices)
 
 Batches are padded to the longest sketch in the batch; RNN encoders run on
 packed sequences, so padding never changes a score. ``preprocess`` encodes with
 the fast batched encoder (:func:`scoring.encoding.encode_stored`, bit-identical to
 ``dataset.encode_strokes``); a caller that already holds encoder input (the stored
-arrays of :mod:`scoring.stored_input`) starts at :meth:`Scorer.batch_of`.
+arrays of :mod:`scoring.stored_input`) starts at :meth:`ScoringHandler.batch_of`.
 This module reads checkpoints through :mod:`scoring.model_io`; it never imports the trainer.
 """
 
@@ -26,7 +26,7 @@ from scoring.fused import fuse_conv_encoder
 from scoring.gacl import ScorerModel
 from scoring.model_io import TrainConfig, load_checkpoint, pick_device
 
-__all__ = ["Batch", "Outputs", "ScoreResult", "Scorer", "pick_device"]
+__all__ = ["Batch", "Outputs", "ScoreResult", "ScoringHandler", "pick_device"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Outputs:
     predicted: torch.Tensor  # (B,) argmax of the head's logits
 
 
-class Scorer:
+class ScoringHandler:
     """Handler around a trained :class:`ScorerModel` (eval mode, fixed device)."""
 
     def __init__(
@@ -74,7 +74,7 @@ class Scorer:
         self.device = device
 
     @classmethod
-    def from_bytes(cls, data: bytes, device: str = "auto") -> Scorer:
+    def from_bytes(cls, data: bytes, device: str = "auto") -> ScoringHandler:
         """Load a checkpoint made by :func:`scoring.model_io.checkpoint_bytes`."""
         target = pick_device(device)
         model, config, class_names = load_checkpoint(data, target)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from scoring import actions, run_actions
+from scoring import actions
 
 #: Only these are worth retrying: the database was briefly unreachable.
 RETRYABLE = (OperationalError, InterfaceError)
@@ -37,11 +37,11 @@ def score_batch(self, run_id: int, sketch_ids: list[int]) -> int:
     """Score one batch of a run. Idempotent (upserts, recount), so a redelivered
     message (worker killed: acks_late + reject_on_worker_lost) simply runs again."""
     try:
-        return run_actions.do_score_batch(run_id, sketch_ids)
+        return actions.do_score_batch(run_id, sketch_ids)
     except RETRYABLE:
         raise
     except Exception as exc:
-        run_actions.record_unexpected_failure(run_id, exc)
+        actions.do_record_unexpected_failure(run_id, exc)
         raise
 
 
@@ -49,7 +49,7 @@ def score_batch(self, run_id: int, sketch_ids: list[int]) -> int:
 def evaluate_scorer(scorer_id: int) -> bool | None:
     """Compute and store the sanity report of a trained scorer (queued after every training).
     Idempotent: it overwrites the stored report with the same numbers."""
-    from scoring.evaluation import do_evaluate_scorer
+    from scoring.actions import do_evaluate_scorer
     from scoring.models import Scorer
 
     scorer = Scorer.objects.filter(pk=scorer_id).first()

@@ -8,9 +8,9 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from scoring import evaluation, figures, selectors
+from scoring.actions import do_settle_scoring_run
 from scoring.figures import FORMATS, q_theta_figure
 from scoring.models import JobStatus, Scorer, ScoringRun
-from scoring.run_actions import settle_scoring_run
 from sketches import leases
 from sketches.models import Category, Split
 from sketches.staff import staff_required
@@ -103,7 +103,7 @@ def scorer_progress(request, pk: int):
 @staff_required(perm="scoring.view_scoringrun")
 def run_progress(request, pk: int):
     run = get_object_or_404(ScoringRun.objects.select_related("scorer"), pk=pk)
-    if settle_scoring_run(run) != leases.HELD:  # on read: a run whose workers died is re-queued
+    if do_settle_scoring_run(run) != leases.HELD:  # on read: a run whose workers died is re-queued
         run.refresh_from_db()
     return _fragment(request, "scoring/progress.html#run-progress", {"run": run}, run.status in FINISHED)
 

@@ -4,7 +4,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from sketches.actions import do_create_import_batch, settle_import_batch
+from sketches.actions import do_create_import_batch, do_settle_import_batch
 from sketches.forms import ImportUploadForm
 from sketches.models import Category, ImportBatch, Sketch
 from sketches.ownership import is_owner, owned_by
@@ -140,7 +140,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         batch = self.get_object(request, object_id)
         if batch is not None:
-            settle_import_batch(batch)  # on read: a batch whose worker died is queued again
+            do_settle_import_batch(batch)  # on read: a batch whose worker died is queued again
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):

@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from sketches.actions import CATEGORY_NAME_MAX, do_create_import_batch, settle_import_batch
+from sketches.actions import CATEGORY_NAME_MAX, do_create_import_batch, do_settle_import_batch
 from sketches.forms import ImportUploadForm
 from sketches.models import Category, ImportBatch, Sketch
 from sketches.ownership import owned_by
@@ -112,7 +112,7 @@ class ImportBatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         return owned_by(ImportBatch.objects.all(), self.request.user).order_by("-created_at")
 
     def retrieve(self, request, *args, **kwargs):
-        settle_import_batch(self.get_object())  # on read: a batch whose worker died is re-queued
+        do_settle_import_batch(self.get_object())  # on read: a batch whose worker died is re-queued
         return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(request=ImportUploadSerializer, responses={202: ImportBatchSerializer})

@@ -1,6 +1,6 @@
 """Claiming jobs with a lease, renewing it while working, and settling expired ones.
 
-Used by import batches (here), scoring runs (``scoring.run_actions``) and report exports
+Used by import batches (here), scoring runs (``scoring.runs``) and report exports
 (``analysis.actions``). The rule itself is ``sketches.leases``. Settings:
 ``SKETCHQ_JOB_LEASE_SECONDS`` (default 300) and ``SKETCHQ_JOB_MAX_ATTEMPTS`` (default 3).
 """
@@ -89,7 +89,7 @@ def heartbeat(model, pk: int, attempt: int, *, running: str, interval: float | N
         thread.join(timeout=interval + 5)
 
 
-def settle(
+def do_settle(
     job,
     *,
     running: str,
@@ -129,3 +129,12 @@ def expired_running(model, running: str, now=None):
         Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - timedelta(seconds=lease_seconds())),
         status=running,
     )
+
+
+def do_sweep(model, running: str, settle_one: Callable[..., str], now=None) -> dict[str, int]:
+    """Settle every running job of ``model`` whose lease ran out; counts per verdict."""
+    counts: dict[str, int] = {}
+    for job in expired_running(model, running, now):
+        verdict = settle_one(job, now)
+        counts[verdict] = counts.get(verdict, 0) + 1
+    return counts

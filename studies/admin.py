@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from sketches.templatetags.sketch_tags import sketch_thumbnail
-from studies import admin_gold, checks, gold, lifecycle, planning, power, setup_admin
+from studies import actions, admin_gold, checks, gold, lifecycle, planning, power, setup_admin
 from studies.errors import StudyConfigError
 from studies.forms import GoldPairForm, StudyAdminForm
 from studies.models import GoldPair, Study, StudyState
@@ -37,7 +37,7 @@ ACTION_LABELS = {
 def run_action(study: Study, action: str, user, override_reason: str = "") -> tuple[str, Study]:
     """Call the action behind a button; returns (success message, study to show next)."""
     if action == "freeze_plan":
-        summary = planning.do_freeze_plan(study)
+        summary = actions.do_freeze_plan(study)
         counts = summary["gold_pairs"]
         return (
             f"Plan frozen: {summary['total_pairs']:,} pairs in {len(summary['cells'])} cells; "
@@ -45,10 +45,10 @@ def run_action(study: Study, action: str, user, override_reason: str = "") -> tu
             f"{counts['curated']} curated sentinel gold pairs, {counts['practice']} practice."
         ), study
     if action == "discard_plan":
-        deleted = planning.do_discard_plan(study)
+        deleted = actions.do_discard_plan(study)
         return f"Plan discarded ({deleted:,} rows); the configuration can be edited again.", study
     if action in ("launch_pilot", "launch_live"):
-        lifecycle.do_launch_study(
+        actions.do_launch_study(
             study, pilot=action == "launch_pilot", override_reason=override_reason, user=user
         )
         message = f"{study.name} is now {study.state}: participants may enter."
@@ -66,16 +66,16 @@ def run_action(study: Study, action: str, user, override_reason: str = "") -> tu
             message += "".join(f" Warning: {w}." for w in gold.pilot_warnings(study))
         return message, study
     if action == "pause":
-        lifecycle.do_pause_study(study)
+        actions.do_pause_study(study)
         return f"{study.name} is paused: no one new may enter.", study
     if action == "resume":
-        lifecycle.do_resume_study(study)
+        actions.do_resume_study(study)
         return f"{study.name} is {study.state} again.", study
     if action == "close":
-        lifecycle.do_close_study(study)
+        actions.do_close_study(study)
         return f"{study.name} is closed.", study
     if action == "clone":
-        clone = lifecycle.do_clone_study(study, owner=user)
+        clone = actions.do_clone_study(study, owner=user)
         return f"Cloned into the draft {clone.slug!r}; edit it and freeze its own plan.", clone
     raise Http404(f"no study action {action!r}")
 
@@ -236,7 +236,7 @@ class StudyAdmin(admin.ModelAdmin):
             obj.owner = request.user
         super().save_model(request, obj, form, change)
 
-    # -- deleting: drafts only, as in the API (lifecycle.do_delete_study) -------------------
+    # -- deleting: drafts only, as in the API (actions.do_delete_study) -------------------
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and lifecycle.delete_problems(obj):
@@ -245,7 +245,7 @@ class StudyAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         try:
-            lifecycle.do_delete_study(obj)
+            actions.do_delete_study(obj)
         except StudyConfigError as error:  # launched since the confirmation page
             messages.error(request, "; ".join(error.messages))
 

@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from studies import gold as gold_actions
+from studies import actions
 from studies.errors import StudyConfigError
 from studies.models import GoldPair, Study, StudyState
 from studies.sampling import InfeasiblePlan
@@ -64,14 +64,14 @@ def decide(request, study: Study):
             if request.POST.get("looked") != "yes":
                 raise StudyConfigError('tick "I have looked at every pair shown" before accepting them all')
             ids = [int(v) for v in request.POST.getlist("shown") if v.isdigit()]
-            n = gold_actions.do_accept_gold_seen(study, ids, request.user)
+            n = actions.do_accept_gold_seen(study, ids, request.user)
             messages.success(request, f"Accepted {n} candidate gold pair(s) you looked at.")
         else:
             raw = request.POST.get("gold", "")
             if not raw.isdigit():
                 raise StudyConfigError("no gold pair given")
             decision = request.POST.get("decision", "")
-            pair = gold_actions.do_review_gold(study, int(raw), decision, request.user)
+            pair = actions.do_review_gold(study, int(raw), decision, request.user)
             messages.success(request, f"Gold pair {pair.pk}: {decision}ed.")
     except StudyConfigError as error:
         for line in error.messages:

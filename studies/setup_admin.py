@@ -12,8 +12,9 @@ from django.utils.html import format_html, format_html_join
 
 from scoring.models import SketchScore
 from sketches.models import Sketch
+from studies.actions import do_fit_to_data
 from studies.errors import StudyConfigError
-from studies.feasibility import do_fit_to_data, feasible_sizes, propose_fit
+from studies.feasibility import feasible_sizes, propose_fit
 from studies.models import GoldPair, Panel, Study
 
 

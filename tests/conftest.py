@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, User
 from tests import services
 
 # One browser harness (a session-wide Chromium) for every test folder that drives pages.
-pytest_plugins = ["tests.browser.harness"]
+pytest_plugins = ["tests.browser.harness", "tests.celery_workers"]
 
 SAMPLE_DIR = Path(settings.BASE_DIR) / "sketches" / "fixtures" / "quickdraw_sample"
 RESEARCHER_PASSWORD = "researcher-password-1"

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from analysis import actions, services
+from analysis import actions, results
 from analysis.models import ExportJob, ExportStatus, WorkerQuality
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def _small(monkeypatch, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     for name in ("AGREEMENT_BOOT", "BT_BOOT", "CORRELATION_BOOT"):
-        monkeypatch.setattr(services, name, 10)
+        monkeypatch.setattr(results, name, 10)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import scipy.stats
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
-from analysis import services
+from analysis import results
 from analysis.crowd import latent_table, simulate_crowd
 from analysis.reports import build_report
 from annotation.models import Participant, ParticipantStatus
@@ -177,8 +177,8 @@ def test_the_command_refuses_an_unknown_study_or_a_draft(db, capsys):
         call_command("simulate_crowd", "--study", "draft-study", "--participants", "1")
 
 
-def test_services_rules_say_how_duplicates_count():
-    assert any("duplicate" in rule and "not a new observation" in rule for rule in services.RULES)
+def test_results_rules_say_how_duplicates_count():
+    assert any("duplicate" in rule and "not a new observation" in rule for rule in results.RULES)
 
 
 def test_the_worker_model_ranks_planted_workers_below_good_ones_and_the_qa_table_follows_it(crowd):

@@ -14,7 +14,6 @@ from django.test import Client
 from analysis.models import ExportJob, ExportStatus
 from tests import services
 from tests.analysis.factories import answered_study
-from tests.scoring.test_celery_worker import media_root, purged_queues, workers  # noqa: F401 - fixtures
 
 pytestmark = [
     pytest.mark.real_celery,
@@ -24,7 +23,7 @@ pytestmark = [
 ]
 
 
-def test_the_zip_link_returns_at_once_and_a_real_worker_builds_the_export(workers):  # noqa: F811
+def test_the_zip_link_returns_at_once_and_a_real_worker_builds_the_export(workers):
     owner = User.objects.create_user(
         "owner", "o@example.org", "owner-password-1", is_staff=True, is_superuser=True
     )

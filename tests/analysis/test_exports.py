@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from django.core.management import CommandError, call_command
 
-from analysis import exports, services
+from analysis import exports, results
 from analysis.reports import ANSWER_FIELDS, build_report
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +123,7 @@ def test_overwriting_replaces_the_folder_whole(written, tmp_path):
 def test_the_command_writes_a_report_and_explains_bad_input(answered, tmp_path, capsys, monkeypatch):
     study, _ = answered
     for name in ("AGREEMENT_BOOT", "BT_BOOT", "CORRELATION_BOOT"):
-        monkeypatch.setattr(services, name, 10)
+        monkeypatch.setattr(results, name, 10)
     call_command("export_report", "--study", study.slug, "--out", str(tmp_path / "r"), "--include-excluded")
     assert "analysed answers from 5 participants" in capsys.readouterr().out
     assert json.loads((tmp_path / "r/report.json").read_text())["meta"]["include_excluded"] is True

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from analysis import services
+from analysis import results
 from analysis.models import ExportJob
 from studies.actions import do_close_study
 from tests.analysis.factories import answer_all, follower
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _small_bootstraps(monkeypatch):
     for name in ("AGREEMENT_BOOT", "BT_BOOT", "CORRELATION_BOOT"):
-        monkeypatch.setattr(services, name, 10)
+        monkeypatch.setattr(results, name, 10)
 
 
 def _pages(slug):

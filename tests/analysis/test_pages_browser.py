@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis import services
+from analysis import results
 from tests import services as test_services
 from tests.analysis.factories import answer_all, follower
 from tests.annotation.factories import make_running_study
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, test_services.requires_chromium(), pytest.mar
 @pytest.fixture(autouse=True)
 def _small_bootstraps(monkeypatch):
     for name in ("AGREEMENT_BOOT", "BT_BOOT", "CORRELATION_BOOT"):
-        monkeypatch.setattr(services, name, 10)
+        monkeypatch.setattr(results, name, 10)
 
 
 def test_the_dashboard_refreshes_itself_as_answers_arrive(

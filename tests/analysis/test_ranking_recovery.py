@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.stats
 
-from analysis import rankings, selectors, services, simulation
+from analysis import rankings, results, selectors, simulation
 from studies import sampling
 from tests.factories import sample_records
 
@@ -68,7 +68,7 @@ def test_bradley_terry_recovers_the_latent_order_given_enough_answers():
                                    ("planned_pair", category.pk * 10_000 + int(k)), ("choice", choice)):  # fmt: skip
                     rows[key].append(value)
     answers = _answers({k: np.array(v) for k, v in rows.items()})
-    frame = services.Frame(
+    frame = results.Frame(
         study=None, scorers=[scorer], categories=categories, levels=[], answers=answers, participants=[],
         scope=selectors.ANALYSABLE, in_scope=np.arange(WORKERS),
     )  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis import services
+from analysis import results
 from analysis.reports import build_report
 from annotation.models import Answer, TrialKind
 from tests.analysis.factories import answer_all, undecided
@@ -176,7 +176,7 @@ def test_a_study_without_answers_still_gives_a_complete_report():
     assert all(r.fit["warning"] for r in report.rankings)
     assert report.figure_names() == ["agreement"]
     assert report.figure("agreement", "svg").lstrip().startswith(b"<?xml")
-    assert services.level_names(study) == report.meta["levels"]
+    assert results.level_names(study) == report.meta["levels"]
 
 
 def test_the_report_fits_agreement_curves_and_compares_methods_with_intervals(reports):
@@ -202,7 +202,7 @@ def test_empty_and_thin_levels_are_flagged_with_their_count_in_every_table(repor
         for r in rows:
             n = r["n"] if "n" in r else min(r["n_method"], r["n_versus"])
             expected = (
-                "empty (n=0)" if n == 0 else (f"thin (n={n})" if n < services.THIN_LEVEL_ANSWERS else "")
+                "empty (n=0)" if n == 0 else (f"thin (n={n})" if n < results.THIN_LEVEL_ANSWERS else "")
             )
             assert r["flag"] == expected, (name, r)
     flagged = [r for r in tables["agreement_by_level"] if r["flag"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis import actions, selectors, services
+from analysis import actions, results, selectors
 from analysis.reports import build_report
 from annotation.models import Answer, Participant
 from tests.analysis.factories import answer_all, follower
@@ -70,7 +70,7 @@ def test_progress_counts_participants_by_status_in_two_queries(answered, django_
 def test_the_frame_loads_in_a_fixed_number_of_queries(answered, django_assert_num_queries):
     study, _ = answered
     with django_assert_num_queries(5):
-        frame = services.load_frame(study)
+        frame = results.load_frame(study)
     assert frame.in_scope.size == 2
 
 

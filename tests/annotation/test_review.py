@@ -79,8 +79,8 @@ def test_exports_use_the_override_and_its_reason(study, researcher):
     assert row["analysed"] is False and row["analysis_override"] == "exclude"
     assert row["analysis_reason"] == "Answered with one hand on a phone in a bus."
 
+    from analysis.results import exclusion_reason
     from analysis.selectors import participant_table
-    from analysis.services import exclusion_reason
 
     entry = next(p for p in participant_table(study) if p["panel_id"] == "GOOD")
     assert (

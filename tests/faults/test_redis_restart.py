@@ -15,14 +15,13 @@ import time
 import pytest
 
 from config.celery import app
+from scoring.actions import do_start_scoring_run
 from scoring.models import JobStatus
-from scoring.run_actions import do_start_scoring_run
 from tests import services
-from tests.scoring.test_celery_worker import (  # noqa: F401 - fixtures
-    Worker,
+from tests.celery_workers import Worker
+from tests.scoring.test_celery_worker import (  # noqa: F401 - fixture
     _assert_scored_exactly_once,
     _wait_for,
-    media_root,
     scorer,
 )
 
@@ -104,7 +103,7 @@ def use_broker(url: str) -> None:
     app.amqp._producer_pool = None
 
 
-def test_scoring_completes_when_redis_restarts_mid_run(broker, media_root, scorer, tmp_path):  # noqa: F811
+def test_scoring_completes_when_redis_restarts_mid_run(broker, media_root, scorer, tmp_path):  # noqa: F811 - scorer is imported
     worker = Worker(media_root, tmp_path / "worker.log")
     try:
         worker.wait_until_ready()

@@ -16,8 +16,6 @@ from analysis.actions import do_sweep_stuck_jobs
 from sketches.models import ImportBatch, Sketch
 from sketches.tasks import run_import_batch
 from tests import services
-from tests.scoring import test_celery_worker
-from tests.scoring.test_celery_worker import Worker, media_root  # noqa: F401 - fixture
 
 pytestmark = [
     pytest.mark.real_celery,
@@ -31,25 +29,13 @@ LEASE_SECONDS = 4
 
 
 @pytest.fixture
-def start_worker(media_root, tmp_path, monkeypatch, settings):  # noqa: F811
+def start_worker(workers, monkeypatch, settings):
+    """Workers whose broker never redelivers within the test, under a short job lease."""
     from config.celery import app
 
-    monkeypatch.setattr(test_celery_worker, "VISIBILITY_TIMEOUT", 3600)
     monkeypatch.setenv("SKETCHQ_JOB_LEASE_SECONDS", str(LEASE_SECONDS))
     settings.SKETCHQ_JOB_LEASE_SECONDS = LEASE_SECONDS
-    app.control.purge()
-    started: list[Worker] = []
-
-    def start() -> Worker:
-        worker = Worker(media_root, tmp_path / "worker.log")
-        started.append(worker)
-        worker.wait_until_ready()
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
-    app.control.purge()
+    yield lambda: workers(visibility_timeout=3600)
     with app.connection_for_write() as conn:  # the killed worker's unacknowledged message
         conn.default_channel.client.delete("unacked", "unacked_index")
 

@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 
 from analysis.actions import do_request_export, do_run_export, do_sweep_stuck_jobs
 from analysis.models import ExportJob, ExportStatus
+from scoring.actions import do_start_scoring_run
 from scoring.models import JobStatus, ScoringRun, SketchScore
-from scoring.run_actions import do_start_scoring_run
 from sketches import jobs
 from sketches.actions import do_run_import_batch
 from sketches.models import ImportBatch, Sketch

@@ -7,20 +7,12 @@ MEDIA_ROOT that the test and the worker share.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
+from scoring.actions import do_start_scoring_run
 from scoring.models import JobStatus, ScoringRun, SketchScore
-from scoring.run_actions import do_start_scoring_run
 from sketches.models import Sketch
 from tests import services
 from tests.factories import SAMPLE_SCORER_CATEGORIES, make_sketches, make_trained_scorer, sample_checkpoint
@@ -31,119 +23,6 @@ pytestmark = [
     services.requires_postgres(),
     pytest.mark.django_db(transaction=True),
 ]
-
-#: Short, so a killed worker's unacknowledged messages come back within seconds.
-VISIBILITY_TIMEOUT = 8
-ROOT = Path(settings.BASE_DIR)
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-class Worker:
-    """One ``celery worker`` process group (main process + 1 prefork child)."""
-
-    def __init__(self, media_root: Path, log: Path):
-        self.name = f"scoring-test-{uuid.uuid4().hex[:8]}@%h"
-        env = {
-            **os.environ,
-            "DATABASE_URL": _database_url(),
-            "CELERY_BROKER_URL": services.redis_url(),
-            "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
-            "SECRET_KEY": settings.SECRET_KEY,
-            "MEDIA_ROOT": str(media_root),
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DEBUG": "0",
-        }
-        self.log = log.open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-Q",
-                "gpu,default",
-                "--pool",
-                "prefork",
-                "-c",
-                "1",
-                "-n",
-                self.name,
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel",
-                "INFO",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_until_ready(self, timeout: float = 120) -> None:
-        from config.celery import app
-
-        hostname = self.name.replace("%h", os.uname().nodename)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the worker exited with {self.process.returncode}; see {self.log.name}")
-            replies = app.control.ping(destination=[hostname], timeout=1.0)
-            if replies:
-                return
-        raise AssertionError(f"the worker did not answer ping within {timeout} s; see {self.log.name}")
-
-    def kill(self) -> None:
-        """SIGKILL the whole worker (main process and pool child): nothing is acknowledged or cleaned up."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
-        self.log.close()
-
-
-@pytest.fixture
-def media_root(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def purged_queues():
-    from config.celery import app
-
-    app.control.purge()  # leftovers of an earlier run on this Redis database
-    yield
-    app.control.purge()
-
-
-@pytest.fixture
-def workers(media_root, tmp_path, purged_queues, db):
-    started: list[Worker] = []
-
-    def start() -> Worker:
-        worker = Worker(media_root, tmp_path / "worker.log")
-        started.append(worker)
-        worker.wait_until_ready()
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from scoring.dataset import load_ndjson_dir
 from scoring.encoders import ConvEncoder
 from scoring.encoding import encode_stored
 from scoring.fused import FusedConvEncoder, fuse_conv_encoder
-from scoring.inference import Scorer
+from scoring.inference import ScoringHandler
 from scoring.model_io import load_checkpoint
 from sketches import geometry
 from tests.factories import SAMPLE_DIR, sample_checkpoint
@@ -23,8 +23,8 @@ def _real_batch(n=64):
 
 def test_folding_batchnorm_keeps_every_output_of_a_trained_scorer():
     data = sample_checkpoint("cos")
-    plain = Scorer(*load_checkpoint(data, "cpu"), torch.device("cpu"), fused=False)
-    fused = Scorer.from_bytes(data, "cpu")
+    plain = ScoringHandler(*load_checkpoint(data, "cpu"), torch.device("cpu"), fused=False)
+    fused = ScoringHandler.from_bytes(data, "cpu")
     assert isinstance(fused.model.encoder, FusedConvEncoder) and isinstance(plain.model.encoder, ConvEncoder)
     X, lengths, sketches = _real_batch()
     a, b = (

@@ -8,9 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from scoring import checkpoints
-from scoring.inference import Scorer as Handler
+from scoring.actions import do_cancel_run, do_score_batch, do_start_scoring_run
+from scoring.inference import ScoringHandler
 from scoring.models import JobStatus, ScoringRun, SketchScore
-from scoring.run_actions import do_cancel_run, do_score_batch, do_start_scoring_run
 from sketches.models import Sketch
 from tests.factories import (
     SAMPLE_SCORER_CATEGORIES,
@@ -69,7 +69,7 @@ def test_score_sketches_scores_every_sketch_of_the_scorers_categories(scorer, sk
     assert scores.count() == 240 and scores.filter(run=run).count() == 240
     assert all(s.q > 0 and -1 <= s.cos_theta_y <= 1 for s in scores)
     # The scores are the model's: the same as the handler run directly on the same sketches.
-    handler = Handler.from_bytes(scorer.checkpoint.read(), device="cpu")
+    handler = ScoringHandler.from_bytes(scorer.checkpoint.read(), device="cpu")
     pig = [s for s in sketches if s.category.slug == "pig"][:5]
     from sketches.geometry import strokes_from_json
 

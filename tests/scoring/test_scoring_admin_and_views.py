@@ -7,9 +7,9 @@ import io
 import pytest
 from PIL import Image
 
+from scoring.actions import do_start_scoring_run
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
 from scoring.outputs import heldout_npz
-from scoring.run_actions import do_start_scoring_run
 from tests.factories import (
     SAMPLE_SCORER_CATEGORIES,
     make_category,

@@ -11,7 +11,7 @@ import torch
 from django.core.management import CommandError, call_command
 from PIL import Image
 
-from scoring.actions import TrainingRequest, create_scorer, do_reset_for_training, do_train_scorer
+from scoring.actions import TrainingRequest, do_create_scorer, do_reset_for_training, do_train_scorer
 from scoring.errors import ScoringInputError
 from scoring.models import JobStatus, Scorer
 from scoring.outputs import read_heldout
@@ -126,7 +126,7 @@ def test_a_category_without_test_sketches_is_named(db):
 
 
 def test_a_second_scorer_with_the_same_name_is_refused(sample_sketches):
-    create_scorer(TrainingRequest(name="taken", categories=["pig", "face"]))
+    do_create_scorer(TrainingRequest(name="taken", categories=["pig", "face"]))
     with pytest.raises(CommandError, match="already exists"):
         _train("--name", "taken", "--categories", "pig", "face")
     assert Scorer.objects.count() == 1
@@ -134,25 +134,25 @@ def test_a_second_scorer_with_the_same_name_is_refused(sample_sketches):
 
 def test_a_name_that_is_not_a_slug_is_refused(sample_sketches):
     with pytest.raises(ScoringInputError, match="must be a slug"):
-        create_scorer(TrainingRequest(name="My Scorer!", categories=["pig", "face"]))
+        do_create_scorer(TrainingRequest(name="My Scorer!", categories=["pig", "face"]))
 
 
 def test_without_categories_it_trains_on_every_category_that_has_train_and_test_sketches(sample_sketches):
     make_category("rabbit")  # no sketches at all: left out, not an error
-    scorer = create_scorer(TrainingRequest(name="all", variant="softmax"))
+    scorer = do_create_scorer(TrainingRequest(name="all", variant="softmax"))
     assert sorted(scorer.categories.values_list("slug", flat=True)) == sorted(SAMPLE_SCORER_CATEGORIES)
     assert scorer.status == JobStatus.PENDING and scorer.soft_binning is False
 
 
 @NEEDS_NO_CUDA
 def test_a_queued_scorer_for_a_device_the_worker_lacks_fails_with_the_reason(sample_sketches):
-    scorer = create_scorer(TrainingRequest(name="wants-cuda", categories=["pig", "face"], device="cuda"))
+    scorer = do_create_scorer(TrainingRequest(name="wants-cuda", categories=["pig", "face"], device="cuda"))
     scorer = do_train_scorer(scorer.pk)
     assert scorer.status == JobStatus.FAILED and "no CUDA GPU" in scorer.error and not scorer.checkpoint
 
 
 def test_training_runs_only_once_for_a_redelivered_task(sample_sketches):
-    scorer = create_scorer(TrainingRequest(name="once", categories=["pig", "face"]))
+    scorer = do_create_scorer(TrainingRequest(name="once", categories=["pig", "face"]))
     Scorer.objects.filter(pk=scorer.pk).update(status=JobStatus.RUNNING)
     assert do_train_scorer(scorer.pk).status == JobStatus.RUNNING  # not claimed twice
 
@@ -160,7 +160,7 @@ def test_training_runs_only_once_for_a_redelivered_task(sample_sketches):
 def test_train_again_requeues_a_failed_scorer_but_never_a_trained_one(
     sample_sketches, django_capture_on_commit_callbacks
 ):
-    scorer = create_scorer(TrainingRequest(name="again", categories=["pig", "face"]))
+    scorer = do_create_scorer(TrainingRequest(name="again", categories=["pig", "face"]))
     Scorer.objects.filter(pk=scorer.pk).update(status=JobStatus.FAILED, error="training collapsed: …")
     with django_capture_on_commit_callbacks() as callbacks:
         scorer = do_reset_for_training(Scorer.objects.get(pk=scorer.pk))

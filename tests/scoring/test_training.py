@@ -11,7 +11,7 @@ import torch
 
 from scoring.dataset import encode_strokes, load_ndjson_dir, stratified_split
 from scoring.encoders import build_encoder
-from scoring.inference import Scorer, pick_device
+from scoring.inference import ScoringHandler, pick_device
 from scoring.training import (
     EvalMetrics,
     TrainConfig,
@@ -145,7 +145,7 @@ def test_a_checkpoint_round_trip_gives_identical_scores(trained, sketches, array
     np.testing.assert_array_equal(cos0, cos1)
     np.testing.assert_array_equal(pred0, pred1)
 
-    scorer = Scorer.from_bytes(data, device="cpu")
+    scorer = ScoringHandler.from_bytes(data, device="cpu")
     results = scorer.score([sketches.strokes[i] for i in te], y[te].tolist())
     np.testing.assert_allclose([r.q for r in results], q0, rtol=1e-5)
     np.testing.assert_allclose([r.cos_theta_y for r in results], cos0[np.arange(len(te)), y[te]], atol=1e-6)
@@ -154,7 +154,7 @@ def test_a_checkpoint_round_trip_gives_identical_scores(trained, sketches, array
 
 
 def test_scores_do_not_depend_on_batch_size(trained, sketches):
-    scorer = Scorer.from_bytes(save_checkpoint(trained), device="cpu")
+    scorer = ScoringHandler.from_bytes(save_checkpoint(trained), device="cpu")
     strokes = sketches.strokes[::7]
     big = scorer.score(strokes, None, batch_size=512)
     small = scorer.score(strokes, None, batch_size=3)
@@ -164,7 +164,7 @@ def test_scores_do_not_depend_on_batch_size(trained, sketches):
 
 
 def test_scoring_rejects_a_class_index_out_of_range(trained, sketches):
-    scorer = Scorer.from_bytes(save_checkpoint(trained), device="cpu")
+    scorer = ScoringHandler.from_bytes(save_checkpoint(trained), device="cpu")
     with pytest.raises(ValueError, match=r"\[0, 4\)"):
         scorer.score(sketches.strokes[:2], [0, 4])
     with pytest.raises(ValueError, match="one class index per sketch"):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from scoring.actions import do_evaluate_scorer, get_scorer
 from scoring.errors import ScoringInputError
-from scoring.evaluation import do_evaluate_scorer
-from scoring.run_actions import get_scorer
 from scoring.sanity import ALL
 
 

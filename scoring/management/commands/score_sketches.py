@@ -7,9 +7,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from scoring.actions import DEFAULT_TASK_BATCH_SIZE, do_start_scoring_run
 from scoring.errors import ScoringInputError
 from scoring.models import JobStatus, ScoringRun
-from scoring.run_actions import DEFAULT_TASK_BATCH_SIZE, do_start_scoring_run
 
 
 class Command(BaseCommand):

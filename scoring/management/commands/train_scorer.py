@@ -7,10 +7,16 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from scoring.actions import DEVICES, TrainingRequest, create_scorer, device_problem, do_train_scorer
+from scoring.actions import (
+    DEVICES,
+    TrainingRequest,
+    device_problem,
+    do_create_scorer,
+    do_evaluate_scorer,
+    do_train_scorer,
+)
 from scoring.encoders import DEFAULT_ENCODER, ENCODERS
 from scoring.errors import ScoringInputError
-from scoring.evaluation import do_evaluate_scorer
 from scoring.management.commands.evaluate_scorer import format_summary
 from scoring.models import JobStatus, Variant
 
@@ -88,7 +94,7 @@ class Command(BaseCommand):
         if problem:
             raise CommandError(problem)
         try:
-            scorer = create_scorer(request)
+            scorer = do_create_scorer(request)
         except ScoringInputError as exc:
             raise CommandError(exc.message) from None
         categories = ", ".join(scorer.categories.order_by("slug").values_list("name", flat=True))

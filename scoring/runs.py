@@ -22,12 +22,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from scoring import checkpoints, stored_input
-from scoring.actions import resolve_categories
 from scoring.encoding import encode_stored
 from scoring.errors import CheckpointError, ScoringInputError
-from scoring.inference import Batch
-from scoring.inference import Scorer as Handler
+from scoring.inference import Batch, ScoringHandler
 from scoring.models import JobStatus, Scorer, ScoringRun, SketchScore
+from scoring.scorers import resolve_categories
 from sketches import jobs, leases
 from sketches.models import Category, Sketch
 
@@ -157,8 +156,8 @@ def do_score_batch(run_id: int, sketch_ids: Sequence[int]) -> int:
         except ValueError as exc:
             _record_failure(run_id, f"sketches {sketch_ids[0]}…{sketch_ids[-1]}: {exc}", fail=True)
             return 0
-        upsert_scores(run, scored)
-    refresh_run_progress(run_id)
+        do_upsert_scores(run, scored)
+    do_refresh_run_progress(run_id)
     return len(rows)
 
 
@@ -173,7 +172,7 @@ class ScoredRows:
     correct: np.ndarray
 
 
-def score_rows(handler: Handler, rows: list[tuple[int, str]]) -> ScoredRows:
+def score_rows(handler: ScoringHandler, rows: list[tuple[int, str]]) -> ScoredRows:
     """``(sketch id, category slug)`` rows → the handler's ``preprocess`` (here: stored encoder input,
     :mod:`scoring.stored_input`) → ``infer`` → ``postprocess``, in forward passes of INFER_BATCH_SIZE."""
     index = {slug: i for i, slug in enumerate(handler.class_names)}
@@ -199,7 +198,7 @@ def score_rows(handler: Handler, rows: list[tuple[int, str]]) -> ScoredRows:
     )
 
 
-def upsert_scores(run: ScoringRun, scored: ScoredRows) -> None:
+def do_upsert_scores(run: ScoringRun, scored: ScoredRows) -> None:
     """One set-based INSERT … ON CONFLICT (sketch, scorer) DO UPDATE for the whole task, without
     building model objects: ``unnest`` of arrays on PostgreSQL, ``executemany`` on SQLite."""
     table = SketchScore._meta.db_table
@@ -244,14 +243,14 @@ def upsert_scores(run: ScoringRun, scored: ScoredRows) -> None:
             )
 
 
-def preprocess(handler: Handler, stored_strokes: Sequence[list]) -> Batch:
+def preprocess(handler: ScoringHandler, stored_strokes: Sequence[list]) -> Batch:
     """Stored JSON strokes → the handler's padded batch (the path before stored encoder input;
     kept for the benchmark's "today" baseline and for callers without sketch ids)."""
     X, lengths = encode_stored(stored_strokes, max_len=handler.config.max_len)
     return handler.batch_of(X, lengths)
 
 
-def refresh_run_progress(run_id: int) -> ScoringRun:
+def do_refresh_run_progress(run_id: int) -> ScoringRun:
     """Recount ``done`` from the stored scores (exact under redelivery); finish the run when complete."""
     with transaction.atomic():
         run = ScoringRun.objects.select_for_update().get(pk=run_id)
@@ -289,7 +288,7 @@ def do_cancel_run(run: ScoringRun, user=None) -> bool:
     return bool(cancelled)
 
 
-def record_unexpected_failure(run_id: int, exc: BaseException) -> None:
+def do_record_unexpected_failure(run_id: int, exc: BaseException) -> None:
     """For the task: an error no retry fixes is shown on the run (which is marked failed)."""
     if ScoringRun.objects.filter(pk=run_id).exists():
         _record_failure(run_id, f"unexpected error: {type(exc).__name__}: {exc}", fail=True)
@@ -306,7 +305,7 @@ def unscored_sketch_ids(run: ScoringRun) -> list[int]:
     )
 
 
-def settle_scoring_run(run: ScoringRun, now=None) -> str:
+def do_settle_scoring_run(run: ScoringRun, now=None) -> str:
     """The lease rule for a running run: every finished batch renews it. When it runs out
     (its workers died, or the batches were lost), queue the unscored sketches again as new
     batches (a re-claim: ``attempts`` + 1), or fail the run with a message once every attempt
@@ -331,7 +330,7 @@ def settle_scoring_run(run: ScoringRun, now=None) -> str:
                 score_batch.delay_on_commit(run.pk, missing[start : start + run.task_batch_size])
         log.warning("scoring run %s: lease expired, %s sketches queued again", run.pk, len(missing))
         if not missing:
-            refresh_run_progress(run.pk)
+            do_refresh_run_progress(run.pk)
     elif verdict == leases.FAIL and same.exists():
         _record_failure(
             run.pk, leases.given_up_message("the scoring run", jobs.lease_seconds(), run.attempts), fail=True
@@ -341,8 +340,4 @@ def settle_scoring_run(run: ScoringRun, now=None) -> str:
 
 def do_sweep_scoring_runs(now=None) -> dict[str, int]:
     """Settle every running run whose lease ran out; counts per verdict."""
-    counts: dict[str, int] = {}
-    for run in jobs.expired_running(ScoringRun, JobStatus.RUNNING, now):
-        verdict = settle_scoring_run(run, now)
-        counts[verdict] = counts.get(verdict, 0) + 1
-    return counts
+    return jobs.do_sweep(ScoringRun, JobStatus.RUNNING, do_settle_scoring_run, now)
