@@ -115,7 +115,7 @@ def feasible_sizes(study: Study) -> dict:
     max_natural = min((c["max_natural_pairs"] for c in cells), default=0)
     regular = study.regular_trials_per_participant
     requested = study.pairs_per_cell
-    planned = min(requested, max_balanced if study.sampling_mode == SamplingMode.BALANCED else max_natural)
+    planned = min(requested, max_natural if study.sampling_mode == SamplingMode.NATURAL else max_balanced)
     curated = GoldPair.objects.filter(study=study, source=GoldPair.Source.CURATED).count() if study.pk else 0
     per_category_gold = min(gold.values(), default=0)
     return {

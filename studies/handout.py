@@ -30,14 +30,18 @@ from studies.models import PlannedPair
 CHUNK = 500
 
 
-def claim_planned_pairs(study_id: int, n: int) -> list[int]:
+def claim_planned_pairs(study_id: int, n: int, exclude: Iterable[int] = ()) -> list[int]:
     """Ids of ``n`` distinct planned pairs, least handed-out first; their counts go up by 1.
 
-    The caller must have checked that the plan holds at least ``n`` pairs.
+    Pairs in ``exclude`` (already claimed by this participant) are left alone. The caller
+    must have checked that the plan holds at least ``n`` pairs besides them.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("claim_planned_pairs must run inside transaction.atomic()")
     pairs = PlannedPair.objects.filter(study_id=study_id)
+    excluded = list(exclude)
+    if excluded:
+        pairs = pairs.exclude(pk__in=excluded)
     claimed: list[int] = []
     level = pairs.aggregate(low=Min("times_assigned"))["low"]
     while len(claimed) < n and level is not None:

@@ -32,6 +32,19 @@ class StudyState(models.TextChoices):
 class SamplingMode(models.TextChoices):
     BALANCED = "balanced", "balanced: equal pairs per level"
     NATURAL = "natural", "natural: random pairs, then binned (as the paper)"
+    ADAPTIVE = "adaptive", "adaptive: a balanced plan, handed out by expected information"
+
+
+class AdaptiveTarget(models.TextChoices):
+    RANKING = "ranking", "Bradley–Terry ranking per category"
+    AGREEMENT = "agreement", "agreement interval per level and method"
+
+
+class Allocation(models.TextChoices):
+    UNASSIGNED = "", "not handed out"
+    RANDOM_START = "random_start", "random start"
+    CONTROL = "control", "random control slice"
+    ADAPTIVE = "adaptive", "adaptively chosen"
 
 
 class Panel(models.TextChoices):
@@ -101,6 +114,33 @@ class Study(models.Model):
     )
     sampling_mode = models.CharField(
         max_length=10, choices=SamplingMode.choices, default=SamplingMode.BALANCED
+    )
+    adaptive_target = models.CharField(
+        max_length=10,
+        choices=AdaptiveTarget.choices,
+        default=AdaptiveTarget.RANKING,
+        help_text="Adaptive sampling: what the next pairs should inform.",
+    )
+    adaptive_random_start = models.FloatField(
+        default=0.2,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Adaptive sampling: share of the plan handed out at random before adapting.",
+    )
+    adaptive_control_share = models.FloatField(
+        default=0.2,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Adaptive sampling: share of later slots kept as a uniform random control slice.",
+    )
+    adaptive_target_width = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0)],
+        help_text="Adaptive sampling: stop adapting for a category/cell once its 95% interval width "
+        "is at or below this (ranking: mean width of θ; agreement: width of the rate). 0: never stop.",
+    )
+    adaptive_refit_every = models.PositiveIntegerField(
+        default=200,
+        validators=[MinValueValidator(1)],
+        help_text="Adaptive sampling: refit on the answers every this many answers.",
     )
     auto_gold_pairs = models.PositiveIntegerField(
         default=100,
@@ -280,6 +320,25 @@ class Study(models.Model):
         )
 
     @property
+    def plan_mode(self) -> str:
+        """The plan an adaptive study freezes is a balanced one (the universe it adapts within)."""
+        return SamplingMode.BALANCED if self.sampling_mode == SamplingMode.ADAPTIVE else self.sampling_mode
+
+    def adaptive_settings(self) -> dict:
+        """The adaptive parameters, as the plan summary records them (empty unless adaptive)."""
+        if self.sampling_mode != SamplingMode.ADAPTIVE:
+            return {}
+        return {
+            "adaptive": {
+                "target": self.adaptive_target,
+                "random_start": self.adaptive_random_start,
+                "control_share": self.adaptive_control_share,
+                "target_width": self.adaptive_target_width,
+                "refit_every": self.adaptive_refit_every,
+            }
+        }
+
+    @property
     def regular_trials_per_participant(self) -> int:
         return self.trials_per_participant - self.sentinels_per_participant - self.duplicates_per_participant
 
@@ -298,6 +357,14 @@ class PlannedPair(models.Model):
     level = models.PositiveSmallIntegerField()
     order = models.PositiveIntegerField(help_text="Seeded hand-out order within the study.")
     times_assigned = models.PositiveIntegerField(default=0)
+    allocation = models.CharField(
+        max_length=12,
+        choices=Allocation.choices,
+        blank=True,
+        default=Allocation.UNASSIGNED,
+        help_text="How the pair was first handed out (random_start, control, adaptive); "
+        "balanced and natural studies: control.",
+    )
 
     class Meta:
         ordering = ["study", "order"]

@@ -212,7 +212,7 @@ def _draw_cell(study: Study, cell: Cell, edges: np.ndarray, problems: list[str])
     rng = study.rng("plan_cell", cell.category.pk, cell.scorer.pk)
     try:
         cell.candidates = sampling.count_candidates_per_level(cell.q, edges)
-        cell.plan = sampling.plan_pairs(cell.q, study.pairs_per_cell, edges, study.sampling_mode, rng)
+        cell.plan = sampling.plan_pairs(cell.q, study.pairs_per_cell, edges, study.plan_mode, rng)
     except sampling.InfeasiblePlan as error:
         problems.append(f"{label}: {error}")
 
@@ -259,6 +259,7 @@ def _store_pairs(study: Study, cells: list[Cell]) -> None:
         "level",
         "order",
         "times_assigned",
+        "allocation",
     ]
     rows, start = [], 0
     for cell in cells:
@@ -275,6 +276,7 @@ def _store_pairs(study: Study, cells: list[Cell]) -> None:
             plan.level.tolist(),
             order[start : start + n].tolist(),
             [0] * n,
+            [""] * n,
         )
         start += n
     table = PlannedPair._meta.db_table
@@ -295,6 +297,7 @@ def _summary_head(study: Study, edges: np.ndarray | None, scorers: list[Scorer])
     levels = [] if edges is None else [level_label(edges, k) for k in range(edges.size - 1)]
     return {
         "mode": study.sampling_mode,
+        **study.adaptive_settings(),
         "split": study.split,
         "seed": study.seed,
         "seed_scheme": study.seed_scheme,

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from studies import checks, trial_lists
+from studies.adaptive_handout import claim_adaptive_pairs
 from studies.errors import StudyConfigError
 from studies.handout import claim_planned_pairs, release_planned_pairs
-from studies.models import GoldPair, PlannedPair, Study, StudyState
+from studies.models import Allocation, GoldPair, PlannedPair, SamplingMode, Study, StudyState
 from studies.sampling import InfeasiblePlan
 
 KIND_NAMES = {
@@ -67,7 +68,13 @@ def draw_trial_list(study: Study, participant_index: int) -> list[TrialDraft]:
         )
     except InfeasiblePlan as error:
         raise StudyConfigError([str(error)]) from None
-    claimed = claim_planned_pairs(study.pk, study.regular_trials_per_participant)
+    if study.sampling_mode == SamplingMode.ADAPTIVE:
+        claimed = claim_adaptive_pairs(study, participant_index, study.regular_trials_per_participant)
+    else:
+        claimed = claim_planned_pairs(study.pk, study.regular_trials_per_participant)
+        PlannedPair.objects.filter(pk__in=claimed, allocation=Allocation.UNASSIGNED).update(
+            allocation=Allocation.CONTROL
+        )
     regular_ids = [claimed[k] for k in rng.permutation(len(claimed))]
     sketches = dict(
         (pk, (a, b))
