@@ -158,3 +158,18 @@ def test_the_plan_endpoint_gives_the_power_planner_and_refuses_bad_assumptions(a
     assert more["differences"][0]["expected_width"] < power["differences"][0]["expected_width"]
     bad = api.get(study_url(world, "plan/") + "?participants=many")
     assert bad.status_code == 400 and "participants must be a whole number" in bad.data["messages"][0]
+
+
+def test_adaptive_settings_are_editable_checked_recorded_and_locked_after_the_freeze(api, world):
+    settings = {"sampling_mode": "adaptive", "adaptive_target": "agreement", "adaptive_control_share": 0.3}
+    assert api.patch(study_url(world), settings, format="json").status_code == 200
+    bad = api.patch(study_url(world), {"adaptive_control_share": 1.5}, format="json")
+    assert bad.status_code == 400 and "adaptive_control_share" in bad.data
+    assert api.patch(study_url(world), {"adaptive_target": "vibes"}, format="json").status_code == 400
+    assert Study.objects.get(pk=world["study"].pk).adaptive_control_share == 0.3
+    assert api.post(study_url(world, "freeze/")).status_code == 200
+    summary = Study.objects.get(pk=world["study"].pk).plan_summary
+    assert summary["mode"] == "adaptive" and summary["adaptive"]["target"] == "agreement"
+    assert summary["adaptive"]["control_share"] == 0.3
+    locked = api.patch(study_url(world), {"adaptive_refit_every": 10}, format="json")
+    assert locked.status_code == 400 and "adaptive_refit_every" in locked.data
