@@ -51,6 +51,7 @@ class Report:
     exclusions: list[dict]
     accounting: list[dict]
     curves: agreement_curves.Curves | None = None
+    allocation: list[dict] = field(default_factory=list)  # adaptive studies: random vs adaptive answers
     weighted: list[dict] = field(default_factory=list)  # agreement weighted by worker skill, beside
     _figures: dict = field(default_factory=dict, repr=False)
 
@@ -65,6 +66,7 @@ class Report:
             "agreement_curve_levels": self.curves.by_level if self.curves else [],
             "method_differences": self.curves.differences if self.curves else [],
             "agreement_weighted_by_skill": self.weighted,
+            "answers_by_allocation": self.allocation,
             "recognition": self.recognition,
             "bt_fits": [r.fit for r in self.rankings],
             "rank_correlations": [c for r in self.rankings for c in r.correlations],
@@ -182,6 +184,7 @@ def build_report(
         rankings=rankings,
         worker_qa=results.worker_quality(frame, workers),
         reliability=results.reliability(frame),
+        allocation=results.by_allocation(frame),
         recognition=recognition(study, frame),
         exclusions=results.exclusions(frame),
         accounting=results.answer_accounting(frame),

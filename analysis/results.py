@@ -17,7 +17,7 @@ Rules (also written into every report, ``RULES``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -495,3 +495,35 @@ def answer_accounting(frame: Frame) -> list[dict]:
         out.append({"kind": str(kind), "answers": int(sel.sum()), "in_scope": int((sel & in_scope).sum()),
                     "analysed": analysed, "no_difference": none, "used_for": use})  # fmt: skip
     return out
+
+
+def by_allocation(frame: Frame) -> list[dict]:
+    """Agreement and reliability on all answers, on the random answers alone (random start and
+    control slice) and on the adaptively chosen ones, with how many analysed answers each has.
+
+    An adaptive study's reported figures should rest on the random rows; the adaptive row shows
+    how far adaptively chosen pairs differ. Empty when the study has no adaptive answers."""
+    a = frame.answers
+    if not np.any(a.allocation == "adaptive"):
+        return []
+    random_pairs = np.isin(a.allocation, ["random_start", "control"])
+    subsets = {  # sentinels, practice and gold ("" allocation) stay in every subset
+        "all": np.ones(len(a), dtype=bool),
+        "random (start + control)": a.allocation != "adaptive",
+        "adaptive": ~random_pairs,
+    }
+    rows = []
+    for name, mask in subsets.items():
+        part = replace(frame, answers=a.take(mask))
+        analysed = part.analysed
+        keep = analysed & (part.answers.choice != "none") & (part.answers.q_a != part.answers.q_b)
+        agree = (part.answers.chosen == part.answers.sketch_a) == (part.answers.q_a > part.answers.q_b)
+        n = int(keep.sum())
+        alpha = reliability(part)
+        rows.append({
+            "answers": name,
+            "n": n,
+            "agreement": float(agree[keep].mean()) if n else None,
+            "krippendorff_alpha": alpha[0].get("krippendorff_alpha") if alpha else None,
+        })  # fmt: skip
+    return rows

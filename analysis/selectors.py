@@ -53,6 +53,7 @@ _ANSWER_COLUMNS = {  # field name → (ORM path, dtype, missing value)
     "q_b": ("trial__planned_pair__q_b", float, np.nan),
     "gap": ("trial__planned_pair__gap", float, np.nan),
     "level": ("trial__planned_pair__level", np.int64, -1),
+    "allocation": ("trial__planned_pair__allocation", "<U12", ""),
     "server_ms": ("server_response_ms", float, np.nan),
     "client_ms": ("client_response_ms", float, np.nan),
     "served_at": ("served_at", object, None),
@@ -92,6 +93,7 @@ class StudyAnswers:
     q_b: np.ndarray
     gap: np.ndarray
     level: np.ndarray
+    allocation: np.ndarray  # how the planned pair was first handed out ("" for sentinels, practice)
     server_ms: np.ndarray
     client_ms: np.ndarray
     served_at: np.ndarray

@@ -64,3 +64,28 @@ def test_random_start_share_marks_the_first_pairs_random_start():
     marked = Counter(PlannedPair.objects.filter(study=study).values_list("allocation", flat=True))
     assert marked["random_start"] == study.regular_trials_per_participant
     assert marked["adaptive"] == 0
+
+
+@pytest.mark.django_db
+def test_reports_split_answers_by_allocation():
+    from analysis.reports import build_report
+    from annotation.actions import do_submit_answer
+    from studies.actions import do_launch_study
+    from tests.annotation.factories import at_trials, main_trials, unbiased_choice
+
+    study = make_scored_study(pairs_per_cell=40, **{**ADAPTIVE, "adaptive_refit_every": 5})
+    study = do_launch_study(study)
+    for k in range(2):
+        participant = at_trials(study, f"worker-{k}")
+        for trial in main_trials(participant):
+            do_submit_answer(participant, trial.token, unbiased_choice(trial))
+    rows = {
+        r["answers"]: r
+        for r in build_report(study, agreement_boot=10, bt_boot=5, correlation_boot=5).allocation
+    }
+    assert set(rows) == {"all", "random (start + control)", "adaptive"}
+    assert rows["all"]["n"] == rows["random (start + control)"]["n"] + rows["adaptive"]["n"] > 0
+    handed = Counter(
+        PlannedPair.objects.filter(study=study, times_assigned__gt=0).values_list("allocation", flat=True)
+    )
+    assert handed["control"] > 0 and handed["adaptive"] > 0
