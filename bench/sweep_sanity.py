@@ -28,6 +28,7 @@ import torch  # noqa: E402
 
 from scoring.dataset import load_ndjson_dir, stratified_split  # noqa: E402
 from scoring.encoding import encode_stored  # noqa: E402
+from scoring.model_io import DEFAULT_EPOCHS  # noqa: E402
 from scoring.sanity import degraded_copies  # noqa: E402
 from scoring.training import TrainConfig, TrainingCollapsed, predict, train  # noqa: E402
 from sketches.degradations import FAMILIES, MODERATE, Degradation  # noqa: E402
@@ -47,7 +48,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--categories", default="apple,cactus,face,pig")
     parser.add_argument("--per-category", type=int, default=400)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     parser.add_argument("--config", action="append", default=[], help="NAME=JSON of TrainConfig fields")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
