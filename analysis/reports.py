@@ -34,7 +34,8 @@ ANSWER_FIELDS = [
     "trial_id", "trial_kind", "position", "planned_pair_id", "gold_pair_id", "duplicate_of_trial_id",
     "category", "method", "level", "q_left", "q_right", "left_sketch_id", "right_sketch_id", "choice",
     "chosen_sketch_id", "agrees_with_q", "correct", "server_response_ms", "client_response_ms",
-    "served_at", "answered_at",
+    "blur_count", "hidden_count", "input_kind", "pointer_moves", "pointer_path_px", "viewport_w", "viewport_h",
+    "device_hash", "network_hash", "served_at", "answered_at",
 ]  # fmt: skip
 
 
@@ -345,6 +346,11 @@ def answer_rows(frame: results.Frame, excluded: dict[int, str]) -> Iterator[dict
             "left_sketch_id": int(a.left[i]), "right_sketch_id": int(a.right[i]), "choice": str(a.choice[i]),
             "chosen_sketch_id": chosen if chosen >= 0 else None, "agrees_with_q": agrees, "correct": correct,
             "server_response_ms": _ms(a.server_ms[i]), "client_response_ms": _ms(a.client_ms[i]),
+            "blur_count": _ms(a.blur_count[i]), "hidden_count": _ms(a.hidden_count[i]),
+            "input_kind": str(a.input_kind[i]), "pointer_moves": _ms(a.pointer_moves[i]),
+            "pointer_path_px": _ms(a.pointer_path_px[i]), "viewport_w": _ms(a.viewport_w[i]),
+            "viewport_h": _ms(a.viewport_h[i]), "device_hash": str(a.device_hash[i]),
+            "network_hash": str(a.network_hash[i]),
             "served_at": a.served_at[i].isoformat() if a.served_at[i] else None,
             "answered_at": a.answered_at[i].isoformat() if a.answered_at[i] else None,
         }  # fmt: skip

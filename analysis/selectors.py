@@ -55,6 +55,15 @@ _ANSWER_COLUMNS = {  # field name → (ORM path, dtype, missing value)
     "level": ("trial__planned_pair__level", np.int64, -1),
     "server_ms": ("server_response_ms", float, np.nan),
     "client_ms": ("client_response_ms", float, np.nan),
+    "blur_count": ("blur_count", float, np.nan),
+    "hidden_count": ("hidden_count", float, np.nan),
+    "input_kind": ("input_kind", "<U1", None),
+    "pointer_moves": ("pointer_moves", float, np.nan),
+    "pointer_path_px": ("pointer_path_px", float, np.nan),
+    "viewport_w": ("viewport_w", float, np.nan),
+    "viewport_h": ("viewport_h", float, np.nan),
+    "device_hash": ("device_hash", "<U16", None),
+    "network_hash": ("network_hash", "<U16", None),
     "served_at": ("served_at", object, None),
     "answered_at": ("created_at", object, None),
 }
@@ -94,6 +103,15 @@ class StudyAnswers:
     level: np.ndarray
     server_ms: np.ndarray
     client_ms: np.ndarray
+    blur_count: np.ndarray  # telemetry (annotation.telemetry): NaN / "" where not sent
+    hidden_count: np.ndarray
+    input_kind: np.ndarray
+    pointer_moves: np.ndarray
+    pointer_path_px: np.ndarray
+    viewport_w: np.ndarray
+    viewport_h: np.ndarray
+    device_hash: np.ndarray
+    network_hash: np.ndarray
     served_at: np.ndarray
     answered_at: np.ndarray
 
@@ -180,6 +198,7 @@ def participant_table(study: Study) -> list[dict]:
             "blocked_at",
             "analysis_override",
             "analysis_override_reason",
+            "probe_answer",
         )
     )
 

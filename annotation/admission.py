@@ -249,14 +249,16 @@ def do_decline_consent(participant: Participant) -> Participant:
     return participant
 
 
-def do_finish_instructions(participant: Participant) -> Participant:
-    """Instructions read: on to practice (or straight to the trials when there is none)."""
+def do_finish_instructions(participant: Participant, probe_answer: str = "") -> Participant:
+    """Instructions read: on to practice (or straight to the trials when there is none).
+    ``probe_answer``: what came in the instructions' hidden field (``Study.instruction_probe``)."""
     with transaction.atomic():
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         if locked.status == ParticipantStatus.INSTRUCTIONS:
             locked.status = ParticipantStatus.PRACTICE if locked.n_practice else ParticipantStatus.ACTIVE
             locked.last_seen_at = timezone.now()
-            locked.save(update_fields=["status", "last_seen_at"])
+            locked.probe_answer = str(probe_answer or "").replace("\x00", "").strip()[:100]
+            locked.save(update_fields=["status", "last_seen_at", "probe_answer"])
         return locked
 
 

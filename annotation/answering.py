@@ -34,6 +34,7 @@ from annotation.models import (
     Trial,
     TrialKind,
 )
+from annotation.telemetry import Telemetry
 from studies import screening
 from studies.actions import do_release_planned_pairs
 from studies.models import Study, StudyState
@@ -108,6 +109,7 @@ def do_submit_answer(
     *,
     study_slug: str | None = None,
     now: datetime | None = None,
+    telemetry: Telemetry | None = None,
 ) -> SubmitResult:
     """Store ``choice`` for the participant's trial ``token``; see the module docstring.
 
@@ -139,6 +141,7 @@ def do_submit_answer(
             client_response_ms=clean_client_ms(client_ms),
             created_at=received,
             **_checks(trial, choice),
+            **(telemetry or Telemetry()).answer_fields(),
         )
         blocked_now, completed_now = _advance(locked, study, trial, answer, received)
         # Straight on to the next trial: its server clock starts now, in this transaction.

@@ -142,6 +142,12 @@ class Participant(models.Model):
         help_text="The researcher's decision, with its reason in the review log (annotation.review).",
     )
     analysis_override_reason = models.CharField(max_length=500, blank=True)
+    probe_answer = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="What was typed into the instructions' hidden field (Study.instruction_probe): "
+        "a person never sees it, so anything here was written by an automated reader.",
+    )
 
     objects = ParticipantQuerySet.as_manager()
 
@@ -296,6 +302,18 @@ class Answer(models.Model):
     client_response_ms = models.PositiveIntegerField(
         null=True, blank=True, help_text="Measured in the browser."
     )
+    # Telemetry sent with the answer (annotation.telemetry; clamped, NULL when missing).
+    blur_count = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Window lost focus.")
+    hidden_count = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Tab hidden.")
+    input_kind = models.CharField(
+        max_length=1, blank=True, default="", help_text="k key, p pointer, t touch; empty: none recorded."
+    )
+    pointer_moves = models.PositiveSmallIntegerField(null=True, blank=True)
+    pointer_path_px = models.PositiveIntegerField(null=True, blank=True)
+    viewport_w = models.PositiveSmallIntegerField(null=True, blank=True)
+    viewport_h = models.PositiveSmallIntegerField(null=True, blank=True)
+    device_hash = models.CharField(max_length=16, blank=True, default="", help_text="Salted per study.")
+    network_hash = models.CharField(max_length=16, blank=True, default="", help_text="Salted per study.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -41,6 +41,10 @@ def _study_urls(slug: str) -> tuple[str, str]:
     )
 
 
+#: What the instructions' hidden line asks an automated reader to type (``Study.instruction_probe``).
+PROBE_WORD = "heliotrope"
+
+
 def stimulus_url(slug: str, token: str, side: str) -> str:
     pattern = _study_urls(slug)[0]
     return pattern.replace("/TOKEN/left.svg", f"/{token}/{side}.svg")
@@ -187,6 +191,7 @@ def _instructions(participant: Participant) -> dict:
     context = {
         "instructions_html": render_markdown(study.instructions),
         "has_practice": participant.n_practice > 0,
+        "probe_word": PROBE_WORD,
     }
     if example is not None:
         better_left = example.practice_better_sketch_id == example.left_sketch_id

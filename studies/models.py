@@ -8,13 +8,14 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
 from scoring.models import Scorer
 from sketches.models import Category, Sketch, Split
-from studies import seeds
+from studies import bot_flags, seeds
 
 DEFAULT_QUESTION = "Select the sketch with better visual quality"
 #: What participants see as the page title when a study sets none: neutral, never the internal name.
@@ -37,6 +38,12 @@ class SamplingMode(models.TextChoices):
 class Panel(models.TextChoices):
     PROLIFIC = "prolific", "Prolific"
     GENERIC = "generic", "generic panel (id in ?pid=)"
+
+
+def validate_bot_checks(value) -> None:
+    problems = bot_flags.check_config(value)
+    if problems:
+        raise ValidationError(problems)
 
 
 def new_entry_secret() -> str:
@@ -201,6 +208,24 @@ class Study(models.Model):
         default=10,
         help_text="At most this many new participants per hour from one network (/24 IPv4, /48 IPv6), "
         "and never more than a fifth of the places (at least 1). 0: no cap.",
+    )
+    bot_checks = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_bot_checks],
+        help_text="Bot and model-driven answering flags (analysis.bot_flags): a threshold per flag "
+        'overrides its default, null turns it off, e.g. {"too_fast_median_ms": 500, "max_per_device": null}. '
+        "Empty: the defaults.",
+    )
+    exclude_flagged = models.BooleanField(
+        default=True,
+        help_text="Leave participants with a bot flag out of the analysis (a researcher can include one "
+        "again). Flags never reject anyone on the panel.",
+    )
+    instruction_probe = models.BooleanField(
+        default=False,
+        help_text="Probe for text-reading agents: the instructions carry a line no person sees, asking "
+        "an automated reader to fill in a hidden field. Off by default.",
     )
     qualification_study = models.ForeignKey(
         "self",

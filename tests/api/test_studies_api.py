@@ -158,3 +158,21 @@ def test_the_plan_endpoint_gives_the_power_planner_and_refuses_bad_assumptions(a
     assert more["differences"][0]["expected_width"] < power["differences"][0]["expected_width"]
     bad = api.get(study_url(world, "plan/") + "?participants=many")
     assert bad.status_code == 400 and "participants must be a whole number" in bad.data["messages"][0]
+
+
+def test_bot_checks_are_validated_and_editable_after_launch(api, world):
+    bad = api.patch(
+        study_url(world), {"bot_checks": {"too_fast_median_ms": "fast", "nope": 1}}, format="json"
+    )
+    assert bad.status_code == 400 and "must be a number or null" in str(bad.data["bot_checks"])
+    assert Study.objects.get(pk=world["study"].pk).bot_checks == {}
+    assert api.post(study_url(world, "launch/"), {"pilot": True}, format="json").status_code == 200
+    good = api.patch(
+        study_url(world), {"bot_checks": {"too_fast_median_ms": 500, "same_side_share": None}}, format="json"
+    )
+    assert good.status_code == 200, good.data
+    assert good.data["bot_checks"] == {"too_fast_median_ms": 500, "same_side_share": None}
+    assert (
+        api.patch(study_url(world), {"exclude_flagged": False}, format="json").data["exclude_flagged"]
+        is False
+    )
