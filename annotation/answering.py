@@ -124,12 +124,12 @@ def do_submit_answer(
         study = locked.study
         trial, upcoming = _trial_and_next(locked, token)
         if trial is None:
-            return _refuse(locked, token, choice, RefusalReason.UNKNOWN_TOKEN)
+            return _do_refuse(locked, token, choice, RefusalReason.UNKNOWN_TOKEN)
         if trial.answer_id is not None:
             return SubmitResult(REPLAYED, locked, trial, Answer.objects.get(pk=trial.answer_id))
         reason = _refusal(locked, study, trial, choice)
         if reason:
-            return _refuse(locked, token, choice, reason, trial)
+            return _do_refuse(locked, token, choice, reason, trial)
         answer = Answer(
             trial=trial,
             choice=choice,
@@ -185,7 +185,7 @@ def _refusal(participant: Participant, study: Study, trial: Trial, choice: str) 
     return None
 
 
-def _refuse(participant, token, choice, reason, trial=None) -> SubmitResult:
+def _do_refuse(participant, token, choice, reason, trial=None) -> SubmitResult:
     RefusedSubmission.objects.create(participant=participant, token=token, choice=choice, reason=reason)
     return SubmitResult(REFUSED, participant, trial, reason=reason)
 
