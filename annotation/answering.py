@@ -9,9 +9,12 @@ tabs, retries and double clicks:
 * any trial while a break is due → refused until the break ends (``do_end_break``);
 * a blocked, finished or timed-out participant → refused and logged;
 * a sentinel answered wrongly → one more mistake; more than ``max_sentinel_mistakes``
-  blocks the participant at once (their unanswered pairs go back to the pool);
+  blocks the participant at once (every planned pair of theirs, answered or not, goes back
+  to the pool), and the live checks of ``studies.screening`` (sequential tests, too-fast
+  answers) may block sooner;
 * a duplicate → consistency with the first answer (the same sketch, whatever side);
-* the last trial → completed; qualified unless duplicate agreement is below the minimum.
+* the last trial → completed; qualified unless the study's screening rule (``studies.screening``:
+  duplicate agreement, sentinels, too-fast answers) unqualifies them.
 """
 
 from __future__ import annotations
@@ -126,12 +129,12 @@ def do_submit_answer(
         study = locked.study
         trial, upcoming = _trial_and_next(locked, token)
         if trial is None:
-            return _refuse(locked, token, choice, RefusalReason.UNKNOWN_TOKEN)
+            return _do_refuse(locked, token, choice, RefusalReason.UNKNOWN_TOKEN)
         if trial.answer_id is not None:
             return SubmitResult(REPLAYED, locked, trial, Answer.objects.get(pk=trial.answer_id))
         reason = _refusal(locked, study, trial, choice)
         if reason:
-            return _refuse(locked, token, choice, reason, trial)
+            return _do_refuse(locked, token, choice, reason, trial)
         answer = Answer(
             trial=trial,
             choice=choice,
@@ -149,7 +152,7 @@ def do_submit_answer(
         locked.trial_served_at = received if shows_trial else None
         store_answer(answer, locked, _UPDATED_FIELDS)  # one statement on PostgreSQL
         if blocked_now or (completed_now and not locked.qualified):
-            release_pairs_of_excluded(locked)
+            do_release_pairs_of_excluded(locked)
         return SubmitResult(
             ACCEPTED,
             locked,
@@ -188,7 +191,7 @@ def _refusal(participant: Participant, study: Study, trial: Trial, choice: str) 
     return None
 
 
-def _refuse(participant, token, choice, reason, trial=None) -> SubmitResult:
+def _do_refuse(participant, token, choice, reason, trial=None) -> SubmitResult:
     RefusedSubmission.objects.create(participant=participant, token=token, choice=choice, reason=reason)
     return SubmitResult(REFUSED, participant, trial, reason=reason)
 
@@ -263,7 +266,7 @@ def screening_counts(p: Participant) -> screening.Counts:
     )
 
 
-def release_pairs_of_excluded(participant: Participant) -> int:
+def do_release_pairs_of_excluded(participant: Participant) -> int:
     """A blocked or unqualified participant's answers never count: give back every planned
     pair of theirs, answered or not (once per pair), so the plan is covered by answers that do."""
     pairs = set(
