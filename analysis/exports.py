@@ -133,10 +133,11 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
         ("n_boot", "Bootstrap", whole), ("converged", "Converged", yes_no), ("warning", "Warning", text),
     ]),
     "rank_correlations": ("Rank correlation between Bradley–Terry scores and q in the largest component "
-                          "(95% bootstrap intervals, resampling sketches)", [
+                          "(95% intervals from the BT bootstrap replicates, corrected for attenuation)", [
         ("category", "Category", text), ("method", "Method", text), ("n_items", "Sketches", whole),
         ("tau", "Kendall τ", num), (("tau_lo", "tau_hi"), "τ interval", num_interval),
         ("rho", "Spearman ρ", num), (("rho_lo", "rho_hi"), "ρ interval", num_interval),
+        ("interval", "Interval", text),
     ]),
     "worker_qa": ("Worker quality", [
         ("panel_id", "Participant", text), ("index", "#", whole), ("flow_status", "Progress", text),

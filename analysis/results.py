@@ -34,7 +34,7 @@ from studies.models import Study
 
 AGREEMENT_BOOT = 1000  # bootstrap-over-workers replicates for the agreement intervals
 BT_BOOT = 200  # bootstrap replicates (resampling comparisons) for the BT intervals
-CORRELATION_BOOT = 200  # bootstrap replicates (resampling items) for τ and ρ
+CORRELATION_BOOT = 200  # resampling items for τ and ρ, only when the BT bootstrap is off
 ALPHA_PER_ITEM = 0.1  # BT prior strength: alpha = ALPHA_PER_ITEM / n_items (mild)
 CHOIX_MAX_COMPARISONS = 50_000  # above this (or with ties) the vectorised fit_fast is used
 FAST_MS = 300.0
@@ -50,8 +50,9 @@ RULES = [
     "Bradley–Terry per category pools all methods' pairs; 'no difference' counts as a tie (half a win each way); "
     f"prior alpha = {ALPHA_PER_ITEM} / n_items; choix.ilsr_pairwise is the reference, the vectorised Newton fit "
     f"is used with ties or above {CHOIX_MAX_COMPARISONS:,} comparisons.",
-    "Kendall τ-b and Spearman ρ between BT scores and q use the sketches compared at least once; intervals "
-    "resample sketches.",
+    "Kendall τ-b and Spearman ρ between BT scores and q use the sketches compared at least once; their "
+    "intervals recompute τ and ρ on every BT bootstrap replicate (the same resamples as the BT intervals, q "
+    "fixed), corrected for the pull towards 0 that noisy scores cause, so they carry the BT uncertainty.",
     "Response time: the browser's measurement when sent, else the server's (first served → received).",
     "Bot flags (studies.bot_flags; thresholds per study): too fast, hidden tab, no own input, same side, "
     "periodic answers, shared network or device, agreement with the scorer at the hardest levels beyond the "
