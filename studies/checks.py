@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from scoring.evaluation import problem_of
-from studies.models import Panel, PlannedPair, Study, StudyState
+from studies.models import MAX_OPTIONS, MIN_OPTIONS, Panel, PlannedPair, Study, StudyState, TrialType
 from studies.sampling import level_edges
 
 
@@ -34,6 +34,25 @@ def study_edges(study: Study) -> tuple[np.ndarray | None, list[str]]:
     if any(b <= a for a, b in zip(edges, edges[1:])):
         problems.append("level edges must be strictly increasing")
     return (None if problems else np.asarray(edges, dtype=np.float64)), problems
+
+
+def trial_type_problems(study: Study) -> list[str]:
+    """Is the trial type's configuration coherent? (Messages name the admin's labels.)"""
+    problems = []
+    if study.trial_type not in TrialType.values:
+        problems.append(f"trial type must be one of {', '.join(TrialType.values)}, got {study.trial_type!r}")
+    elif study.trial_type == TrialType.BEST_OF_K and not (
+        MIN_OPTIONS <= (study.options_per_trial or 0) <= MAX_OPTIONS
+    ):
+        problems.append(
+            f"best of K shows {MIN_OPTIONS} to {MAX_OPTIONS} sketches per trial, got K = {study.options_per_trial}"
+        )
+    elif study.trial_type == TrialType.SINGLE and study.allow_no_difference:
+        problems.append(
+            'a single-sketch trial is answered yes or no: turn off "no difference" (the abstain option '
+            "is for pairs and best of K)"
+        )
+    return problems
 
 
 def trial_list_problems(study: Study) -> list[str]:
@@ -75,6 +94,7 @@ def config_problems(study: Study) -> list[str]:
     if not n_scorers:
         problems.append("choose at least one scorer (method)")
     problems += study_edges(study)[1]
+    problems += trial_type_problems(study)
     problems += trial_list_problems(study)
     planned = study.pairs_per_cell * n_categories * n_scorers
     regular = study.regular_trials_per_participant
