@@ -74,6 +74,9 @@ PURPOSES: dict[str, Purpose] = {
         0x5252_4B01, ("category_id",), "{seed},102,{0}", "the report's Bradley-Terry bootstrap of a category"
     ),
     "report_curves": Purpose(0x5243_5601, (), "{seed},103", "the report's psychometric-curve bootstrap"),
+    "report_choices": Purpose(
+        0x5243_4801, (), "{seed},104", "the report's best-of-K and single-sketch bootstraps"
+    ),
     "crowd_latent": Purpose(0x434C_5401, (), "{seed},0", "simulated crowd: latent quality of the sketches"),
     "crowd_arrivals": Purpose(0x4341_5201, (), "{seed},1", "simulated crowd: the order profiles arrive in"),
     "crowd_worker": Purpose(

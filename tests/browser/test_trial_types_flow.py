@@ -67,7 +67,9 @@ def through_practice(page, study, answer_key):
 
 
 def test_best_of_four_by_keyboard_at_1280_with_abstain_and_resume(page, live_server, screenshot):
-    study = make_running_study("best-of-4-keys", trial_type="best_of_k", options_per_trial=4, allow_no_difference=True)
+    study = make_running_study(
+        "best-of-4-keys", trial_type="best_of_k", options_per_trial=4, allow_no_difference=True
+    )
     start(page, live_server, study, "K-KEYS")
     page.get_by_role("button", name="I agree, start").click()
     wait_for_step(page, "instructions")
@@ -107,7 +109,9 @@ def test_best_of_four_by_keyboard_at_1280_with_abstain_and_resume(page, live_ser
 
 def test_best_of_three_by_tapping_at_390_px(phone_390, live_server, screenshot):
     page = phone_390
-    study = make_running_study("best-of-3-taps", trial_type="best_of_k", options_per_trial=3, practice_trials=2)
+    study = make_running_study(
+        "best-of-3-taps", trial_type="best_of_k", options_per_trial=3, practice_trials=2
+    )
     start(page, live_server, study, "K-TAPS")
     page.get_by_role("button", name="I agree, start").tap()
     page.get_by_role("button", name="Start the practice").tap()
@@ -140,7 +144,9 @@ def test_single_by_keyboard_y_n_with_resume_after_closing_the_tab(browser, page,
     wait_for_step(page, "instructions")
     assert "Is this a good drawing" in page.inner_text("#step")
     page.get_by_role("button", name="Start the practice").click()
-    previous = through_practice(page, study, lambda t: page.keyboard.press("y" if yes_or_no(t) == "yes" else "n"))
+    previous = through_practice(
+        page, study, lambda t: page.keyboard.press("y" if yes_or_no(t) == "yes" else "n")
+    )
     url = page.url
     for position in range(study.trials_per_participant):
         trial = wait_for_trial(page, previous)
