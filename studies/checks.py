@@ -136,6 +136,23 @@ def plan_size_problems(study: Study) -> list[str]:
     return [f"the frozen plan has {n_pairs} pairs, each participant needs {need} (short by {need - n_pairs})"]
 
 
+def set_gold_problems(study: Study, live: bool) -> list[str]:
+    """Best of K: a sentinel shows its gold pair plus K − 2 worse sketches of other gold pairs."""
+    from studies.models import GoldPair, TrialType
+
+    if study.trial_type != TrialType.BEST_OF_K or study.options_per_trial <= 2:
+        return []
+    pool = GoldPair.objects.filter(study=study).sentinel_pool(live=live)
+    worse = pool.values("worse").distinct().count()
+    need = study.options_per_trial - 1  # its own worse sketch and K − 2 others
+    if worse < need:
+        return [
+            f"best of {study.options_per_trial} needs at least {need} distinct worse sketches in the sentinel "
+            f"gold pool (each sentinel adds {need - 1} from other gold pairs), it has {worse}"
+        ]
+    return []
+
+
 def launch_problems(study: Study, live: bool = True) -> list[str]:
     """Everything that must hold before participants may enter (the plan is frozen by then).
 
@@ -148,6 +165,7 @@ def launch_problems(study: Study, live: bool = True) -> list[str]:
     else:
         problems += plan_size_problems(study)
         problems += pool_problems(study, live=live)
+        problems += set_gold_problems(study, live=live)
         frozen = {s["id"]: s["checkpoint_sha256"] for s in study.plan_summary.get("scorers", [])}
         for scorer in study.scorers.all():
             if frozen.get(scorer.pk) not in (None, scorer.checkpoint_sha256):
