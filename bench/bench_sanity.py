@@ -7,7 +7,7 @@ severity the share of sketches whose q falls (Wilson 95 %) and Spearman(q, sever
 three scorers side by side, plus held-out top-1 and Spearman(q, cosθ_y). The report never
 reaches training: degradations are applied to test-split sketches after training ends.
 
-    .venv/bin/python bench/bench_sanity.py [--per-category 800] [--min-count 500] [--epochs 6]
+    .venv/bin/python bench/bench_sanity.py [--per-category 800] [--min-count 500] [--epochs 12]
         [--categories pig,face,...] [--runs cos_sbin,cos,softmax] [--train-options '{"s": 32}']
         [--sanity-per-category 60] [--seeds 0] [--json out.json]
 
@@ -33,6 +33,7 @@ from bench.common import print_header, print_row  # noqa: E402
 from scoring.dataset import categories_with_at_least, load_ndjson_dir, stratified_split  # noqa: E402
 from scoring.encoding import encode_stored  # noqa: E402
 from scoring.inference import ScoringHandler  # noqa: E402
+from scoring.model_io import DEFAULT_EPOCHS  # noqa: E402
 from scoring.sanity import ALL, sanity_report  # noqa: E402
 from scoring.training import TrainConfig, TrainingCollapsed, train  # noqa: E402
 from sketches.degradations import MODERATE  # noqa: E402
@@ -59,7 +60,7 @@ def main() -> None:
     parser.add_argument(
         "--categories", default="", help="comma-separated subset (default: all with --min-count)"
     )
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--encoder", default="cnn")
     parser.add_argument("--encoder-kwargs", default="{}")

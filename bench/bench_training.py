@@ -11,7 +11,7 @@ epochs, batch size and optimiser:
 Reported per run: held-out top-1, Spearman(q, cosθ_y) pooled and mean per class,
 training seconds; then ratios against softmax measured in the same run.
 
-    .venv/bin/python bench/bench_training.py [--epochs 6] [--encoder cnn] [--runs cos_sbin,cos,softmax]
+    .venv/bin/python bench/bench_training.py [--epochs 12] [--encoder cnn] [--runs cos_sbin,cos,softmax]
 
 Encoded stroke-5 arrays are cached under the system temp dir (never in the repo).
 """
@@ -34,6 +34,7 @@ import torch  # noqa: E402
 
 from bench.common import print_header, print_ratio, print_row  # noqa: E402
 from scoring.dataset import categories_with_at_least, encode_strokes, load_ndjson_dir, stratified_split  # noqa: E402
+from scoring.model_io import DEFAULT_EPOCHS  # noqa: E402
 from scoring.training import TrainConfig, TrainingCollapsed, train  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "quickdraw"
@@ -67,7 +68,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--per-category", type=int, default=800)
     parser.add_argument("--min-count", type=int, default=500)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--encoder", default="cnn")
     parser.add_argument("--encoder-kwargs", default="{}", help="JSON object")

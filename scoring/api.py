@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from scoring.actions import TrainingRequest, do_request_training, do_settle_scoring_run, do_start_scoring_run
 from scoring.errors import ScoringInputError
+from scoring.model_io import DEFAULT_EPOCHS
 from scoring.models import Scorer, ScoringRun, Variant
 
 
@@ -49,7 +50,7 @@ class TrainingRequestSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=100), required=False, max_length=500
     )
     per_category = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000)
-    epochs = serializers.IntegerField(default=6, min_value=1, max_value=500)
+    epochs = serializers.IntegerField(default=DEFAULT_EPOCHS, min_value=1, max_value=500)
     seed = serializers.IntegerField(default=0, min_value=0, max_value=2**31 - 1)
     device = serializers.ChoiceField(choices=["auto", "cpu", "cuda", "mps"], default="auto")
 

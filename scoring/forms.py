@@ -8,6 +8,7 @@ from django import forms
 
 from scoring.actions import DEVICES, TrainingRequest
 from scoring.encoders import DEFAULT_ENCODER, ENCODERS
+from scoring.model_io import DEFAULT_EPOCHS
 from scoring.models import Variant
 from sketches.models import Category
 
@@ -40,7 +41,7 @@ class TrainScorerForm(forms.Form):
         min_value=1,
         help_text="Training sketches per category (lowest ids first); empty: all.",
     )
-    epochs = forms.IntegerField(min_value=1, max_value=500, initial=6)
+    epochs = forms.IntegerField(min_value=1, max_value=500, initial=DEFAULT_EPOCHS)
     batch_size = forms.IntegerField(min_value=2, max_value=4096, initial=64)
     lr = forms.FloatField(min_value=1e-7, max_value=1.0, initial=1e-3, label="Learning rate")
     seed = forms.IntegerField(min_value=0, initial=0)

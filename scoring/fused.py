@@ -4,7 +4,7 @@
 :class:`scoring.encoders.ConvEncoder` in eval mode (up to float rounding), but:
 
 - every ``Conv1d → BatchNorm1d`` becomes one ``Conv1d`` with a bias (w·γ/σ, β − μ·γ/σ),
-  and the final ``Linear → BatchNorm1d`` one ``Linear``;
+  and the final ``Linear → BatchNorm1d`` (older checkpoints) one ``Linear``;
 - the input is transposed once into a contiguous ``(B, C, T)`` tensor;
 - each level's length mask is built once, as a ``(B, 1, T)`` tensor, and multiplied in place.
 
@@ -53,12 +53,18 @@ class FusedConvEncoder(nn.Module):
                 fused.weight.copy_(w)
                 fused.bias.copy_(b)
             self.convs.append(fused)
-        linear, bn = encoder.out[0], encoder.out[1]
-        self.out = nn.Linear(linear.in_features, linear.out_features)
+        linear = encoder.out[0]
+        self.out = nn.Linear(
+            linear.in_features, linear.out_features, bias=linear.bias is not None or len(encoder.out) > 1
+        )
         with torch.no_grad():
-            w, b = _fold(linear.weight, linear.bias, bn)
+            if len(encoder.out) > 1:  # Linear → BatchNorm1d (checkpoints before issue 10)
+                w, b = _fold(linear.weight, linear.bias, encoder.out[1])
+            else:
+                w, b = linear.weight, linear.bias
             self.out.weight.copy_(w)
-            self.out.bias.copy_(b)
+            if b is not None:
+                self.out.bias.copy_(b)
         self.eval()
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

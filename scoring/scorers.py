@@ -23,6 +23,7 @@ from scoring import checkpoints, outputs
 from scoring.data import encode_ids, split_ids
 from scoring.encoders import DEFAULT_ENCODER, ENCODERS, build_encoder
 from scoring.errors import ScoringInputError
+from scoring.model_io import DEFAULT_EPOCHS
 from scoring.models import JobStatus, Scorer, Variant
 from scoring.training import TrainConfig, TrainingCollapsed, save_checkpoint, train
 from sketches.models import Category, Sketch, Split
@@ -47,7 +48,7 @@ class TrainingRequest:
         None  # names or slugs; None = every category with train & test sketches
     )
     per_category: int | None = None  # training sketches per category (lowest ids first); None = all
-    epochs: int = 6
+    epochs: int = DEFAULT_EPOCHS
     batch_size: int = 64
     lr: float = 1e-3
     seed: int = 0

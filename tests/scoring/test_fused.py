@@ -44,3 +44,35 @@ def test_an_encoder_in_training_mode_or_another_kind_is_left_alone():
     assert fuse_conv_encoder(encoder.train()) is encoder
     gru = torch.nn.GRU(7, 4)
     assert fuse_conv_encoder(gru) is gru
+
+
+def test_a_checkpoint_from_before_issue_10_keeps_its_final_batchnorm_and_its_scores():
+    """CNN checkpoints written while ``Linear → BatchNorm1d`` was the only layout do not name
+    ``final_bn``; they load with the BN (and fold it), so their stored scores stay valid."""
+    from scoring.model_io import TrainConfig, build_model, checkpoint_bytes
+
+    kwargs = {"feat_dim": 32, "channels": (8, 8, 8)}
+    old = build_model(TrainConfig(encoder_kwargs={**kwargs, "final_bn": True}), 2)
+    bn = old.encoder.out[1]
+    with torch.no_grad():  # statistics a trained encoder would have, not the identity
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+        bn.weight.uniform_(0.5, 2)
+    old.eval()
+    legacy = checkpoint_bytes(old, TrainConfig(encoder_kwargs=kwargs), ["pig", "cactus"])
+    model, config, _ = load_checkpoint(legacy)
+    assert config.encoder_kwargs["final_bn"] is True and isinstance(
+        model.encoder.out[1], torch.nn.BatchNorm1d
+    )
+    X, lengths, _ = _real_batch(16)
+    with torch.no_grad():
+        expected = old.encoder(X, lengths)
+        np.testing.assert_allclose(model.encoder(X, lengths).numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+        fused = fuse_conv_encoder(model.encoder)
+        np.testing.assert_allclose(fused(X, lengths).numpy(), expected.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_the_default_cnn_ends_in_a_plain_linear_layer():
+    """Issue 10: without the final BN, q fell for more degraded held-out sketches (bench/RESULTS.md)."""
+    encoder = ConvEncoder(feat_dim=32, channels=(8, 8, 8))
+    assert [type(layer) for layer in encoder.out] == [torch.nn.Linear]

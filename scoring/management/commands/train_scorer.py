@@ -18,6 +18,7 @@ from scoring.actions import (
 from scoring.encoders import DEFAULT_ENCODER, ENCODERS
 from scoring.errors import ScoringInputError
 from scoring.management.commands.evaluate_scorer import format_summary
+from scoring.model_io import DEFAULT_EPOCHS
 from scoring.models import JobStatus, Variant
 
 
@@ -49,7 +50,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-soft-binning", action="store_true", help='the "w/o sbin" ablation')
         parser.add_argument("--encoder", choices=sorted(ENCODERS), default=DEFAULT_ENCODER)
         parser.add_argument("--encoder-kwargs", default="{}", help="JSON, e.g. '{\"feat_dim\": 256}'")
-        parser.add_argument("--epochs", type=int, default=6)
+        parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
         parser.add_argument("--batch-size", type=int, default=64)
         parser.add_argument("--lr", type=float, default=1e-3)
         parser.add_argument(
