@@ -14,7 +14,15 @@ import numpy as np
 from analysis.selectors import StudyAnswers
 from annotation.models import TrialKind
 from studies import bot_flags
-from studies.models import Study
+from studies.models import Study, TrialType
+
+#: An answer's position for the side and periodic tests, whatever the trial type.
+POSITION = {"left": 0, "right": 1, "1": 0, "2": 1, "3": 2, "4": 3, "yes": 0, "no": 1}
+LABELS = {
+    TrialType.PAIR: ("left sketch", "right sketch"),
+    TrialType.BEST_OF_K: ("first option", "second option", "third option", "fourth option"),
+    TrialType.SINGLE: ('answer "yes"', 'answer "no"'),
+}
 
 
 def _most_common(values: np.ndarray) -> str:
@@ -28,8 +36,9 @@ def behaviours(study: Study, answers: StudyAnswers) -> list[bot_flags.Behaviour]
     hard_levels = bot_flags.hard_levels(study.n_levels, share)
     main = answers.take(answers.main)
     rt = np.where(np.isnan(main.client_ms), main.server_ms, main.client_ms)  # as the report times answers
-    side = np.where(main.choice == "left", 0, np.where(main.choice == "right", 1, -1)).astype(np.int8)
-    paired = (main.kind == TrialKind.REGULAR) | (main.kind == TrialKind.DUPLICATE)
+    side = np.array([POSITION.get(str(c), -1) for c in main.choice.tolist()], np.int8)
+    is_pair = study.trial_type == TrialType.PAIR  # agreement with q at a level: pairs only
+    paired = is_pair & ((main.kind == TrialKind.REGULAR) | (main.kind == TrialKind.DUPLICATE))
     unequal = np.isfinite(main.q_a) & np.isfinite(main.q_b) & (main.q_a != main.q_b)
     hard = paired & unequal & (main.level >= 0) & (main.level < hard_levels)
     better = np.where(
@@ -51,6 +60,7 @@ def behaviours(study: Study, answers: StudyAnswers) -> list[bot_flags.Behaviour]
                 agrees=agrees[sel],
                 network=_most_common(main.network_hash[sel]),
                 device=_most_common(main.device_hash[sel]),
+                labels=LABELS.get(study.trial_type, LABELS[TrialType.PAIR]),
             )
         )
     return out

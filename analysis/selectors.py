@@ -38,7 +38,9 @@ _ANSWER_COLUMNS = {  # field name → (ORM path, dtype, missing value)
     "kind": ("trial__kind", "<U9", None),
     "is_practice": ("trial__is_practice", bool, None),
     "left": ("trial__left_sketch_id", np.int64, None),
-    "right": ("trial__right_sketch_id", np.int64, None),
+    "right": ("trial__right_sketch_id", np.int64, -1),  # -1: a single trial
+    "third": ("trial__third_sketch_id", np.int64, -1),  # best of K: options 3 and 4
+    "fourth": ("trial__fourth_sketch_id", np.int64, -1),
     "choice": ("choice", "<U5", None),
     "chosen": ("chosen_sketch_id", np.int64, -1),
     "planned_pair": ("trial__planned_pair_id", np.int64, -1),
@@ -87,6 +89,8 @@ class StudyAnswers:
     is_practice: np.ndarray
     left: np.ndarray
     right: np.ndarray
+    third: np.ndarray
+    fourth: np.ndarray
     choice: np.ndarray
     chosen: np.ndarray
     planned_pair: np.ndarray
@@ -238,12 +242,12 @@ def recognition_accuracy(study: Study) -> dict[int, tuple[int, int]]:
 
 
 def planned_sketches(study: Study) -> dict[int, np.ndarray]:
-    """{category id: sorted ids of the sketches in the category's planned pairs}."""
+    """{category id: sorted ids of the sketches in the category's planned trials (pairs, sets, singles)}."""
     found: dict[int, set[int]] = {}
-    for category_id, a, b in PlannedPair.objects.filter(study=study).values_list(
-        "category_id", "sketch_a_id", "sketch_b_id"
+    for category_id, *ids in PlannedPair.objects.filter(study=study).values_list(
+        "category_id", "sketch_a_id", "sketch_b_id", "sketch_c_id", "sketch_d_id"
     ):
-        found.setdefault(category_id, set()).update((a, b))
+        found.setdefault(category_id, set()).update(pk for pk in ids if pk is not None)
     return {c: np.array(sorted(ids), dtype=np.int64) for c, ids in found.items()}
 
 

@@ -209,6 +209,8 @@ def _store_trials(participant: Participant, practice, drafts) -> None:
             token=new_token(),
             left_sketch_id=draft.left_sketch_id,
             right_sketch_id=draft.right_sketch_id,
+            third_sketch_id=draft.third_sketch_id,
+            fourth_sketch_id=draft.fourth_sketch_id,
             practice_better_sketch_id=draft.better_sketch_id,
         )
         for i, draft in enumerate(practice)
@@ -233,6 +235,8 @@ def _trial_row(participant: Participant, draft, duplicate_of_id: int | None = No
         token=new_token(),
         left_sketch_id=draft.left_sketch_id,
         right_sketch_id=draft.right_sketch_id,
+        third_sketch_id=draft.third_sketch_id,
+        fourth_sketch_id=draft.fourth_sketch_id,
         planned_pair_id=draft.planned_pair_id,
         gold_pair_id=draft.gold_pair_id,
         duplicate_of_id=duplicate_of_id,

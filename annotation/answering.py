@@ -25,10 +25,10 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from annotation import trial_types
 from annotation.hot_queries import lock_participant, store_answer, trial_and_next_rows
 from annotation.models import (
     Answer,
-    Choice,
     Participant,
     ParticipantStatus,
     RefusalReason,
@@ -185,8 +185,7 @@ def _refusal(participant: Participant, study: Study, trial: Trial, choice: str) 
     expected = participant.practice_position if in_practice else participant.current_position
     if trial.is_practice != in_practice or trial.position != expected:
         return RefusalReason.NOT_CURRENT
-    offered = {Choice.LEFT, Choice.RIGHT} | ({Choice.NONE} if study.allow_no_difference else set())
-    if choice not in offered:
+    if choice not in trial_types.offered_choices(study, trial):
         return RefusalReason.INVALID_CHOICE
     return None
 
@@ -197,7 +196,7 @@ def _do_refuse(participant, token, choice, reason, trial=None) -> SubmitResult:
 
 
 def _chosen_sketch_id(trial: Trial, choice: str) -> int | None:
-    return {Choice.LEFT: trial.left_sketch_id, Choice.RIGHT: trial.right_sketch_id}.get(choice)
+    return trial_types.chosen_sketch_id(trial, choice)
 
 
 def _elapsed_ms(served_at: datetime | None, received: datetime) -> int | None:
@@ -209,9 +208,9 @@ def _elapsed_ms(served_at: datetime | None, received: datetime) -> int | None:
 def _checks(trial: Trial, choice: str) -> dict:
     chosen = _chosen_sketch_id(trial, choice)
     if trial.kind == TrialKind.SENTINEL:
-        return {"is_correct": chosen == trial.gold_better_id}
+        return {"is_correct": trial_types.is_correct(trial, choice, trial.gold_better_id)}
     if trial.kind == TrialKind.PRACTICE:
-        return {"is_correct": chosen == trial.practice_better_sketch_id}
+        return {"is_correct": trial_types.is_correct(trial, choice, trial.practice_better_sketch_id)}
     if trial.kind == TrialKind.DUPLICATE:
         # The original is always earlier in the list, hence answered; None is "no difference".
         return {"is_consistent": trial.first_chosen_id == chosen}
@@ -227,8 +226,8 @@ def _advance(p: Participant, study: Study, trial: Trial, answer: Answer, now: da
             p.status = ParticipantStatus.ACTIVE
         return False, False
     p.current_position += 1
-    p.left_choices += answer.choice == Choice.LEFT
-    p.right_choices += answer.choice == Choice.RIGHT
+    left, right = trial_types.side_tally(trial, answer.choice)
+    p.left_choices, p.right_choices = p.left_choices + left, p.right_choices + right
     ms = answer.client_response_ms if answer.client_response_ms is not None else answer.server_response_ms
     p.fast_answers += ms is not None and ms < study.too_fast_ms
     if trial.kind == TrialKind.SENTINEL:

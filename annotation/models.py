@@ -229,7 +229,21 @@ class Trial(models.Model):
     is_practice = models.BooleanField(default=False)
     token = models.CharField(max_length=32, unique=True)
     left_sketch = models.ForeignKey(Sketch, on_delete=models.PROTECT, related_name="+")
-    right_sketch = models.ForeignKey(Sketch, on_delete=models.PROTECT, related_name="+")
+    right_sketch = models.ForeignKey(
+        Sketch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty: a single trial.",
+    )
+    # Best of K: options 1..K are left, right, third, fourth (annotation.trial_types).
+    third_sketch = models.ForeignKey(
+        Sketch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    fourth_sketch = models.ForeignKey(
+        Sketch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     planned_pair = models.ForeignKey(
         PlannedPair, null=True, blank=True, on_delete=models.PROTECT, related_name="trials"
     )
@@ -285,6 +299,14 @@ class Choice(models.TextChoices):
     LEFT = "left"
     RIGHT = "right"
     NONE = "none", "no visible difference"
+    # best of K: the option chosen (1 = left, 2 = right, 3 = third, 4 = fourth); "none" abstains
+    OPTION_1 = "1", "option 1"
+    OPTION_2 = "2", "option 2"
+    OPTION_3 = "3", "option 3"
+    OPTION_4 = "4", "option 4"
+    # single
+    YES = "yes"
+    NO = "no"
 
 
 class Answer(models.Model):
@@ -319,8 +341,9 @@ class Answer(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(choice="none", chosen_sketch__isnull=True)
-                | (~Q(choice="none") & Q(chosen_sketch__isnull=False)),
+                # "none" (abstain) and a single trial's "no" choose no sketch; every other answer one
+                condition=Q(choice__in=["none", "no"], chosen_sketch__isnull=True)
+                | (~Q(choice__in=["none", "no"]) & Q(chosen_sketch__isnull=False)),
                 name="answer_sketch_matches_choice",
             ),
         ]

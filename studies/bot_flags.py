@@ -108,11 +108,14 @@ class Behaviour:
     response_ms: np.ndarray  # float, NaN where unknown
     hidden: np.ndarray  # bool: the tab was hidden during the trial
     no_input: np.ndarray  # bool: no own key, pointer or touch event before the answer
-    side: np.ndarray  # int8: 0 left, 1 right, -1 no difference
+    side: (
+        np.ndarray
+    )  # int8: the answer's position (0 left / option 1 / yes, 1 right / option 2 / no, …); -1 none
     hard: np.ndarray  # bool: a pair at one of the hardest levels with unequal q
     agrees: np.ndarray  # bool: chose the sketch with the higher q
     network: str = ""
     device: str = ""
+    labels: tuple[str, ...] = ("left sketch", "right sketch")  # what each position is called
 
 
 @dataclass(frozen=True)
@@ -195,11 +198,13 @@ def _own_flags(b: Behaviour, s: Mapping[str, float | int | None]) -> list[Flag]:
     enough = decided.size >= int(s["min_answers"] or 0)
     limit = s["same_side_share"]
     if limit is not None and enough and decided.size:
-        left = float(np.mean(decided == 0))
-        share, name = max((left, "left"), (1 - left, "right"))
+        counts = np.bincount(decided, minlength=len(b.labels))
+        top = int(counts.argmax())
+        share = float(counts[top] / decided.size)
+        name = b.labels[top] if top < len(b.labels) else f"option {top + 1}"
         if share >= limit:
             flags.append(
-                Flag("same_side", f"chose the {name} sketch in {100 * share:.0f}% of {decided.size} answers")
+                Flag("same_side", f"chose the {name} in {100 * share:.0f}% of {decided.size} answers")
             )
     limit = s["periodic_share"]
     if limit is not None and enough and not any(f.code == "same_side" for f in flags):

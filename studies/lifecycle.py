@@ -32,6 +32,8 @@ PLAN_FIELDS = (
     "n_levels",
     "level_edges",
     "sampling_mode",
+    "trial_type",
+    "options_per_trial",
     "auto_gold_pairs",
     "degradation_gold_pairs",
     "seed",

@@ -3,7 +3,10 @@
 (function () {
   "use strict";
   var KEYS = {ArrowLeft: "left", f: "left", F: "left", ArrowRight: "right", j: "right", J: "right",
-              ArrowDown: "none", n: "none", N: "none"};
+              ArrowDown: "none", n: "none", N: "none",
+              // best of K: options 1..4; single: Y / N ("no" where there is no "none" button)
+              "1": "1", "2": "2", "3": "3", "4": "4", y: "yes", Y: "yes"};
+  var FALLBACK = {none: "no"};
   var shownAt = 0;
   var lastChoice = null;  // the button of the answer on its way (to send it again after a wait)
 
@@ -133,6 +136,7 @@
     var form = document.querySelector("form[data-trial][data-ready]");
     if (!choice || !form || form.hasAttribute("data-sent")) return;
     var button = form.querySelector('button[value="' + choice + '"]');
+    if (!button && FALLBACK[choice]) button = form.querySelector('button[value="' + FALLBACK[choice] + '"]');
     if (!button) return;
     if (event.isTrusted) seen.i = "k";
     event.preventDefault();
