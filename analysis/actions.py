@@ -1,6 +1,6 @@
 """The analysis app's actions: the index that admin, API, commands, tasks and other apps import.
 
-Each name is defined in the concept module named beside it; each is one transaction.
+Each name is defined in the concept module named beside it.
 
 * ``do_refresh_worker_quality(study)`` → rows upserted, skipped when nothing changed
   (``analysis.qa_snapshots``)

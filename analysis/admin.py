@@ -135,7 +135,7 @@ class ExportJobAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdm
 class WorkerQualityAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         # the key columns first, so they stay in view at 1280 px; when it was computed is on the detail page
-        "panel_id", "study", "status", "analysed", "trials", "sentinel_mistakes", "consistency", "median_rt",
+        "panel_id", "study", "status", "analysed", "flags", "trials", "sentinel_mistakes", "consistency", "median_rt",
         "skill", "side_bias", "fast", "left", "majority", "flow_status", "simulated",
     ]  # fmt: skip
     list_filter = [("study", VisibleStudyFilter), "status", "flow_status", "analysed", "simulated"]
@@ -149,6 +149,11 @@ class WorkerQualityAdmin(VisibleStudiesOnlyMixin, ReadOnlyAdminMixin, admin.Mode
         if obj.model_skill is None:
             return "—"
         return f"{obj.model_skill:.2f} [{obj.model_skill_lo:.2f}, {obj.model_skill_hi:.2f}]"
+
+    @admin.display(description="bot flags", ordering="bot_flags")
+    def flags(self, obj):
+        """The flags' names here; the reasons, in full, on the participant's page."""
+        return ", ".join(part.split(":", 1)[0] for part in obj.bot_flags.split("; ") if part) or "—"
 
     @admin.display(description="P(left | guessing)", ordering="model_bias")
     def side_bias(self, obj):

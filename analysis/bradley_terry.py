@@ -492,6 +492,7 @@ class RankCorrelation:
     rho_lo: float
     rho_hi: float
     n_boot: int
+    interval: str = "resampling items (BT scores held fixed)"
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -504,9 +505,15 @@ def rank_correlation(
     rng: np.random.Generator | int | None = None,
     *,
     ci: float = 0.95,
+    bt_samples: np.ndarray | None = None,
 ) -> RankCorrelation:
-    """Kendall τ-b and Spearman ρ between BT scores and q, with percentile bootstrap
-    (resampling items) intervals. Items where either value is NaN are dropped."""
+    """Kendall τ-b and Spearman ρ between BT scores and q, with percentile bootstrap intervals.
+    Items where either value is NaN are dropped.
+
+    With ``bt_samples`` (n_boot × n_items: the BT bootstrap replicates of the scores, the same
+    resamples as the BT intervals) τ and ρ are computed against q on every replicate, so the
+    interval carries the uncertainty of the BT scores; ``n_boot`` and ``rng`` are then unused.
+    Without them, items are resampled with the BT scores held fixed."""
     x = np.asarray(bt_scores, float)
     y = np.asarray(q, float)
     if x.shape != y.shape or x.ndim != 1:
@@ -515,10 +522,32 @@ def rank_correlation(
     x, y = x[keep], y[keep]
     if x.size < 3:
         raise ValueError("need at least 3 items with finite scores for a rank correlation")
-    rng = _as_rng(rng)
     tau = float(scipy.stats.kendalltau(x, y).statistic)
     rho = float(scipy.stats.spearmanr(x, y).statistic)
     tail = 50.0 * (1.0 - ci)
+    if bt_samples is not None:
+        s = np.asarray(bt_samples, float)
+        if s.ndim != 2 or s.shape[1] != keep.size:
+            raise ValueError("bt_samples must have one column per item (n_boot × n_items)")
+        taus, rhos = _correlations_per_replicate(s[:, keep], y)
+        lo_t, hi_t = _disattenuated_interval(tau, taus, tail)
+        lo_r, hi_r = _disattenuated_interval(rho, rhos, tail)
+        interval = (
+            "BT bootstrap replicates of the scores (same resamples as the BT intervals), q fixed; "
+            "corrected for the attenuation that noisy scores cause"
+        )
+        return RankCorrelation(
+            int(x.size),
+            tau,
+            float(lo_t),
+            float(hi_t),
+            rho,
+            float(lo_r),
+            float(hi_r),
+            int(s.shape[0]),
+            interval,
+        )
+    rng = _as_rng(rng)
     lo_t = hi_t = lo_r = hi_r = float("nan")
     if n_boot > 0:
         rhos = np.empty(n_boot)
@@ -540,3 +569,31 @@ def rank_correlation(
     return RankCorrelation(
         int(x.size), tau, float(lo_t), float(hi_t), rho, float(lo_r), float(hi_r), int(n_boot)
     )
+
+
+def _correlations_per_replicate(samples: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Kendall τ-b, Spearman ρ) between every row of ``samples`` and the fixed ``q``."""
+    rq = scipy.stats.rankdata(q)
+    rq -= rq.mean()
+    rs = scipy.stats.rankdata(samples, axis=1)
+    rs -= rs.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rhos = (rs @ rq) / np.sqrt((rs * rs).sum(1) * (rq @ rq))
+    taus = np.array([scipy.stats.kendalltau(row, q).statistic for row in samples])
+    return taus, rhos
+
+
+def _disattenuated_interval(est: float, boot: np.ndarray, tail: float) -> tuple[float, float]:
+    """Interval for the correlation of the *latent* scores with q from replicate correlations.
+
+    Noise in the scores pulls a rank correlation towards 0: est ≈ λ·true and, one level
+    down, every replicate ≈ λ·est.  So true ≈ est·(est / replicate): the percentile interval
+    of the replicates, mapped through c ↦ est²/c (a replicate of the other sign maps to ±1).
+    Near 0 that multiplicative picture says nothing about the sign, so the basic bootstrap
+    interval [2·est − hi, 2·est − lo] is joined in, and so is the estimate itself."""
+    lo, hi = (float(v) for v in np.nanpercentile(boot, [tail, 100 - tail]))
+    ends = [est, 2.0 * est - hi, 2.0 * est - lo]
+    sign = 1.0 if est >= 0 else -1.0
+    for c in (sign * lo, sign * hi):  # replicate quantiles on the estimate's side of 0
+        ends.append(sign * (est * est / c if c > 0 else 1.0))
+    return max(-1.0, min(ends)), min(1.0, max(ends))

@@ -15,17 +15,21 @@ or, with ``base_url``, over real HTTP to a running server.
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
+from unittest import mock
 
 import numpy as np
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from analysis import simulation
 from scoring.models import Scorer, SketchScore
@@ -132,6 +136,11 @@ def latent_table(
             raise CrowdError(f"the oracle {oracle.name!r} has no scores for the categories of {study.slug!r}")
         ids, q, groups = (np.array(column) for column in zip(*rows))
         latent = simulation.latent_quality(ids, q, groups, rng, noise=noise)
+    return with_degraded_copies(study, latent)
+
+
+def with_degraded_copies(study: Study, latent: dict[int, float]) -> dict[int, float]:
+    """``latent`` plus each degraded copy of a known sketch, ``DEGRADED_DROP`` below its source."""
     derived = Sketch.objects.filter(category__in=study.categories.all(), derived_from__isnull=False)
     for pk, source in derived.values_list("pk", "derived_from_id"):
         if source in latent:
@@ -145,12 +154,13 @@ def latent_table(
 class DjangoClientTransport:
     """Django's test Client: the real URLconf, middleware and views, in this process."""
 
-    def __init__(self):
+    def __init__(self, remote_addr: str | None = None):
         from django.test import Client
 
         hosts = [h for h in settings.ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")]
         self.secure = bool(settings.SECURE_SSL_REDIRECT)
-        self.client = Client(HTTP_HOST=hosts[0] if hosts else "localhost")
+        extra = {"REMOTE_ADDR": remote_addr} if remote_addr else {}
+        self.client = Client(HTTP_HOST=hosts[0] if hosts else "localhost", **extra)
 
     def _page(self, response) -> simulation.Page:
         content = b"".join(response.streaming_content) if response.streaming else response.content
@@ -208,6 +218,20 @@ class HttpTransport:
 # -- the crowd ---------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def simulated_clock() -> Iterator[list[float]]:
+    """Patch ``timezone.now`` to real time plus an offset; the yielded list's one item is the
+    offset in seconds (add to it to let time pass)."""
+    offset = [0.0]
+    real_now = timezone.now
+
+    def now():
+        return real_now() + timedelta(seconds=offset[0])
+
+    with mock.patch.object(timezone, "now", now):
+        yield offset
+
+
 def mark_simulated(study: Study, panel_id: str) -> int:
     """Label a simulated participant as such (dashboard, report, rankings, exports)."""
     from annotation.models import Participant
@@ -261,7 +285,12 @@ def simulate_crowd(
     result = CrowdResult(study.slug)
     for number, profile in enumerate(profiles):
         panel_id = f"sim-{seed}-{number}"
-        responder = simulation.Responder(profile, latent, seeds.rng(scheme, "crowd_worker", seed, number))
+        responder = simulation.Responder(
+            profile,
+            latent,
+            seeds.rng(scheme, "crowd_worker", seed, number),
+            telemetry_rng=np.random.default_rng([seed, number, 16]),
+        )
         outcome = simulation.run_participant(
             transport_factory(), entry_url(study, panel_id), panel_id, responder, index.get
         )

@@ -111,9 +111,3 @@ def _edges(frame: Frame) -> list[float]:
     if edges and len(edges) == n + 1:
         return [float(e) for e in edges]
     return [i / n for i in range(n + 1)]
-
-
-def cell_flags(table, min_answers: int = THIN_LEVEL_ANSWERS) -> np.ndarray:
-    """Flag text per (method, category, level) cell of an AgreementTable."""
-    flags = ps.level_flags(table.n.reshape(-1), min_answers)
-    return np.array(flags, dtype=object).reshape(table.n.shape)

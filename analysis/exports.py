@@ -133,10 +133,11 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
         ("n_boot", "Bootstrap", whole), ("converged", "Converged", yes_no), ("warning", "Warning", text),
     ]),
     "rank_correlations": ("Rank correlation between Bradley–Terry scores and q in the largest component "
-                          "(95% bootstrap intervals, resampling sketches)", [
+                          "(95% intervals from the BT bootstrap replicates, corrected for attenuation)", [
         ("category", "Category", text), ("method", "Method", text), ("n_items", "Sketches", whole),
         ("tau", "Kendall τ", num), (("tau_lo", "tau_hi"), "τ interval", num_interval),
         ("rho", "Spearman ρ", num), (("rho_lo", "rho_hi"), "ρ interval", num_interval),
+        ("interval", "Interval", text),
     ]),
     "worker_qa": ("Worker quality", [
         ("panel_id", "Participant", text), ("index", "#", whole), ("flow_status", "Progress", text),
@@ -154,6 +155,28 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
     "exclusions": ("Participants not analysed, and why", [
         ("panel_id", "Participant", text), ("index", "#", whole), ("status", "Status", text),
         ("answers", "Answers", whole), ("reason", "Reason", text),
+    ]),
+    "kway_agreement_by_level": ("Best of K: agreement with q per level of the largest gap", [
+        ("method", "Method", text), ("level", "Level", text), ("answers", "Choices", whole),
+        ("agreement", "Agreement", pct), (("lo", "hi"), "Wilson 95%", pct_interval), ("abstained", "Abstained", whole),
+    ]),
+    "kway_rank_correlations": ("Best of K: Plackett–Luce scores against q", [
+        ("category", "Category", text), ("method", "Method", text), ("items", "Sketches", whole),
+        ("tau", "Kendall τ", num),
+    ]),
+    "kway_rankings": ("Best of K: Plackett–Luce ranking per category", [
+        ("category", "Category", text), ("rank", "Rank", whole), ("sketch_id", "Sketch", whole),
+        ("pl_score", "PL score", num), (("pl_lo", "pl_hi"), "95% bootstrap", bound_interval),
+        ("evidence", "Evidence", text), ("offered", "Offered", whole), ("chosen", "Chosen", whole),
+    ]),
+    "yes_rate_fits": ("Single: logistic fit of yes against q", [
+        ("method", "Method", text), ("category", "Category", text), ("answers", "Answers", whole),
+        ("yes_share", "Yes", pct), ("slope", "Slope b", num), (("slope_wald_lo", "slope_wald_hi"), "Wald 95%", num_interval),
+        (("slope_boot_lo", "slope_boot_hi"), "Worker bootstrap 95%", num_interval), ("intercept", "Intercept a", num),
+    ]),
+    "yes_rate_curve": ("Single: fitted yes rate on a grid of q", [
+        ("method", "Method", text), ("category", "Category", text), ("q", "q", num),
+        ("yes_rate", "Yes rate", pct), (("lo", "hi"), "95% bootstrap", pct_interval),
     ]),
     "answer_accounting": ("Answers by trial kind", [
         ("kind", "Kind", text), ("answers", "Answers", whole), ("in_scope", "From analysed workers", whole),
@@ -237,9 +260,37 @@ def report_context(report: Report, *, links: dict | None = None, with_figures: b
         "qa_table": html_table("worker_qa", tables["worker_qa"]),
         "reliability_table": html_table("reliability", tables["reliability"]),
         "exclusion_tables": [html_table(n, tables[n]) for n in ("exclusions", "answer_accounting")],
+        "choice_section": _choice_section(report),
         "files": FILE_NOTES,
         "links": links or {},
     }
+
+
+CHOICE_SECTIONS = {
+    "kway_agreement_by_level": (
+        "Best of K: Plackett–Luce rankings and agreement with q",
+        "Top-1 choices among K sketches; abstentions are counted apart and left out of the fits. "
+        "Agreement: the human chose the offered sketch with the highest q of the set's method, per level "
+        "of the set's largest normalised gap (Wilson 95% intervals). Rankings: Plackett–Luce scores with "
+        "95% percentile intervals over a Poisson bootstrap of the choices; sketches with too little evidence "
+        "(never chosen, never passed over) get no point score, as in the Bradley–Terry rankings.",
+    ),
+    "yes_rate_fits": (
+        "Single sketches: yes rate against q",
+        'P(yes) = σ(a + b·q), per method, per category and over all ("all"); slope intervals: Wald (observed '
+        "information) and 95% percentile over a bootstrap of workers; the curve table gives the fitted rate "
+        "on a grid of q with its bootstrap band.",
+    ),
+}
+
+
+def _choice_section(report: Report) -> dict | None:
+    tables = report.choice_tables
+    for key, (title, note) in CHOICE_SECTIONS.items():
+        if key in tables:
+            shown = [html_table(name, rows) for name, rows in tables.items() if name in TABLES]
+            return {"title": title, "note": note, "tables": shown}
+    return None
 
 
 def _ranking_columns(report: Report) -> list[Column]:

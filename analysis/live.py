@@ -70,23 +70,6 @@ def _report_key(kind: str, study: Study, include_excluded: bool, fingerprint) ->
     return f"analysis:report:{kind}:{study.pk}:{int(include_excluded)}:{fingerprint}"
 
 
-def report_output(study: Study, include_excluded: bool, kind: str, links: dict | None = None):
-    """The full report as HTML (``kind="html"``) or as zip bytes (``"zip"``), built now and
-    cached by the answer fingerprint (commands and the background task use this)."""
-    from analysis.reports import build_report
-
-    progress = selectors.study_progress(study)
-    key = _report_key(kind, study, include_excluded, progress.fingerprint)
-    data = cache.get(key)
-    if data is None:
-        report = build_report(study, include_excluded=include_excluded)
-        data = (
-            exports.render_report_html(report, links=links) if kind == "html" else exports.report_zip(report)
-        )
-        cache.set(key, data, CACHE_SECONDS)
-    return data
-
-
 def cached_report(study: Study, include_excluded: bool, kind: str = "html"):
     """The full report for the current answers if it is ready, else None (never computes)."""
     fingerprint = selectors.study_progress(study).fingerprint

@@ -86,6 +86,9 @@ class WorkerQuality(models.Model):
     model_skill_hi = models.FloatField(null=True)
     model_bias = models.FloatField("side bias", null=True, help_text="P(left | guessing); 0.5: none.")
     simulated = models.BooleanField(default=False)
+    bot_flags = models.TextField(
+        blank=True, help_text="Why the participant may be automated (studies.bot_flags); empty: no flag."
+    )
     fingerprint = models.CharField(max_length=200, help_text="The study's answers when computed.")
     computed_at = models.DateTimeField()
 

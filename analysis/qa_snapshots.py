@@ -12,7 +12,7 @@ from studies.models import Study
 QUALITY_FIELDS = [
     "panel_id", "flow_status", "status", "analysed", "trials", "sentinels", "sentinel_mistakes", "duplicates",
     "duplicate_consistency", "median_rt_ms", "fast_share", "left_rate", "majority_trials", "majority_agreement",
-    "model_skill", "model_skill_lo", "model_skill_hi", "model_bias", "simulated",
+    "model_skill", "model_skill_lo", "model_skill_hi", "model_bias", "simulated", "bot_flags",
 ]  # fmt: skip
 
 

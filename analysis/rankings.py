@@ -65,7 +65,10 @@ def ranking(
         keep = main & np.isfinite(q)
         rec = {"category": category.name, "method": name, "component": 1, "n_items": int(keep.sum())}
         if keep.sum() >= 3 and np.ptp(res.scores[keep]) > 0 and np.ptp(q[keep]) > 0:
-            rc = bt.rank_correlation(res.scores[keep], q[keep], n_boot=n_boot_corr, rng=rng)
+            # τ and ρ on every BT replicate (the BT uncertainty carries over); items resampled
+            # with fixed scores only when there is no BT bootstrap
+            boot = res.samples[:, keep] if res.samples is not None and res.n_boot > 0 else None
+            rc = bt.rank_correlation(res.scores[keep], q[keep], n_boot=n_boot_corr, rng=rng, bt_samples=boot)
             rec |= {
                 k: _f(v) if isinstance(v, float) else v for k, v in rc.to_dict().items() if k != "n_items"
             }
@@ -112,7 +115,7 @@ def _fit(n_items, w, l_, tie, alpha, n_boot, rng) -> tuple[dict, BTInference]:
     scores, solver = fit.scores, "fit_fast (Newton, vectorised)"
     if ties is None and w.size <= CHOIX_MAX_COMPARISONS:
         scores, solver = bt.fit_choix(n_items, w, l_, alpha), "choix.ilsr_pairwise (reference)"
-    res = infer_counts(pc, alpha, n_boot=max(n_boot, 0), rng=rng, theta_hat=scores)
+    res = infer_counts(pc, alpha, n_boot=max(n_boot, 0), rng=rng, theta_hat=scores, keep_samples=True)
     summary = res.summary()
     counts = summary["evidence"]
     little = sum(v for k, v in counts.items() if k not in ("ok", "never compared"))

@@ -8,6 +8,7 @@ scorers' checkpoint hashes, who and what was excluded and why, the rules and par
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,11 +18,11 @@ import numpy as np
 from django.utils import timezone
 
 from analysis import curves as agreement_curves
-from analysis import figures, results, selectors
+from analysis import figures, results, selectors, trial_type_results
 from analysis.rankings import Ranking, ranking
 from annotation.models import TrialKind
 from studies import seeds
-from studies.models import Study
+from studies.models import Study, TrialType
 
 CONFIG_FIELDS = [
     "name", "slug", "question", "state", "seed", "split", "pairs_per_cell", "n_levels", "level_edges",
@@ -34,7 +35,9 @@ ANSWER_FIELDS = [
     "trial_id", "trial_kind", "position", "planned_pair_id", "gold_pair_id", "duplicate_of_trial_id",
     "category", "method", "level", "q_left", "q_right", "left_sketch_id", "right_sketch_id", "choice",
     "chosen_sketch_id", "agrees_with_q", "correct", "server_response_ms", "client_response_ms",
-    "served_at", "answered_at",
+    "blur_count", "hidden_count", "input_kind", "pointer_moves", "pointer_path_px", "viewport_w", "viewport_h",
+    "device_hash", "network_hash", "served_at", "answered_at",
+    "third_sketch_id", "fourth_sketch_id",  # best of K: options 3 and 4 (left, right are options 1 and 2)
 ]  # fmt: skip
 
 
@@ -53,6 +56,8 @@ class Report:
     curves: agreement_curves.Curves | None = None
     allocation: list[dict] = field(default_factory=list)  # adaptive studies: random vs adaptive answers
     weighted: list[dict] = field(default_factory=list)  # agreement weighted by worker skill, beside
+    #: best of K / single (``analysis.trial_type_results``): their own tables; empty for pairs
+    choice_tables: dict[str, list[dict]] = field(default_factory=dict)
     _figures: dict = field(default_factory=dict, repr=False)
 
     def tables(self) -> dict[str, list[dict]]:
@@ -75,6 +80,7 @@ class Report:
             "reliability": self.reliability,
             "exclusions": self.exclusions,
             "answer_accounting": self.accounting,
+            **self.choice_tables,
         }
 
     def to_dict(self) -> dict:
@@ -163,33 +169,45 @@ def build_report(
     step = progress or (lambda share, stage: None)  # progress(share in [0, 1], stage): e.g. a Celery task's
     step(0.0, "reading the answers")
     frame = results.load_frame(study, scope)
+    choice_tables = {}
+    if study.trial_type != TrialType.PAIR:  # the pair analyses below get no answers; these replace them
+        step(0.05, "best-of-K or single-sketch results and their bootstraps")
+        choice_tables = trial_type_results.choice_tables(
+            frame, seed=seeds.key(study.seed_scheme, "report_choices", study.seed)
+        )
+    # pair analyses (agreement, BT, curves, reliability) read pairs only: none in other trial types
+    pairs = frame
+    if study.trial_type != TrialType.PAIR:
+        no_answers = frame.answers.take(np.zeros(len(frame.answers), bool))
+        pairs = dataclasses.replace(frame, answers=no_answers, in_scope=np.zeros(0, np.int64))
     step(0.1, "agreement and its bootstrap over workers")
     agreement = results.agreement(
-        frame, n_boot=agreement_boot, seed=seeds.key(study.seed_scheme, "report_agreement", study.seed)
+        pairs, n_boot=agreement_boot, seed=seeds.key(study.seed_scheme, "report_agreement", study.seed)
     )
     step(0.3, "Bradley–Terry rankings and their bootstrap")
-    rankings = category_rankings(frame, n_boot=bt_boot, n_boot_corr=correlation_boot)
+    rankings = category_rankings(pairs, n_boot=bt_boot, n_boot_corr=correlation_boot)
     step(0.6, "agreement curves and method differences")
     curve_boot = agreement_curves.CURVE_BOOT if curve_boot is None else curve_boot
     curves = agreement_curves.curves(
-        frame, n_boot=curve_boot, seed=seeds.key(study.seed_scheme, "report_curves", study.seed)
+        pairs, n_boot=curve_boot, seed=seeds.key(study.seed_scheme, "report_curves", study.seed)
     )
     step(0.75, "worker quality and reliability")
-    workers = results.fit_workers(frame)
+    workers = results.fit_workers(pairs)
     report = Report(
         study=study,
         meta={},
         frame=frame,
         agreement=agreement,
         rankings=rankings,
-        worker_qa=results.worker_quality(frame, workers),
-        reliability=results.reliability(frame),
-        allocation=results.by_allocation(frame),
+        worker_qa=results.worker_quality(pairs, workers),
+        reliability=results.reliability(pairs),
+        allocation=results.by_allocation(pairs),
         recognition=recognition(study, frame),
         exclusions=results.exclusions(frame),
         accounting=results.answer_accounting(frame),
         curves=curves,
-        weighted=results.skill_weighted_agreement(frame, workers),
+        weighted=results.skill_weighted_agreement(pairs, workers),
+        choice_tables=choice_tables,
     )
     report.meta = _meta(report, include_excluded, agreement_boot, bt_boot, correlation_boot)
     report.meta["parameters"]["curve_bootstrap"] = curve_boot
@@ -323,11 +341,15 @@ def answer_rows(frame: results.Frame, excluded: dict[int, str]) -> Iterator[dict
         planned = int(a.planned_pair[i]) >= 0
         chosen = int(a.chosen[i])
         agrees = correct = None
-        if planned and chosen >= 0 and q_left[i] != q_right[i]:
+        pair = a.right[i] >= 0 and a.third[i] < 0  # best of K and single: agreement in their own tables
+        if pair and planned and chosen >= 0 and q_left[i] != q_right[i]:
             agrees = bool((chosen == a.left[i]) == (q_left[i] > q_right[i]))
         known = a.gold_better[i] if kind == TrialKind.SENTINEL else a.practice_better[i]
         if kind in (TrialKind.SENTINEL, TrialKind.PRACTICE):
-            correct = bool(chosen == known)
+            single = a.right[i] < 0  # yes is right for the better sketch, no for the worse
+            correct = (
+                bool((a.choice[i] == "yes") == (a.left[i] == known)) if single else bool(chosen == known)
+            )
         if analysed[i]:
             reason = ""
         elif kind != TrialKind.REGULAR:
@@ -344,13 +366,24 @@ def answer_rows(frame: results.Frame, excluded: dict[int, str]) -> Iterator[dict
             "duplicate_of_trial_id": int(a.duplicate_of[i]) if a.duplicate_of[i] >= 0 else None,
             "category": categories.get(int(a.category[i])), "method": methods.get(int(a.scorer[i])),
             "level": int(a.level[i]) if planned else None,
-            "q_left": float(q_left[i]) if planned else None, "q_right": float(q_right[i]) if planned else None,
-            "left_sketch_id": int(a.left[i]), "right_sketch_id": int(a.right[i]), "choice": str(a.choice[i]),
+            "q_left": float(q_left[i]) if planned and pair else None,
+            "q_right": float(q_right[i]) if planned and pair else None,
+            "left_sketch_id": int(a.left[i]), "right_sketch_id": _id(a.right[i]), "choice": str(a.choice[i]),
             "chosen_sketch_id": chosen if chosen >= 0 else None, "agrees_with_q": agrees, "correct": correct,
             "server_response_ms": _ms(a.server_ms[i]), "client_response_ms": _ms(a.client_ms[i]),
+            "blur_count": _ms(a.blur_count[i]), "hidden_count": _ms(a.hidden_count[i]),
+            "input_kind": str(a.input_kind[i]), "pointer_moves": _ms(a.pointer_moves[i]),
+            "pointer_path_px": _ms(a.pointer_path_px[i]), "viewport_w": _ms(a.viewport_w[i]),
+            "viewport_h": _ms(a.viewport_h[i]), "device_hash": str(a.device_hash[i]),
+            "network_hash": str(a.network_hash[i]),
             "served_at": a.served_at[i].isoformat() if a.served_at[i] else None,
             "answered_at": a.answered_at[i].isoformat() if a.answered_at[i] else None,
+            "third_sketch_id": _id(a.third[i]), "fourth_sketch_id": _id(a.fourth[i]),
         }  # fmt: skip
+
+
+def _id(x) -> int | None:
+    return int(x) if x >= 0 else None
 
 
 def _ms(x) -> int | None:

@@ -17,24 +17,24 @@ Rules (also written into every report, ``RULES``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from analysis import agreement as agr
+from analysis import bot_screening, selectors
 from analysis import reliability as rel
-from analysis import selectors
 from analysis import worker_model as wm
 from analysis.worker_qa import worker_qa
 from annotation.models import ParticipantStatus, TrialKind
 from scoring.models import Scorer
 from sketches.models import Category
-from studies import screening
+from studies import bot_flags, screening
 from studies.models import Study
 
 AGREEMENT_BOOT = 1000  # bootstrap-over-workers replicates for the agreement intervals
 BT_BOOT = 200  # bootstrap replicates (resampling comparisons) for the BT intervals
-CORRELATION_BOOT = 200  # bootstrap replicates (resampling items) for τ and ρ
+CORRELATION_BOOT = 200  # resampling items for τ and ρ, only when the BT bootstrap is off
 ALPHA_PER_ITEM = 0.1  # BT prior strength: alpha = ALPHA_PER_ITEM / n_items (mild)
 CHOIX_MAX_COMPARISONS = 50_000  # above this (or with ties) the vectorised fit_fast is used
 FAST_MS = 300.0
@@ -50,9 +50,14 @@ RULES = [
     "Bradley–Terry per category pools all methods' pairs; 'no difference' counts as a tie (half a win each way); "
     f"prior alpha = {ALPHA_PER_ITEM} / n_items; choix.ilsr_pairwise is the reference, the vectorised Newton fit "
     f"is used with ties or above {CHOIX_MAX_COMPARISONS:,} comparisons.",
-    "Kendall τ-b and Spearman ρ between BT scores and q use the sketches compared at least once; intervals "
-    "resample sketches.",
+    "Kendall τ-b and Spearman ρ between BT scores and q use the sketches compared at least once; their "
+    "intervals recompute τ and ρ on every BT bootstrap replicate (the same resamples as the BT intervals, q "
+    "fixed), corrected for the pull towards 0 that noisy scores cause, so they carry the BT uncertainty.",
     "Response time: the browser's measurement when sent, else the server's (first served → received).",
+    "Bot flags (studies.bot_flags; thresholds per study): too fast, hidden tab, no own input, same side, "
+    "periodic answers, shared network or device, agreement with the scorer at the hardest levels beyond the "
+    "other participants. A flagged participant is left out of the analysis when the study says so (the "
+    "default), unless a researcher includes them again; flags never reject anyone on the panel.",
 ]
 
 
@@ -68,6 +73,7 @@ class Frame:
     participants: list[dict]
     scope: str
     in_scope: np.ndarray  # participant ids analysed
+    flags: bot_flags.StudyFlags = field(default_factory=bot_flags.StudyFlags)
 
     @property
     def analysed(self) -> np.ndarray:
@@ -76,19 +82,23 @@ class Frame:
 
 
 def load_frame(study: Study, scope: str = selectors.ANALYSABLE) -> Frame:
+    """The study's answers and participants; the scope leaves out whom the bot flags exclude
+    (``analysis.bot_screening.flagged_out``)."""
     participants = selectors.participant_table(study)
-    in_scope = np.array(
-        sorted(selectors.scope_participants(study, scope).values_list("pk", flat=True)), np.int64
-    )
+    answers = selectors.study_answers(study)
+    flags = bot_screening.study_flags(study, answers, participants)
+    excluded = bot_screening.flagged_out(study, flags, participants)
+    scoped = set(selectors.scope_participants(study, scope).values_list("pk", flat=True)) - excluded
     return Frame(
         study=study,
         scorers=selectors.study_scorers(study),
         categories=selectors.study_categories(study),
         levels=level_names(study),
-        answers=selectors.study_answers(study),
+        answers=answers,
         participants=participants,
         scope=scope,
-        in_scope=in_scope,
+        in_scope=np.array(sorted(scoped), np.int64),
+        flags=flags,
     )
 
 
@@ -373,6 +383,7 @@ def worker_quality(frame: Frame, model: wm.WorkerModel | None = None) -> list[di
                 "majority_agreement": r.get("majority_agreement"),
                 "screening_reason": p.get("screening_reason", ""),
                 "simulated": p.get("simulated", False),
+                "bot_flags": bot_screening.reasons(frame.flags.of(p["id"])),
                 "recomputed_status": _recomputed(replayed.get(p["id"], ("", ""))[0], p),
                 **_model_columns(model, p["id"]),
             }  # fmt: skip
@@ -432,7 +443,7 @@ def _safe(fn, *args):
 # -- what was left out -----------------------------------------------------------------
 
 
-def exclusion_reason(p: dict, study: Study) -> str:
+def exclusion_reason(p: dict, study: Study, flags: list | None = None) -> str:
     status = p["status"]
     if p.get("analysis_override") == "exclude":
         return f"excluded by the researcher: {p.get('analysis_override_reason') or 'no reason given'}"
@@ -454,6 +465,8 @@ def exclusion_reason(p: dict, study: Study) -> str:
         )
     if status != ParticipantStatus.COMPLETED:
         return f"not finished yet ({status}, {p['current_position']} of {p['n_trials']} trials)"
+    if flags and study.exclude_flagged and p.get("analysis_override") != "include":
+        return f"flagged as possibly automated ({bot_screening.reasons(flags)})"
     return "not in the analysed scope"
 
 
@@ -470,7 +483,7 @@ def exclusions(frame: Frame) -> list[dict]:
             "index": p["index"],
             "status": p["status"],
             "answers": answered.get(p["id"], 0),
-            "reason": exclusion_reason(p, frame.study),
+            "reason": exclusion_reason(p, frame.study, frame.flags.of(p["id"])),
         }  # fmt: skip
         for p in frame.participants
         if p["id"] not in in_scope

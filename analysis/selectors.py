@@ -38,7 +38,9 @@ _ANSWER_COLUMNS = {  # field name → (ORM path, dtype, missing value)
     "kind": ("trial__kind", "<U9", None),
     "is_practice": ("trial__is_practice", bool, None),
     "left": ("trial__left_sketch_id", np.int64, None),
-    "right": ("trial__right_sketch_id", np.int64, None),
+    "right": ("trial__right_sketch_id", np.int64, -1),  # -1: a single trial
+    "third": ("trial__third_sketch_id", np.int64, -1),  # best of K: options 3 and 4
+    "fourth": ("trial__fourth_sketch_id", np.int64, -1),
     "choice": ("choice", "<U5", None),
     "chosen": ("chosen_sketch_id", np.int64, -1),
     "planned_pair": ("trial__planned_pair_id", np.int64, -1),
@@ -56,6 +58,15 @@ _ANSWER_COLUMNS = {  # field name → (ORM path, dtype, missing value)
     "allocation": ("trial__planned_pair__allocation", "<U12", ""),
     "server_ms": ("server_response_ms", float, np.nan),
     "client_ms": ("client_response_ms", float, np.nan),
+    "blur_count": ("blur_count", float, np.nan),
+    "hidden_count": ("hidden_count", float, np.nan),
+    "input_kind": ("input_kind", "<U1", None),
+    "pointer_moves": ("pointer_moves", float, np.nan),
+    "pointer_path_px": ("pointer_path_px", float, np.nan),
+    "viewport_w": ("viewport_w", float, np.nan),
+    "viewport_h": ("viewport_h", float, np.nan),
+    "device_hash": ("device_hash", "<U16", None),
+    "network_hash": ("network_hash", "<U16", None),
     "served_at": ("served_at", object, None),
     "answered_at": ("created_at", object, None),
 }
@@ -79,6 +90,8 @@ class StudyAnswers:
     is_practice: np.ndarray
     left: np.ndarray
     right: np.ndarray
+    third: np.ndarray
+    fourth: np.ndarray
     choice: np.ndarray
     chosen: np.ndarray
     planned_pair: np.ndarray
@@ -96,6 +109,15 @@ class StudyAnswers:
     allocation: np.ndarray  # how the planned pair was first handed out ("" for sentinels, practice)
     server_ms: np.ndarray
     client_ms: np.ndarray
+    blur_count: np.ndarray  # telemetry (annotation.telemetry): NaN / "" where not sent
+    hidden_count: np.ndarray
+    input_kind: np.ndarray
+    pointer_moves: np.ndarray
+    pointer_path_px: np.ndarray
+    viewport_w: np.ndarray
+    viewport_h: np.ndarray
+    device_hash: np.ndarray
+    network_hash: np.ndarray
     served_at: np.ndarray
     answered_at: np.ndarray
 
@@ -182,6 +204,7 @@ def participant_table(study: Study) -> list[dict]:
             "blocked_at",
             "analysis_override",
             "analysis_override_reason",
+            "probe_answer",
         )
     )
 
@@ -221,12 +244,12 @@ def recognition_accuracy(study: Study) -> dict[int, tuple[int, int]]:
 
 
 def planned_sketches(study: Study) -> dict[int, np.ndarray]:
-    """{category id: sorted ids of the sketches in the category's planned pairs}."""
+    """{category id: sorted ids of the sketches in the category's planned trials (pairs, sets, singles)}."""
     found: dict[int, set[int]] = {}
-    for category_id, a, b in PlannedPair.objects.filter(study=study).values_list(
-        "category_id", "sketch_a_id", "sketch_b_id"
+    for category_id, *ids in PlannedPair.objects.filter(study=study).values_list(
+        "category_id", "sketch_a_id", "sketch_b_id", "sketch_c_id", "sketch_d_id"
     ):
-        found.setdefault(category_id, set()).update((a, b))
+        found.setdefault(category_id, set()).update(pk for pk in ids if pk is not None)
     return {c: np.array(sorted(ids), dtype=np.int64) for c, ids in found.items()}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from analysis.models import WorkerQuality
-from annotation.answering import release_pairs_of_excluded
+from annotation.actions import do_release_pairs_of_excluded
 from annotation.models import Answer, Participant, ParticipantStatus, RefusedSubmission, Trial
 from studies.models import Study
 
@@ -26,7 +26,7 @@ def do_remove_simulated_participants(study: Study) -> int:
                 ParticipantStatus.CONSENTING,
                 ParticipantStatus.DECLINED,
             ):
-                release_pairs_of_excluded(participant)  # their pairs still counted as covered
+                do_release_pairs_of_excluded(participant)  # their pairs still counted as covered
         ids = [p.pk for p in simulated]
         Answer.objects.filter(trial__participant_id__in=ids).delete()
         RefusedSubmission.objects.filter(participant_id__in=ids).delete()

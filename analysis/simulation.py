@@ -15,6 +15,14 @@ Profiles:
 - ``always_left``: presses left every time;
 - ``too_fast``: some signal (β = 4) but answers in ~240 ms, faster than one can look;
 - ``inconsistent``: a weak signal (β = 1.5), close to a coin flip.
+- ``careful``: a careful person (as ``good``, with 5% lapses of attention), for the bot tests;
+- ``scorer_bot``: an agent that answers from the *scorer's* q (the caller gives it that truth)
+  with human-like delays and human-like telemetry;
+- ``fast_clicker``: clicks at random in ~260 ms.
+
+With a ``telemetry_rng`` a responder also sends the trial page's telemetry
+(``annotation.telemetry``): focus and visibility changes, input kind, pointer movement,
+viewport and a device fingerprint of its own, as its kind of client would produce them.
 
 ``run_participant`` drives one participant over a ``Transport`` (Django's test Client or a
 real HTTP client): consent, instructions, practice and its feedback, trials and breaks,
@@ -60,6 +68,10 @@ class Profile:
     rt_median_ms: float = 1400.0
     rt_sigma: float = 0.45  # log-normal spread of the response time
     none_below: float = 0.03  # answers "no difference" (when offered) if |u_left − u_right| is below this
+    input_kinds: str = "kp"  # telemetry: the inputs it answers with (k key, p pointer, t touch)
+    moves_median: float = 25.0  # telemetry: pointer moves per trial (pointer answers)
+    blur_rate: float = 0.02  # telemetry: share of trials in which the window loses focus
+    hidden_rate: float = 0.01  # telemetry: share of trials in which the tab is hidden
 
 
 PROFILES: dict[str, Profile] = {
@@ -70,6 +82,19 @@ PROFILES: dict[str, Profile] = {
     "always_left": Profile("always_left", left_rate=1.0, rt_median_ms=500.0, none_below=0.0),
     "too_fast": Profile("too_fast", beta=4.0, rt_median_ms=240.0, rt_sigma=0.3),
     "inconsistent": Profile("inconsistent", beta=1.5, rt_median_ms=900.0),
+    "careful": Profile("careful", random_rate=0.05, rt_median_ms=1500.0, hidden_rate=0.02, input_kinds="kpt"),
+    "scorer_bot": Profile("scorer_bot", beta=5000.0, rt_median_ms=1800.0, rt_sigma=0.35, none_below=0.0),
+    "fast_clicker": Profile(
+        "fast_clicker",
+        random_rate=1.0,
+        rt_median_ms=260.0,
+        rt_sigma=0.25,
+        none_below=0.0,
+        input_kinds="p",
+        moves_median=2.0,
+        blur_rate=0.0,
+        hidden_rate=0.0,
+    ),
 }
 
 
@@ -106,8 +131,20 @@ def latent_quality(sketch_ids, q, groups, rng: np.random.Generator, noise: float
 class Responder:
     """One simulated worker: a profile, its latent-quality table, its own random stream."""
 
-    def __init__(self, profile: Profile, latent: Mapping[int, float], rng: np.random.Generator):
+    def __init__(
+        self,
+        profile: Profile,
+        latent: Mapping[int, float],
+        rng: np.random.Generator,
+        telemetry_rng: np.random.Generator | None = None,
+    ):
         self.profile, self.latent, self.rng = profile, latent, rng
+        self.telemetry_rng = telemetry_rng  # None: no telemetry (a client without JavaScript)
+        if telemetry_rng is not None:
+            self.device = "".join(f"{b:02x}" for b in telemetry_rng.integers(0, 256, 8).tolist())
+            self.viewport = [(1280, 720), (1440, 900), (1920, 1080), (390, 844), (412, 915)][
+                int(telemetry_rng.integers(0, 5))
+            ]
 
     def p_left(self, left_id: int | None, right_id: int | None) -> float:
         p = self.profile
@@ -117,7 +154,7 @@ class Responder:
         elif p.thurstone_sigma > 0:
             signal = 0.5 * (1.0 + math.erf((u_l - u_r) / (p.thurstone_sigma * math.sqrt(2.0))))
         else:
-            signal = 1.0 / (1.0 + math.exp(-p.beta * (u_l - u_r)))
+            signal = 1.0 / (1.0 + math.exp(min(700.0, -p.beta * (u_l - u_r))))
         return p.left_rate + p.random_rate * 0.5 + (1.0 - p.left_rate - p.random_rate) * signal
 
     def choose(self, left_id: int | None, right_id: int | None, allow_none: bool = False) -> str:
@@ -134,6 +171,26 @@ class Responder:
     def response_ms(self) -> int:
         p = self.profile
         return int(round(p.rt_median_ms * math.exp(p.rt_sigma * self.rng.standard_normal())))
+
+    def telemetry(self) -> str | None:
+        """The trial page's ``tm`` field as this kind of client would send it (None: none sent)."""
+        rng, p = self.telemetry_rng, self.profile
+        if rng is None:
+            return None
+        kind = p.input_kinds[int(rng.integers(0, len(p.input_kinds)))]
+        moves = int(rng.poisson(p.moves_median)) if kind == "p" else int(rng.poisson(2))
+        return ";".join(
+            [
+                f"b={int(rng.random() < p.blur_rate)}",
+                f"v={int(rng.random() < p.hidden_rate)}",
+                f"i={kind}",
+                f"m={moves}",
+                f"p={int(moves * rng.uniform(5, 25))}",
+                f"w={self.viewport[0]}",
+                f"h={self.viewport[1]}",
+                f"f={self.device}",
+            ]
+        )
 
 
 def svg_digest(svg: str | bytes) -> str:
@@ -243,8 +300,11 @@ def run_participant(
     identify: Callable[[str], int | None],
     *,
     max_steps: int = 100_000,
+    wait: Callable[[int], None] | None = None,
 ) -> ParticipantOutcome:
-    """Take one participant from the panel link to a final page; returns what happened."""
+    """Take one participant from the panel link to a final page; returns what happened.
+    ``wait(ms)``, if given, is called with each trial's response time before the answer is
+    sent (real sleeping against a server, or a test's clock)."""
     outcome = ParticipantOutcome(panel_id, responder.profile.kind, "")
     page = transport.get(entry_url)
     for _ in range(max_steps):
@@ -263,7 +323,13 @@ def run_participant(
             right = _stimulus(transport, step.images["Right sketch"], identify)
             outcome.unrecognised_stimuli += (left is None) + (right is None)
             choice = responder.choose(left, right, allow_none="none" in form.buttons["choice"])
-            data = form.fields | {"choice": choice, "client_ms": responder.response_ms()}
+            response_ms = responder.response_ms()
+            data = form.fields | {"choice": choice, "client_ms": response_ms}
+            measured = responder.telemetry()
+            if measured is not None:
+                data["tm"] = measured
+            if wait is not None:
+                wait(response_ms)
             page = transport.post(form.action, data, htmx=True)
             outcome.answered += 1
         elif step.name == "consent":

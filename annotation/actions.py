@@ -7,6 +7,8 @@
 * ``do_mark_served(participant)``: the current trial is sent out (starts its server clock)
 * ``do_touch(participant)``: the participant is still there (idle timeout)
 * ``do_expire_idle_participants(now)`` → ``ExpiryReport``
+* ``do_release_pairs_of_excluded(participant)``: a blocked, abandoned, returned or removed
+  participant's planned pairs (answered or not) go back to the pool (``annotation.answering``)
 * ``do_answer_questions(participant, answers)``: the end-of-study questionnaire (``annotation.questionnaires``)
 * ``do_review``, ``do_override_analysis``, ``do_decide_on_panel``, ``do_set_bonus``: a researcher's
   review of one participant (``annotation.review``); analysis exclusion and panel decisions stay separate
@@ -24,7 +26,14 @@ from annotation.admission import (
     do_enter_study,
     do_finish_instructions,
 )
-from annotation.answering import ACCEPTED, REFUSED, REPLAYED, SubmitResult, do_submit_answer
+from annotation.answering import (
+    ACCEPTED,
+    REFUSED,
+    REPLAYED,
+    SubmitResult,
+    do_release_pairs_of_excluded,
+    do_submit_answer,
+)
 from annotation.expiry import ExpiryReport, do_expire_idle_participants
 from annotation.models import Participant
 from annotation.questionnaires import QuestionError, do_answer_questions
@@ -49,6 +58,7 @@ __all__ = [
     "do_finish_instructions",
     "do_mark_served",
     "do_override_analysis",
+    "do_release_pairs_of_excluded",
     "do_review",
     "do_set_bonus",
     "do_submit_answer",

@@ -209,6 +209,8 @@ def _store_trials(participant: Participant, practice, drafts) -> None:
             token=new_token(),
             left_sketch_id=draft.left_sketch_id,
             right_sketch_id=draft.right_sketch_id,
+            third_sketch_id=draft.third_sketch_id,
+            fourth_sketch_id=draft.fourth_sketch_id,
             practice_better_sketch_id=draft.better_sketch_id,
         )
         for i, draft in enumerate(practice)
@@ -233,6 +235,8 @@ def _trial_row(participant: Participant, draft, duplicate_of_id: int | None = No
         token=new_token(),
         left_sketch_id=draft.left_sketch_id,
         right_sketch_id=draft.right_sketch_id,
+        third_sketch_id=draft.third_sketch_id,
+        fourth_sketch_id=draft.fourth_sketch_id,
         planned_pair_id=draft.planned_pair_id,
         gold_pair_id=draft.gold_pair_id,
         duplicate_of_id=duplicate_of_id,
@@ -249,14 +253,16 @@ def do_decline_consent(participant: Participant) -> Participant:
     return participant
 
 
-def do_finish_instructions(participant: Participant) -> Participant:
-    """Instructions read: on to practice (or straight to the trials when there is none)."""
+def do_finish_instructions(participant: Participant, probe_answer: str = "") -> Participant:
+    """Instructions read: on to practice (or straight to the trials when there is none).
+    ``probe_answer``: what came in the instructions' hidden field (``Study.instruction_probe``)."""
     with transaction.atomic():
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         if locked.status == ParticipantStatus.INSTRUCTIONS:
             locked.status = ParticipantStatus.PRACTICE if locked.n_practice else ParticipantStatus.ACTIVE
             locked.last_seen_at = timezone.now()
-            locked.save(update_fields=["status", "last_seen_at"])
+            locked.probe_answer = str(probe_answer or "").replace("\x00", "").strip()[:100]
+            locked.save(update_fields=["status", "last_seen_at", "probe_answer"])
         return locked
 
 

@@ -9,9 +9,12 @@ tabs, retries and double clicks:
 * any trial while a break is due → refused until the break ends (``do_end_break``);
 * a blocked, finished or timed-out participant → refused and logged;
 * a sentinel answered wrongly → one more mistake; more than ``max_sentinel_mistakes``
-  blocks the participant at once (their unanswered pairs go back to the pool);
+  blocks the participant at once (every planned pair of theirs, answered or not, goes back
+  to the pool), and the live checks of ``studies.screening`` (sequential tests, too-fast
+  answers) may block sooner;
 * a duplicate → consistency with the first answer (the same sketch, whatever side);
-* the last trial → completed; qualified unless duplicate agreement is below the minimum.
+* the last trial → completed; qualified unless the study's screening rule (``studies.screening``:
+  duplicate agreement, sentinels, too-fast answers) unqualifies them.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from annotation import trial_types
 from annotation.hot_queries import lock_participant, store_answer, trial_and_next_rows
 from annotation.models import (
     Answer,
-    Choice,
     Participant,
     ParticipantStatus,
     RefusalReason,
@@ -34,6 +37,7 @@ from annotation.models import (
     Trial,
     TrialKind,
 )
+from annotation.telemetry import Telemetry
 from studies import screening
 from studies.actions import do_release_planned_pairs
 from studies.models import Study, StudyState
@@ -108,6 +112,7 @@ def do_submit_answer(
     *,
     study_slug: str | None = None,
     now: datetime | None = None,
+    telemetry: Telemetry | None = None,
 ) -> SubmitResult:
     """Store ``choice`` for the participant's trial ``token``; see the module docstring.
 
@@ -124,12 +129,12 @@ def do_submit_answer(
         study = locked.study
         trial, upcoming = _trial_and_next(locked, token)
         if trial is None:
-            return _refuse(locked, token, choice, RefusalReason.UNKNOWN_TOKEN)
+            return _do_refuse(locked, token, choice, RefusalReason.UNKNOWN_TOKEN)
         if trial.answer_id is not None:
             return SubmitResult(REPLAYED, locked, trial, Answer.objects.get(pk=trial.answer_id))
         reason = _refusal(locked, study, trial, choice)
         if reason:
-            return _refuse(locked, token, choice, reason, trial)
+            return _do_refuse(locked, token, choice, reason, trial)
         answer = Answer(
             trial=trial,
             choice=choice,
@@ -139,6 +144,7 @@ def do_submit_answer(
             client_response_ms=clean_client_ms(client_ms),
             created_at=received,
             **_checks(trial, choice),
+            **(telemetry or Telemetry()).answer_fields(),
         )
         blocked_now, completed_now = _advance(locked, study, trial, answer, received)
         # Straight on to the next trial: its server clock starts now, in this transaction.
@@ -146,7 +152,7 @@ def do_submit_answer(
         locked.trial_served_at = received if shows_trial else None
         store_answer(answer, locked, _UPDATED_FIELDS)  # one statement on PostgreSQL
         if blocked_now or (completed_now and not locked.qualified):
-            release_pairs_of_excluded(locked)
+            do_release_pairs_of_excluded(locked)
         return SubmitResult(
             ACCEPTED,
             locked,
@@ -179,19 +185,18 @@ def _refusal(participant: Participant, study: Study, trial: Trial, choice: str) 
     expected = participant.practice_position if in_practice else participant.current_position
     if trial.is_practice != in_practice or trial.position != expected:
         return RefusalReason.NOT_CURRENT
-    offered = {Choice.LEFT, Choice.RIGHT} | ({Choice.NONE} if study.allow_no_difference else set())
-    if choice not in offered:
+    if choice not in trial_types.offered_choices(study, trial):
         return RefusalReason.INVALID_CHOICE
     return None
 
 
-def _refuse(participant, token, choice, reason, trial=None) -> SubmitResult:
+def _do_refuse(participant, token, choice, reason, trial=None) -> SubmitResult:
     RefusedSubmission.objects.create(participant=participant, token=token, choice=choice, reason=reason)
     return SubmitResult(REFUSED, participant, trial, reason=reason)
 
 
 def _chosen_sketch_id(trial: Trial, choice: str) -> int | None:
-    return {Choice.LEFT: trial.left_sketch_id, Choice.RIGHT: trial.right_sketch_id}.get(choice)
+    return trial_types.chosen_sketch_id(trial, choice)
 
 
 def _elapsed_ms(served_at: datetime | None, received: datetime) -> int | None:
@@ -203,9 +208,9 @@ def _elapsed_ms(served_at: datetime | None, received: datetime) -> int | None:
 def _checks(trial: Trial, choice: str) -> dict:
     chosen = _chosen_sketch_id(trial, choice)
     if trial.kind == TrialKind.SENTINEL:
-        return {"is_correct": chosen == trial.gold_better_id}
+        return {"is_correct": trial_types.is_correct(trial, choice, trial.gold_better_id)}
     if trial.kind == TrialKind.PRACTICE:
-        return {"is_correct": chosen == trial.practice_better_sketch_id}
+        return {"is_correct": trial_types.is_correct(trial, choice, trial.practice_better_sketch_id)}
     if trial.kind == TrialKind.DUPLICATE:
         # The original is always earlier in the list, hence answered; None is "no difference".
         return {"is_consistent": trial.first_chosen_id == chosen}
@@ -221,8 +226,8 @@ def _advance(p: Participant, study: Study, trial: Trial, answer: Answer, now: da
             p.status = ParticipantStatus.ACTIVE
         return False, False
     p.current_position += 1
-    p.left_choices += answer.choice == Choice.LEFT
-    p.right_choices += answer.choice == Choice.RIGHT
+    left, right = trial_types.side_tally(trial, answer.choice)
+    p.left_choices, p.right_choices = p.left_choices + left, p.right_choices + right
     ms = answer.client_response_ms if answer.client_response_ms is not None else answer.server_response_ms
     p.fast_answers += ms is not None and ms < study.too_fast_ms
     if trial.kind == TrialKind.SENTINEL:
@@ -260,7 +265,7 @@ def screening_counts(p: Participant) -> screening.Counts:
     )
 
 
-def release_pairs_of_excluded(participant: Participant) -> int:
+def do_release_pairs_of_excluded(participant: Participant) -> int:
     """A blocked or unqualified participant's answers never count: give back every planned
     pair of theirs, answered or not (once per pair), so the plan is covered by answers that do."""
     pairs = set(

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from annotation.answering import release_pairs_of_excluded
+from annotation.answering import do_release_pairs_of_excluded
 from annotation.models import Participant, ParticipantStatus
 from studies.models import Study
 
@@ -58,4 +58,4 @@ def _expire_one(pk: int, cutoff: datetime) -> int | None:
             return None
         participant.status = ParticipantStatus.ABANDONED
         participant.save(update_fields=["status"])
-        return release_pairs_of_excluded(participant)  # an abandoned list is never analysed
+        return do_release_pairs_of_excluded(participant)  # an abandoned list is never analysed

@@ -41,6 +41,9 @@ STUDY_FIELDS = {
     "panel",
     "allow_no_difference",
     "show_category",
+    # the trial type (annotation.trial_types): which answers a trial takes
+    "trial_type",
+    "options_per_trial",
     "max_sentinel_mistakes",
     "min_duplicate_agreement",
     # screening (studies.screening via Study.screening_rules)
@@ -271,7 +274,7 @@ def store_answer(answer: Answer, participant: Participant, update_fields: list[s
 
 
 @cache
-def _stimulus_sql(vendor: str, side: str) -> str:
+def _stimulus_sql(vendor: str, side: str) -> str:  # side: left, right, third or fourth
     sketch = _column(Trial, f"{side}_sketch")
     strokes = f"k.{_column(Sketch, 'strokes')}"
     as_text = f"{strokes}::text" if vendor == "postgresql" else strokes

@@ -142,6 +142,12 @@ class Participant(models.Model):
         help_text="The researcher's decision, with its reason in the review log (annotation.review).",
     )
     analysis_override_reason = models.CharField(max_length=500, blank=True)
+    probe_answer = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="What was typed into the instructions' hidden field (Study.instruction_probe): "
+        "a person never sees it, so anything here was written by an automated reader.",
+    )
 
     objects = ParticipantQuerySet.as_manager()
 
@@ -223,7 +229,21 @@ class Trial(models.Model):
     is_practice = models.BooleanField(default=False)
     token = models.CharField(max_length=32, unique=True)
     left_sketch = models.ForeignKey(Sketch, on_delete=models.PROTECT, related_name="+")
-    right_sketch = models.ForeignKey(Sketch, on_delete=models.PROTECT, related_name="+")
+    right_sketch = models.ForeignKey(
+        Sketch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty: a single trial.",
+    )
+    # Best of K: options 1..K are left, right, third, fourth (annotation.trial_types).
+    third_sketch = models.ForeignKey(
+        Sketch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    fourth_sketch = models.ForeignKey(
+        Sketch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     planned_pair = models.ForeignKey(
         PlannedPair, null=True, blank=True, on_delete=models.PROTECT, related_name="trials"
     )
@@ -279,6 +299,14 @@ class Choice(models.TextChoices):
     LEFT = "left"
     RIGHT = "right"
     NONE = "none", "no visible difference"
+    # best of K: the option chosen (1 = left, 2 = right, 3 = third, 4 = fourth); "none" abstains
+    OPTION_1 = "1", "option 1"
+    OPTION_2 = "2", "option 2"
+    OPTION_3 = "3", "option 3"
+    OPTION_4 = "4", "option 4"
+    # single
+    YES = "yes"
+    NO = "no"
 
 
 class Answer(models.Model):
@@ -296,13 +324,26 @@ class Answer(models.Model):
     client_response_ms = models.PositiveIntegerField(
         null=True, blank=True, help_text="Measured in the browser."
     )
+    # Telemetry sent with the answer (annotation.telemetry; clamped, NULL when missing).
+    blur_count = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Window lost focus.")
+    hidden_count = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Tab hidden.")
+    input_kind = models.CharField(
+        max_length=1, blank=True, default="", help_text="k key, p pointer, t touch; empty: none recorded."
+    )
+    pointer_moves = models.PositiveSmallIntegerField(null=True, blank=True)
+    pointer_path_px = models.PositiveIntegerField(null=True, blank=True)
+    viewport_w = models.PositiveSmallIntegerField(null=True, blank=True)
+    viewport_h = models.PositiveSmallIntegerField(null=True, blank=True)
+    device_hash = models.CharField(max_length=16, blank=True, default="", help_text="Salted per study.")
+    network_hash = models.CharField(max_length=16, blank=True, default="", help_text="Salted per study.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(choice="none", chosen_sketch__isnull=True)
-                | (~Q(choice="none") & Q(chosen_sketch__isnull=False)),
+                # "none" (abstain) and a single trial's "no" choose no sketch; every other answer one
+                condition=Q(choice__in=["none", "no"], chosen_sketch__isnull=True)
+                | (~Q(choice__in=["none", "no"]) & Q(chosen_sketch__isnull=False)),
                 name="answer_sketch_matches_choice",
             ),
         ]

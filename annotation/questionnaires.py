@@ -4,7 +4,7 @@
 check answered wrong once is asked again). ``do_answer_questions(participant, phase, data)``
 validates every answer of the phase at once (nothing stored if any is invalid: ``QuestionError``
 lists them), stores them in one transaction, and on a second wrong comprehension answer screens
-the participant out: blocked, not qualified, and their unanswered pairs back to the pool.
+the participant out: blocked, not qualified, and their planned pairs (answered or not) back to the pool.
 """
 
 from __future__ import annotations
@@ -120,9 +120,9 @@ def do_answer_questions(participant: Participant, phase: str, data) -> Participa
                 timezone.now(),
             )
             locked.save(update_fields=["status", "qualified", "blocked_at"])
-            from annotation.answering import release_pairs_of_excluded  # (a cycle at import time)
+            from annotation.answering import do_release_pairs_of_excluded  # (a cycle at import time)
 
-            release_pairs_of_excluded(locked)
+            do_release_pairs_of_excluded(locked)
     return locked
 
 

@@ -20,6 +20,7 @@ from annotation.models import Choice, Participant, ParticipantStatus, Trial
 from annotation.outcomes import outcome_context, participant_outcome
 from annotation.questionnaires import pending_questions
 from annotation.text import render_markdown
+from annotation.trial_screens import known_answer, question_for, screen_context
 from studies.models import StudyState
 
 
@@ -39,6 +40,10 @@ def _study_urls(slug: str) -> tuple[str, str]:
     return reverse("annotation:stimulus", args=[slug, "TOKEN", "left"]), reverse(
         "annotation:answer", args=[slug]
     )
+
+
+#: What the instructions' hidden line asks an automated reader to type (``Study.instruction_probe``).
+PROBE_WORD = "heliotrope"
 
 
 def stimulus_url(slug: str, token: str, side: str) -> str:
@@ -149,7 +154,7 @@ def _trial(participant: Participant, fetched=()) -> dict:
             participant=participant, is_practice=in_practice, position__in=[position, position + 1]
         )
         .annotate(category_name=F("left_sketch__category__name"))
-        .only("token", "position")
+        .only("token", "position", "left_sketch", "right_sketch", "third_sketch", "fourth_sketch")
         .order_by("position")
     )
     current, upcoming = trials[0], trials[1:]
@@ -157,7 +162,8 @@ def _trial(participant: Participant, fetched=()) -> dict:
         upcoming = []  # the next pair comes after a break: its token stays unseen until then
     slug = study.slug
     label = f"Practice {position + 1} of {total}" if in_practice else f"Trial {position + 1} of {total}"
-    return trial_context(
+    category = current.category_name if study.show_category else ""
+    context = trial_context(
         question=study.question,
         allow_none=study.allow_no_difference,
         token=current.token,
@@ -167,9 +173,18 @@ def _trial(participant: Participant, fetched=()) -> dict:
         done=position,
         total=total,
         label=label,
-        prefetch=[stimulus_url(slug, t.token, side) for t in upcoming for side in ("left", "right")],
-        category=current.category_name if study.show_category else "",
+        prefetch=[stimulus_url(slug, t.token, side) for t in upcoming for side in _sides(t)],
+        category=category,
     )
+    # best of K and single (annotation.trial_screens); a pair adds only its type
+    return context | screen_context(
+        study, current, lambda side: stimulus_url(slug, current.token, side), category
+    )
+
+
+def _sides(trial: Trial) -> tuple[str, ...]:
+    ids = (trial.left_sketch_id, trial.right_sketch_id, trial.third_sketch_id, trial.fourth_sketch_id)
+    return tuple(side for side, pk in zip(("left", "right", "third", "fourth"), ids) if pk is not None)
 
 
 def _break_before(study, position: int, total: int) -> bool:
@@ -181,12 +196,15 @@ def _instructions(participant: Participant) -> dict:
     study = participant.study
     example = (  # stored after the practice trials (annotation.admission)
         Trial.objects.filter(participant=participant, is_practice=True, position=participant.n_practice)
-        .only("token", "left_sketch_id", "practice_better_sketch_id")
+        .only(
+            "token", "left_sketch", "right_sketch", "third_sketch", "fourth_sketch", "practice_better_sketch"
+        )
         .first()
     )
     context = {
         "instructions_html": render_markdown(study.instructions),
         "has_practice": participant.n_practice > 0,
+        "probe_word": PROBE_WORD,
     }
     if example is not None:
         better_left = example.practice_better_sketch_id == example.left_sketch_id
@@ -195,6 +213,19 @@ def _instructions(participant: Participant) -> dict:
             "right_url": stimulus_url(study.slug, example.token, "right"),
             "better": "left" if better_left else "right",
         }
+        url_of = lambda side: stimulus_url(study.slug, example.token, side)  # noqa: E731
+        context["example"] |= screen_context(study, example, url_of) | known_answer(
+            study, example, example.practice_better_sketch_id
+        )
+    context["screen"] = (
+        screen_context(study, None, str)
+        if study.trial_type == "pair"
+        else {
+            "trial_type": study.trial_type,
+            "n_options": study.sketches_per_trial,
+            "question": question_for(study, "<category>" if study.show_category else ""),
+        }
+    )
     return context
 
 
@@ -202,14 +233,19 @@ def _feedback(participant: Participant, trial: Trial) -> dict:
     answer = trial.answer
     better = "left" if trial.practice_better_sketch_id == trial.left_sketch_id else "right"
     slug = participant.study.slug
-    return {
-        "correct": bool(answer.is_correct),
-        "no_difference": answer.choice == Choice.NONE,
-        "better": better,
-        "left_url": stimulus_url(slug, trial.token, "left"),
-        "right_url": stimulus_url(slug, trial.token, "right"),
-        "practice_done": participant.status != ParticipantStatus.PRACTICE,
-    }
+    return (
+        {
+            "correct": bool(answer.is_correct),
+            "no_difference": answer.choice == Choice.NONE,
+            "better": better,
+            "left_url": stimulus_url(slug, trial.token, "left"),
+            "right_url": stimulus_url(slug, trial.token, "right"),
+            "practice_done": participant.status != ParticipantStatus.PRACTICE,
+            "answered": answer.choice,
+        }
+        | screen_context(participant.study, trial, lambda side: stimulus_url(slug, trial.token, side))
+        | known_answer(participant.study, trial, trial.practice_better_sketch_id)
+    )
 
 
 def feedback_trial(participant: Participant, token: str) -> Trial | None:

@@ -13,7 +13,7 @@ urlpatterns = [
     path("<slug:slug>/questions/", limited(views.questions), name="questions"),
     path("<slug:slug>/answer/", limited(views.answer), name="answer"),
     re_path(
-        r"^(?P<slug>[-\w]+)/s/(?P<token>[-\w]{1,32})/(?P<side>left|right)\.svg$",
+        r"^(?P<slug>[-\w]+)/s/(?P<token>[-\w]{1,32})/(?P<side>left|right|third|fourth)\.svg$",
         limited(views.stimulus),
         name="stimulus",
     ),

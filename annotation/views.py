@@ -11,12 +11,13 @@ import json
 import logging
 from functools import lru_cache
 
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation import identity, panels
+from annotation import identity, panels, telemetry
 from annotation.actions import (
     REFUSED,
     REPLAYED,
@@ -255,7 +256,8 @@ def consent(request, participant: Participant):
 @require_POST
 @_participant_view
 def instructions(request, participant: Participant):
-    updated = do_finish_instructions(participant)
+    probe = request.POST.get("reference", "") if participant.study.instruction_probe else ""
+    updated = do_finish_instructions(participant, probe)
     updated.study = participant.study
     return _after_post(request, updated)
 
@@ -289,9 +291,17 @@ def answer(request, slug: str):
     if pk is None:
         return _no_session(request, slug)
     post = request.POST
+    measured = telemetry.parse(
+        post.get("tm"), network=client_network(request), secret=settings.SECRET_KEY, study_key=slug
+    )
     try:
         result = do_submit_answer(
-            pk, post.get("token", ""), post.get("choice", ""), post.get("client_ms"), study_slug=slug
+            pk,
+            post.get("token", ""),
+            post.get("choice", ""),
+            post.get("client_ms"),
+            study_slug=slug,
+            telemetry=measured,
         )
     except Participant.DoesNotExist:
         return _no_session(request, slug)

@@ -1,7 +1,8 @@
 """The scoring app's actions: the index that admin, API, commands, tasks and other apps import.
 
-Each name is defined in the concept module named beside it. Every function validates first
-and raises ``ScoringInputError`` with a message naming the problem, before anything is written.
+Each name is defined in the concept module named beside it. The functions that take a researcher's
+input (``do_create_scorer``, ``do_request_training``, ``do_start_scoring_run``) validate it first and
+raise ``ScoringInputError`` with a message naming the problem, before anything is written.
 
 Scorers (``scoring.scorers``):
 

@@ -1,7 +1,8 @@
 """The sanity report of a trained scorer, on its held-out sketches: compute, store, look up.
 
 ``do_evaluate_scorer`` is the one action: the ``evaluate_scorer`` command, the Celery task
-queued after every training and the admin button call it. The maths is
+queued after every training and the admin button (which queues that task,
+``do_queue_evaluation``) call it. The maths is
 :mod:`scoring.sanity` (pure); this module reads the test split, loads the scorer's
 verified checkpoint through the worker's handler cache and stores the report in
 ``Scorer.metrics["sanity"]``.

@@ -143,7 +143,7 @@ def do_score_batch(run_id: int, sketch_ids: Sequence[int]) -> int:
     try:
         handler = checkpoints.load_handler(run.scorer, scoring_device())
     except CheckpointError as exc:
-        _record_failure(run_id, exc.message, fail=True)
+        _do_record_failure(run_id, exc.message, fail=True)
         return 0
     rows = list(
         Sketch.objects.filter(pk__in=sketch_ids, category__in=run.categories.all())
@@ -154,7 +154,7 @@ def do_score_batch(run_id: int, sketch_ids: Sequence[int]) -> int:
         try:
             scored = score_rows(handler, rows)
         except ValueError as exc:
-            _record_failure(run_id, f"sketches {sketch_ids[0]}…{sketch_ids[-1]}: {exc}", fail=True)
+            _do_record_failure(run_id, f"sketches {sketch_ids[0]}…{sketch_ids[-1]}: {exc}", fail=True)
             return 0
         do_upsert_scores(run, scored)
     do_refresh_run_progress(run_id)
@@ -264,7 +264,7 @@ def do_refresh_run_progress(run_id: int) -> ScoringRun:
     return run
 
 
-def _record_failure(run_id: int, message: str, fail: bool) -> None:
+def _do_record_failure(run_id: int, message: str, fail: bool) -> None:
     log.warning("scoring run %s: %s", run_id, message)
     with transaction.atomic():
         run = ScoringRun.objects.select_for_update().get(pk=run_id)
@@ -284,14 +284,14 @@ def do_cancel_run(run: ScoringRun, user=None) -> bool:
         status=JobStatus.FAILED, finished_at=timezone.now()
     )
     if cancelled:
-        _record_failure(run.pk, f"cancelled{who}", fail=False)
+        _do_record_failure(run.pk, f"cancelled{who}", fail=False)
     return bool(cancelled)
 
 
 def do_record_unexpected_failure(run_id: int, exc: BaseException) -> None:
     """For the task: an error no retry fixes is shown on the run (which is marked failed)."""
     if ScoringRun.objects.filter(pk=run_id).exists():
-        _record_failure(run_id, f"unexpected error: {type(exc).__name__}: {exc}", fail=True)
+        _do_record_failure(run_id, f"unexpected error: {type(exc).__name__}: {exc}", fail=True)
 
 
 def unscored_sketch_ids(run: ScoringRun) -> list[int]:
@@ -332,7 +332,7 @@ def do_settle_scoring_run(run: ScoringRun, now=None) -> str:
         if not missing:
             do_refresh_run_progress(run.pk)
     elif verdict == leases.FAIL and same.exists():
-        _record_failure(
+        _do_record_failure(
             run.pk, leases.given_up_message("the scoring run", jobs.lease_seconds(), run.attempts), fail=True
         )
     return verdict

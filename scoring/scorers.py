@@ -1,8 +1,8 @@
-"""State changes of the scoring app: create and train scorers. Commands, admin, API and tasks call these.
+"""Scorers: create, queue and train them. Outside callers import these from ``scoring.actions``.
 
 Scoring runs (score sketches with a trained scorer) are in :mod:`scoring.runs`.
-Every function validates first and raises :class:`ScoringInputError` with a
-message naming the problem, before anything is written.
+``do_create_scorer`` and ``do_request_training`` validate the request first and raise
+:class:`ScoringInputError` with a message naming the problem, before anything is written.
 """
 
 from __future__ import annotations

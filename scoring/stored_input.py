@@ -40,6 +40,7 @@ def empty(n: int, max_len: int) -> tuple[np.ndarray, np.ndarray]:
 def encoded(sketch_ids: Sequence[int], max_len: int) -> tuple[np.ndarray, np.ndarray]:
     """``(X, lengths)`` for ``sketch_ids`` in that order, equal to ``encode_stored`` of their strokes.
 
+    Writes: sketches without stored input are encoded and stored here (``do_encode_and_store``).
     Raises ``ValueError`` naming a sketch id that does not exist or has no points."""
     ids = [int(i) for i in sketch_ids]
     X, lengths = empty(len(ids), max_len)
@@ -51,13 +52,13 @@ def encoded(sketch_ids: Sequence[int], max_len: int) -> tuple[np.ndarray, np.nda
         lengths[i] = length
     missing = [pk for pk in ids if lengths[position[pk]] == 0]
     if missing:
-        X_new, len_new = encode_and_store(missing, max_len)
+        X_new, len_new = do_encode_and_store(missing, max_len)
         for j, pk in enumerate(missing):
             X[position[pk]], lengths[position[pk]] = X_new[j], len_new[j]
     return X, lengths
 
 
-def encode_and_store(sketch_ids: Sequence[int], max_len: int) -> tuple[np.ndarray, np.ndarray]:
+def do_encode_and_store(sketch_ids: Sequence[int], max_len: int) -> tuple[np.ndarray, np.ndarray]:
     """Encode the sketches from their stored strokes and store (or replace) their encoder input."""
     strokes = dict(Sketch.objects.filter(pk__in=sketch_ids).values_list("pk", "strokes"))
     absent = [pk for pk in sketch_ids if pk not in strokes]

@@ -1,4 +1,5 @@
-"""State changes of the corpus. Commands, admin, API and tasks all call these."""
+"""Importing Quick, Draw! files: one file in one transaction (``do_import_file``, ``import_path``),
+and uploads as import batches run under a lease. Outside callers import these from ``sketches.actions``."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Claiming jobs with a lease, renewing it while working, and settling expired ones.
 
-Used by import batches (here), scoring runs (``scoring.runs``) and report exports
-(``analysis.actions``). The rule itself is ``sketches.leases``. Settings:
+Used by import batches (``sketches.imports``), scoring runs (``scoring.runs``) and report exports
+(``analysis.export_jobs``). The rule itself is ``sketches.leases``. Settings:
 ``SKETCHQ_JOB_LEASE_SECONDS`` (default 300) and ``SKETCHQ_JOB_MAX_ATTEMPTS`` (default 3).
 """
 

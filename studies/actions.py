@@ -7,6 +7,7 @@ Each name is defined in the concept module named beside it.
 * Its plan (``studies.planning``): ``preview_plan`` (reads only), ``do_freeze_plan``, ``do_discard_plan``;
   ``do_fit_to_data`` shrinks the settings to what the data allows (``studies.feasibility``).
 * Gold pairs (``studies.gold``): ``do_review_gold``, ``do_accept_gold_seen``.
+* Questions (``studies.questionnaires``): ``do_add_authenticity_question`` (the optional probe).
 * Trial lists (``studies.trial_drawing``): ``draw_trial_list`` (claims planned pairs; call it
   inside the transaction that stores the trials), ``draw_practice_trials`` (reads only),
   ``do_release_planned_pairs``.
@@ -24,6 +25,7 @@ from studies.lifecycle import (
     do_resume_study,
 )
 from studies.planning import do_discard_plan, do_freeze_plan, preview_plan
+from studies.questionnaires import do_add_authenticity_question
 from studies.trial_drawing import (
     KIND_NAMES,
     PracticeDraft,
@@ -39,6 +41,7 @@ __all__ = [
     "StudyConfigError",
     "TrialDraft",
     "do_accept_gold_seen",
+    "do_add_authenticity_question",
     "do_clone_study",
     "do_close_study",
     "do_delete_study",

@@ -146,7 +146,7 @@ class StudyAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["categories", "scorers", "shared_with"]
-    actions = ["launch_pilot", "launch_live", "pause", "resume", "close", "clone"]
+    actions = ["launch_pilot", "launch_live", "pause", "resume", "close", "clone", "ask_authenticity"]
     fieldsets = [
         (
             "Content",
@@ -167,6 +167,7 @@ class StudyAdmin(admin.ModelAdmin):
         ("Sampling (the pair plan)", {"fields": PLAN_FIELDS[:-1] + ["feasible_sizes"]}),
         ("Per-participant trial list", {"fields": RUN_FIELDS[:-1] + ["break_every", "idle_timeout_minutes"]}),
         ("Screening (see the screening planner below)", {"fields": SCREENING_FIELDS}),
+        ("Bot defences (flags never reject anyone on the panel)", {"fields": list(lifecycle.BOT_FIELDS)}),
         (
             "Running it",
             {
@@ -434,3 +435,10 @@ class StudyAdmin(admin.ModelAdmin):
     @admin.action(description="Clone selected studies (new drafts)", permissions=["add"])
     def clone(self, request, queryset):
         self._bulk(request, queryset, "clone")
+
+    @admin.action(description="Ask the authenticity question at the end (free text)", permissions=["change"])
+    def ask_authenticity(self, request, queryset):
+        for study in queryset:
+            _, added = actions.do_add_authenticity_question(study)
+            note = "added to the post-task questions" if added else "was already asked"
+            messages.success(request, f"{study.slug}: the authenticity question {note}.")

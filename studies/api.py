@@ -64,6 +64,9 @@ class StudySerializer(serializers.ModelSerializer):
         _, problems = checks.study_edges(draft)
         if problems:
             raise ValidationError({"level_edges": problems})
+        problems = checks.trial_type_problems(draft)
+        if problems:
+            raise ValidationError({"trial_type": problems})
         problems = checks.trial_list_problems(draft)
         if problems:
             raise ValidationError({"trials_per_participant": problems})

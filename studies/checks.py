@@ -9,7 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 from scoring.evaluation import problem_of
-from studies.models import Panel, PlannedPair, Study, StudyState
+from studies.models import (
+    MAX_OPTIONS,
+    MIN_OPTIONS,
+    Panel,
+    PlannedPair,
+    SamplingMode,
+    Study,
+    StudyState,
+    TrialType,
+)
 from studies.sampling import level_edges
 
 
@@ -34,6 +43,29 @@ def study_edges(study: Study) -> tuple[np.ndarray | None, list[str]]:
     if any(b <= a for a, b in zip(edges, edges[1:])):
         problems.append("level edges must be strictly increasing")
     return (None if problems else np.asarray(edges, dtype=np.float64)), problems
+
+
+def trial_type_problems(study: Study) -> list[str]:
+    """Is the trial type's configuration coherent? (Messages name the admin's labels.)"""
+    problems = []
+    if study.trial_type not in TrialType.values:
+        problems.append(f"trial type must be one of {', '.join(TrialType.values)}, got {study.trial_type!r}")
+    elif study.trial_type == TrialType.BEST_OF_K and not (
+        MIN_OPTIONS <= (study.options_per_trial or 0) <= MAX_OPTIONS
+    ):
+        problems.append(
+            f"best of K shows {MIN_OPTIONS} to {MAX_OPTIONS} sketches per trial, got K = {study.options_per_trial}"
+        )
+    elif study.trial_type == TrialType.SINGLE and study.allow_no_difference:
+        problems.append(
+            'a single-sketch trial is answered yes or no: turn off "no difference" (the abstain option '
+            "is for pairs and best of K)"
+        )
+    if study.trial_type != TrialType.PAIR and study.sampling_mode == SamplingMode.ADAPTIVE:
+        problems.append(
+            "adaptive sampling chooses pairs: use balanced or natural sampling for this trial type"
+        )
+    return problems
 
 
 def trial_list_problems(study: Study) -> list[str]:
@@ -75,6 +107,7 @@ def config_problems(study: Study) -> list[str]:
     if not n_scorers:
         problems.append("choose at least one scorer (method)")
     problems += study_edges(study)[1]
+    problems += trial_type_problems(study)
     problems += trial_list_problems(study)
     planned = study.pairs_per_cell * n_categories * n_scorers
     regular = study.regular_trials_per_participant
@@ -116,6 +149,23 @@ def plan_size_problems(study: Study) -> list[str]:
     return [f"the frozen plan has {n_pairs} pairs, each participant needs {need} (short by {need - n_pairs})"]
 
 
+def set_gold_problems(study: Study, live: bool) -> list[str]:
+    """Best of K: a sentinel shows its gold pair plus K − 2 worse sketches of other gold pairs."""
+    from studies.models import GoldPair, TrialType
+
+    if study.trial_type != TrialType.BEST_OF_K or study.options_per_trial <= 2:
+        return []
+    pool = GoldPair.objects.filter(study=study).sentinel_pool(live=live)
+    worse = pool.values("worse").distinct().count()
+    need = study.options_per_trial - 1  # its own worse sketch and K − 2 others
+    if worse < need:
+        return [
+            f"best of {study.options_per_trial} needs at least {need} distinct worse sketches in the sentinel "
+            f"gold pool (each sentinel adds {need - 1} from other gold pairs), it has {worse}"
+        ]
+    return []
+
+
 def launch_problems(study: Study, live: bool = True) -> list[str]:
     """Everything that must hold before participants may enter (the plan is frozen by then).
 
@@ -128,6 +178,7 @@ def launch_problems(study: Study, live: bool = True) -> list[str]:
     else:
         problems += plan_size_problems(study)
         problems += pool_problems(study, live=live)
+        problems += set_gold_problems(study, live=live)
         frozen = {s["id"]: s["checkpoint_sha256"] for s in study.plan_summary.get("scorers", [])}
         for scorer in study.scorers.all():
             if frozen.get(scorer.pk) not in (None, scorer.checkpoint_sha256):

@@ -48,12 +48,18 @@ class StudyAdminForm(forms.ModelForm):
             "sentinels_per_participant",
             "duplicates_per_participant",
             "min_duplicate_distance",
+            "trial_type",
+            "options_per_trial",
+            "allow_no_difference",
         ):
             if name in cleaned:
                 setattr(draft, name, cleaned[name])
         _, edge_problems = checks.study_edges(draft)
         for message in edge_problems:
             self.add_error("level_edges" if "level_edges" in self.fields else None, message)
+        if "trial_type" in self.fields:
+            for message in checks.trial_type_problems(draft):
+                self.add_error("trial_type", message)
         if "trials_per_participant" in self.fields:
             for message in checks.trial_list_problems(draft):
                 self.add_error("trials_per_participant", message)

@@ -37,6 +37,8 @@ PLAN_FIELDS = (
     "adaptive_control_share",
     "adaptive_target_width",
     "adaptive_refit_every",
+    "trial_type",
+    "options_per_trial",
     "auto_gold_pairs",
     "degradation_gold_pairs",
     "seed",
@@ -74,6 +76,8 @@ OTHER_RUN_FIELDS = (
     "completion_url",
 )
 #: Who may enter: editable in any state.
+#: Bot defences (``studies.bot_flags``): offline flags and an optional probe, editable in any state.
+BOT_FIELDS = ("bot_checks", "exclude_flagged", "instruction_probe")
 ENTRY_FIELDS = ("public_title", "prolific_study_id", "require_signed_entry", "new_entries_per_network_hour")
 
 #: Fields copied by a clone: the whole configuration, none of the run.
@@ -85,6 +89,7 @@ CLONED_FIELDS = [
     *RUN_FIELDS,
     *SCREENING_FIELDS,
     *OTHER_RUN_FIELDS,
+    *BOT_FIELDS,
     *(name for name in ENTRY_FIELDS if name != "prolific_study_id"),  # a clone is another panel study
 ]
 

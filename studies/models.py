@@ -8,13 +8,14 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
 from scoring.models import Scorer
 from sketches.models import Category, Sketch, Split
-from studies import seeds
+from studies import bot_flags, seeds
 
 DEFAULT_QUESTION = "Select the sketch with better visual quality"
 #: What participants see as the page title when a study sets none: neutral, never the internal name.
@@ -47,9 +48,25 @@ class Allocation(models.TextChoices):
     ADAPTIVE = "adaptive", "adaptively chosen"
 
 
+class TrialType(models.TextChoices):
+    PAIR = "pair", "pair: which of two sketches is better"
+    BEST_OF_K = "best_of_k", "best of K: choose the best of K sketches (K = 2–4)"
+    SINGLE = "single", "single: is this a good drawing of the category? (yes/no, paper §4.4)"
+
+
+#: K of a best-of-K study: at least 2, at most 4 sketches per trial.
+MIN_OPTIONS, MAX_OPTIONS = 2, 4
+
+
 class Panel(models.TextChoices):
     PROLIFIC = "prolific", "Prolific"
     GENERIC = "generic", "generic panel (id in ?pid=)"
+
+
+def validate_bot_checks(value) -> None:
+    problems = bot_flags.check_config(value)
+    if problems:
+        raise ValidationError(problems)
 
 
 def new_entry_secret() -> str:
@@ -142,6 +159,19 @@ class Study(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Adaptive sampling: refit on the answers every this many answers.",
     )
+    trial_type = models.CharField(
+        max_length=10,
+        choices=TrialType.choices,
+        default=TrialType.PAIR,
+        help_text="What one trial asks. Best of K: sets of K sketches, spread over levels by their "
+        "largest gap. Single: one sketch at a time, spread over q; the question names the category.",
+    )
+    options_per_trial = models.PositiveSmallIntegerField(
+        "K (sketches per trial)",
+        default=3,
+        validators=[MinValueValidator(MIN_OPTIONS), MaxValueValidator(MAX_OPTIONS)],
+        help_text="Best of K only: how many sketches each trial shows (2–4).",
+    )
     auto_gold_pairs = models.PositiveIntegerField(
         default=100,
         help_text="Automatic gold pairs added when the plan is frozen: the largest model gaps on "
@@ -190,7 +220,10 @@ class Study(models.Model):
         help_text="Block live once this many trials are answered and the too-fast share is exceeded. "
         "0: flag at the end only.",
     )
-    allow_no_difference = models.BooleanField(default=False)
+    allow_no_difference = models.BooleanField(
+        default=False,
+        help_text='Pairs and best of K: offer "no difference / can\'t tell" (an abstention). Single: unused.',
+    )
     show_category = models.BooleanField(
         default=True,
         help_text='Name the category on the trial screen ("Which cat is drawn better?"). '
@@ -242,6 +275,24 @@ class Study(models.Model):
         help_text="At most this many new participants per hour from one network (/24 IPv4, /48 IPv6), "
         "and never more than a fifth of the places (at least 1). 0: no cap.",
     )
+    bot_checks = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_bot_checks],
+        help_text="Bot and model-driven answering flags (analysis.bot_flags): a threshold per flag "
+        'overrides its default, null turns it off, e.g. {"too_fast_median_ms": 500, "max_per_device": null}. '
+        "Empty: the defaults.",
+    )
+    exclude_flagged = models.BooleanField(
+        default=True,
+        help_text="Leave participants with a bot flag out of the analysis (a researcher can include one "
+        "again). Flags never reject anyone on the panel.",
+    )
+    instruction_probe = models.BooleanField(
+        default=False,
+        help_text="Probe for text-reading agents: the instructions carry a line no person sees, asking "
+        "an automated reader to fill in a hidden field. Off by default.",
+    )
     qualification_study = models.ForeignKey(
         "self",
         null=True,
@@ -270,6 +321,10 @@ class Study(models.Model):
             models.CheckConstraint(
                 condition=Q(min_duplicate_agreement__gte=0) & Q(min_duplicate_agreement__lte=1),
                 name="study_duplicate_agreement_in_unit_interval",
+            ),
+            models.CheckConstraint(
+                condition=Q(options_per_trial__gte=MIN_OPTIONS) & Q(options_per_trial__lte=MAX_OPTIONS),
+                name="study_options_per_trial_2_to_4",
             ),
         ]
 
@@ -339,20 +394,33 @@ class Study(models.Model):
         }
 
     @property
+    def sketches_per_trial(self) -> int:
+        """1 (single), 2 (pair) or K (best of K)."""
+        return {TrialType.SINGLE: 1, TrialType.PAIR: 2}.get(self.trial_type, self.options_per_trial)
+
+    @property
     def regular_trials_per_participant(self) -> int:
         return self.trials_per_participant - self.sentinels_per_participant - self.duplicates_per_participant
 
 
 class PlannedPair(models.Model):
-    """One pair of the frozen plan for a (category, method), with the scores it was drawn from."""
+    """One trial of the frozen plan for a (category, method), with the scores it was drawn from.
+
+    A pair fills ``sketch_a``/``sketch_b``. A best-of-K set also fills ``sketch_c`` (K ≥ 3) and
+    ``sketch_d`` (K = 4); its ``gap`` is the largest normalised gap of the set. A single trial
+    fills ``sketch_a`` only; its ``gap`` is the sketch's normalised q and ``level`` its q bin."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="planned_pairs")
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
     scorer = models.ForeignKey(Scorer, on_delete=models.PROTECT, related_name="+")
     sketch_a = models.ForeignKey(Sketch, on_delete=models.PROTECT, related_name="+")
-    sketch_b = models.ForeignKey(Sketch, on_delete=models.PROTECT, related_name="+")
+    sketch_b = models.ForeignKey(Sketch, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sketch_c = models.ForeignKey(Sketch, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sketch_d = models.ForeignKey(Sketch, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     q_a = models.FloatField()
-    q_b = models.FloatField()
+    q_b = models.FloatField(null=True, blank=True)
+    q_c = models.FloatField(null=True, blank=True)
+    q_d = models.FloatField(null=True, blank=True)
     gap = models.FloatField(help_text="Normalised |q_a − q_b| in [0, 1].")
     level = models.PositiveSmallIntegerField()
     order = models.PositiveIntegerField(help_text="Seeded hand-out order within the study.")
@@ -370,7 +438,24 @@ class PlannedPair(models.Model):
         ordering = ["study", "order"]
         constraints = [
             models.UniqueConstraint(
-                fields=["study", "scorer", "sketch_a", "sketch_b"], name="plannedpair_unique"
+                fields=["study", "scorer", "sketch_a", "sketch_b"],
+                condition=Q(sketch_c__isnull=True),
+                name="plannedpair_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["study", "scorer", "sketch_a", "sketch_b", "sketch_c"],
+                condition=Q(sketch_c__isnull=False, sketch_d__isnull=True),
+                name="plannedpair_unique_triple",
+            ),
+            models.UniqueConstraint(
+                fields=["study", "scorer", "sketch_a", "sketch_b", "sketch_c", "sketch_d"],
+                condition=Q(sketch_d__isnull=False),
+                name="plannedpair_unique_quadruple",
+            ),
+            models.UniqueConstraint(
+                fields=["study", "scorer", "sketch_a"],
+                condition=Q(sketch_b__isnull=True),
+                name="plannedpair_unique_single",
             ),
             models.UniqueConstraint(fields=["study", "order"], name="plannedpair_unique_order"),
             models.CheckConstraint(condition=~Q(sketch_a=F("sketch_b")), name="plannedpair_no_self_pair"),

@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from scoring.models import Scorer, SketchScore
 from sketches.models import Category, Sketch
-from studies import checks, gold, power, sampling
+from studies import checks, gold, power, sampling, set_sampling
 from studies.errors import StudyConfigError
-from studies.models import GoldPair, PlannedPair, Study, StudyState
+from studies.models import GoldPair, PlannedPair, Study, StudyState, TrialType
 
 BULK_BATCH = 5000
 SENTINEL_QUANTILE = 0.2
@@ -33,7 +33,7 @@ class Cell:
     scorer: Scorer
     sketch_ids: np.ndarray
     q: np.ndarray
-    plan: sampling.PairPlan | None = None
+    plan: sampling.PairPlan | set_sampling.SetPlan | set_sampling.SinglePlan | None = None
     candidates: np.ndarray | None = None
 
 
@@ -211,8 +211,15 @@ def _draw_cell(study: Study, cell: Cell, edges: np.ndarray, problems: list[str])
     label = f"{cell.category.name} × {cell.scorer.name}"
     rng = study.rng("plan_cell", cell.category.pk, cell.scorer.pk)
     try:
-        cell.candidates = sampling.count_candidates_per_level(cell.q, edges)
-        cell.plan = sampling.plan_pairs(cell.q, study.pairs_per_cell, edges, study.plan_mode, rng)
+        if study.trial_type == TrialType.BEST_OF_K:
+            cell.plan = set_sampling.plan_sets(
+                cell.q, study.pairs_per_cell, study.options_per_trial, edges, study.plan_mode, rng
+            )
+        elif study.trial_type == TrialType.SINGLE:
+            cell.plan = set_sampling.plan_singles(cell.q, study.pairs_per_cell, edges.size - 1, rng)
+        else:
+            cell.candidates = sampling.count_candidates_per_level(cell.q, edges)
+            cell.plan = sampling.plan_pairs(cell.q, study.pairs_per_cell, edges, study.plan_mode, rng)
     except sampling.InfeasiblePlan as error:
         problems.append(f"{label}: {error}")
 
@@ -253,8 +260,12 @@ def _store_pairs(study: Study, cells: list[Cell]) -> None:
         "scorer_id",
         "sketch_a_id",
         "sketch_b_id",
+        "sketch_c_id",
+        "sketch_d_id",
         "q_a",
         "q_b",
+        "q_c",
+        "q_d",
         "gap",
         "level",
         "order",
@@ -263,17 +274,16 @@ def _store_pairs(study: Study, cells: list[Cell]) -> None:
     ]
     rows, start = [], 0
     for cell in cells:
-        plan, ids, n = cell.plan, cell.sketch_ids, len(cell.plan)
+        n = len(cell.plan)
+        sketches, scores, gap, level = _plan_columns(cell)
         rows += zip(
             [study.pk] * n,
             [cell.category.pk] * n,
             [cell.scorer.pk] * n,
-            ids[plan.i].tolist(),
-            ids[plan.j].tolist(),
-            cell.q[plan.i].tolist(),
-            cell.q[plan.j].tolist(),
-            plan.gap.tolist(),
-            plan.level.tolist(),
+            *sketches,
+            *scores,
+            gap,
+            level,
             order[start : start + n].tolist(),
             [0] * n,
             [""] * n,
@@ -293,11 +303,38 @@ def _store_pairs(study: Study, cells: list[Cell]) -> None:
             cursor.executemany(sql, rows[chunk : chunk + BULK_BATCH])
 
 
+def _plan_columns(cell: Cell) -> tuple[list[list], list[list], list, list]:
+    """Four sketch-id columns and four q columns (None where a trial has fewer sketches), gap, level."""
+    plan, ids, q = cell.plan, cell.sketch_ids, cell.q
+    if isinstance(plan, sampling.PairPlan):
+        members = np.column_stack([plan.i, plan.j])
+        gap, level = plan.gap, plan.level
+    elif isinstance(plan, set_sampling.SetPlan):
+        members, gap, level = plan.members, plan.gap, plan.level
+    else:
+        assert isinstance(plan, set_sampling.SinglePlan)
+        members, level = plan.index[:, None], plan.bin
+        span = float(q.max() - q.min()) or 1.0
+        gap = np.clip((q[plan.index] - q.min()) / span, 0.0, 1.0)
+    n = members.shape[0]
+    sketches, scores = [], []
+    for column in range(4):
+        if column < members.shape[1]:
+            sketches.append(ids[members[:, column]].tolist())
+            scores.append(q[members[:, column]].tolist())
+        else:
+            sketches.append([None] * n)
+            scores.append([None] * n)
+    return sketches, scores, gap.tolist(), level.tolist()
+
+
 def _summary_head(study: Study, edges: np.ndarray | None, scorers: list[Scorer]) -> dict:
     levels = [] if edges is None else [level_label(edges, k) for k in range(edges.size - 1)]
     return {
         "mode": study.sampling_mode,
         **study.adaptive_settings(),
+        "trial_type": study.trial_type,
+        "sketches_per_trial": study.sketches_per_trial,
         "split": study.split,
         "seed": study.seed,
         "seed_scheme": study.seed_scheme,
@@ -327,5 +364,6 @@ def _cell_summary(cell: Cell) -> dict:
         "q_max": float(cell.q.max()),
         "candidates": [] if cell.candidates is None else cell.candidates.tolist(),
         "requested": [] if cell.plan is None else cell.plan.requested.tolist(),
+        # best of K: per level of the largest gap; single: per bin of q
         "counts": [] if cell.plan is None else cell.plan.counts.tolist(),
     }

@@ -77,3 +77,19 @@ class Question(models.Model):
             problems["max_value"] = "the maximum is below the minimum"
         if problems:
             raise ValidationError(problems)
+
+
+#: The optional authenticity probe: a free-text question after the last trial, for the panel's own
+#: checks of who answered (an agent's prose reads differently). Off until a researcher adds it.
+AUTHENTICITY_TEXT = "In a sentence or two, in your own words: how did you decide which sketch was better?"
+
+
+def do_add_authenticity_question(study: Study) -> tuple[Question, bool]:
+    """Add the authenticity question to the study's post-task questions (once); (question, added)."""
+    return Question.objects.get_or_create(
+        study=study,
+        phase=Phase.POST,
+        kind=QuestionKind.TEXT,
+        text=AUTHENTICITY_TEXT,
+        defaults={"order": 1000, "required": True},
+    )

@@ -63,6 +63,12 @@ PURPOSES: dict[str, Purpose] = {
         "{seed},{0},1,1",
         "the order and sides of a participant's practice trials (practice pool)",
     ),
+    "trial_options": Purpose(
+        0x544F_5001,
+        ("participant_index",),
+        "{seed},{0},2",
+        "best of K and single trials: the order of a trial's sketches, sentinel fillers and sides",
+    ),
     "report_agreement": Purpose(0x5241_4701, (), "{seed},101", "the report's agreement bootstrap"),
     "report_ranking": Purpose(
         0x5252_4B01, ("category_id",), "{seed},102,{0}", "the report's Bradley-Terry bootstrap of a category"
@@ -73,6 +79,9 @@ PURPOSES: dict[str, Purpose] = {
         ("participant_index",),
         "{seed},{0},2",
         "adaptive studies: which of a participant's regular slots are control (random) slots",
+    ),
+    "report_choices": Purpose(
+        0x5243_4801, (), "{seed},104", "the report's best-of-K and single-sketch bootstraps"
     ),
     "crowd_latent": Purpose(0x434C_5401, (), "{seed},0", "simulated crowd: latent quality of the sketches"),
     "crowd_arrivals": Purpose(0x4341_5201, (), "{seed},1", "simulated crowd: the order profiles arrive in"),

@@ -18,7 +18,7 @@ from studies import checks, trial_lists
 from studies.adaptive_handout import claim_adaptive_pairs
 from studies.errors import StudyConfigError
 from studies.handout import claim_planned_pairs, release_planned_pairs
-from studies.models import Allocation, GoldPair, PlannedPair, SamplingMode, Study, StudyState
+from studies.models import Allocation, GoldPair, PlannedPair, SamplingMode, Study, StudyState, TrialType
 from studies.sampling import InfeasiblePlan
 
 KIND_NAMES = {
@@ -37,13 +37,18 @@ class TrialDraft:
     planned_pair_id: int | None  # regular and duplicate trials
     gold_pair_id: int | None  # sentinels
     duplicate_of_position: int | None  # duplicates: the position of the trial it repeats
+    # best of K: options 3 and 4 (``right_sketch_id`` is None for a single trial)
+    third_sketch_id: int | None = None
+    fourth_sketch_id: int | None = None
 
 
 @dataclass(frozen=True)
 class PracticeDraft:
     left_sketch_id: int
-    right_sketch_id: int
-    better_sketch_id: int  # known answer, for feedback
+    right_sketch_id: int | None
+    better_sketch_id: int  # known answer, for feedback (single: "yes" iff it is the one shown)
+    third_sketch_id: int | None = None
+    fourth_sketch_id: int | None = None
 
 
 def draw_trial_list(study: Study, participant_index: int) -> list[TrialDraft]:
@@ -68,6 +73,17 @@ def draw_trial_list(study: Study, participant_index: int) -> list[TrialDraft]:
         )
     except InfeasiblePlan as error:
         raise StudyConfigError([str(error)]) from None
+    if study.trial_type != TrialType.PAIR:  # best of K and single: studies.set_trials (never adaptive)
+        from studies.set_trials import draw_set_list
+
+        claimed = claim_planned_pairs(study.pk, study.regular_trials_per_participant)
+        PlannedPair.objects.filter(pk__in=claimed, allocation=Allocation.UNASSIGNED).update(
+            allocation=Allocation.CONTROL
+        )
+        regular_ids = [claimed[k] for k in rng.permutation(len(claimed))]
+        return draw_set_list(
+            study, participant_index, spec, regular_ids, _sentinels_for(study, participant_index)
+        )
     if study.sampling_mode == SamplingMode.ADAPTIVE:
         claimed = claim_adaptive_pairs(study, participant_index, study.regular_trials_per_participant)
     else:
@@ -128,6 +144,10 @@ def draw_practice_trials(study: Study, participant_index: int, example: bool = F
     chosen = picks[: study.practice_trials]
     if example and len(picks) > 1:
         chosen.append(picks[study.practice_trials] if len(picks) > study.practice_trials else picks[-1])
+    if study.trial_type != TrialType.PAIR:
+        from studies.set_trials import draw_practice_sets
+
+        return draw_practice_sets(study, participant_index, chosen, pool)
     return [
         PracticeDraft(
             left_sketch_id=g.worse_id if swap else g.better_id,

@@ -132,3 +132,16 @@ def workers(media_root, tmp_path, purged_queues, db):
     yield start
     for worker in started:
         worker.stop()
+
+
+def wait_for_job(job, condition, timeout: float, what: str, describe=None):
+    """Re-read ``job`` (an import batch, scoring run, export …) until ``condition(job)`` holds;
+    fail after ``timeout`` seconds naming ``what`` and the job's state (``describe(job)``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if condition(job):
+            return job
+        time.sleep(0.02)
+    state = describe(job) if describe is not None else job.status
+    raise AssertionError(f"timed out waiting for {what}: {type(job).__name__} is {state}")

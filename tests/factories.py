@@ -138,6 +138,9 @@ def make_study(slug: str = "pig-face-study", owner=None, categories=(), scorers=
         # Test clients answer within microseconds of the page: the response-time rule is
         # off unless a test is about it (the simulated crowd sends browser-like times).
         "too_fast_ms": 0,
+        # Likewise the bot flags (studies.bot_flags) are shown but exclude no one: test clients
+        # send no telemetry and answer in alternating or fixed patterns. Tests about them turn it on.
+        "exclude_flagged": False,
         "seed": 20261122,
         "completion_code": "C0DE1234",
     }

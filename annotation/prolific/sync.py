@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.answering import release_pairs_of_excluded
+from annotation.answering import do_release_pairs_of_excluded
 from annotation.models import IN_PROGRESS, Participant, ParticipantStatus
 from annotation.panel_models import PanelDecision, PanelSubmission
 from annotation.prolific.client import ProlificClient, ProlificError
@@ -108,7 +108,7 @@ def _release_returned(participant_pk: int) -> int | None:
         return None
     participant.status = ParticipantStatus.RETURNED
     participant.save(update_fields=["status"])
-    return release_pairs_of_excluded(participant)  # a returned session is never analysed
+    return do_release_pairs_of_excluded(participant)  # a returned session is never analysed
 
 
 def do_read_study(study: Study, client: ProlificClient | None = None) -> dict:

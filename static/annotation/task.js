@@ -3,15 +3,52 @@
 (function () {
   "use strict";
   var KEYS = {ArrowLeft: "left", f: "left", F: "left", ArrowRight: "right", j: "right", J: "right",
-              ArrowDown: "none", n: "none", N: "none"};
+              ArrowDown: "none", n: "none", N: "none",
+              // best of K: options 1..4; single: Y / N ("no" where there is no "none" button)
+              "1": "1", "2": "2", "3": "3", "4": "4", y: "yes", Y: "yes"};
+  var FALLBACK = {none: "no"};
   var shownAt = 0;
   var lastChoice = null;  // the button of the answer on its way (to send it again after a wait)
+
+  // Telemetry of the trial on screen (annotation/telemetry.py documents every field). The same
+  // for every kind of trial; sent with the answer in one short field.
+  var seen = null;
+  function resetSeen() { seen = {b: 0, v: 0, i: "", m: 0, p: 0, x: null, y: null}; }
+  resetSeen();
+  var device = (function () {
+    var s = [navigator.userAgent, (navigator.languages || []).join(","), screen.width + "x" + screen.height,
+             screen.colorDepth, new Date().getTimezoneOffset(), navigator.hardwareConcurrency || 0,
+             (Intl.DateTimeFormat().resolvedOptions() || {}).timeZone || ""].join("|");
+    var h1 = 0x811c9dc5, h2 = 0x01000193;  // two FNV-1a variants: 64 bits of hash
+    for (var k = 0; k < s.length; k++) {
+      h1 = Math.imul(h1 ^ s.charCodeAt(k), 16777619) >>> 0;
+      h2 = Math.imul(h2 ^ s.charCodeAt(k), 2246822519) >>> 0;
+    }
+    return ("0000000" + h1.toString(16)).slice(-8) + ("0000000" + h2.toString(16)).slice(-8);
+  })();
+  function telemetry() {
+    return ["b=" + seen.b, "v=" + seen.v, "i=" + seen.i, "m=" + Math.min(seen.m, 32767),
+            "p=" + Math.round(seen.p), "w=" + window.innerWidth, "h=" + window.innerHeight, "f=" + device].join(";");
+  }
+  window.addEventListener("blur", function () { if (shownAt) seen.b += 1; });
+  document.addEventListener("visibilitychange", function () { if (shownAt && document.hidden) seen.v += 1; });
+  document.addEventListener("pointermove", function (event) {
+    if (!event.isTrusted || !shownAt) return;
+    seen.m += 1;
+    if (seen.x !== null) seen.p += Math.abs(event.clientX - seen.x) + Math.abs(event.clientY - seen.y);
+    seen.x = event.clientX; seen.y = event.clientY;
+  }, {passive: true});
+  document.addEventListener("pointerdown", function (event) {
+    if (event.isTrusted && shownAt) seen.i = event.pointerType === "touch" ? "t" : "p";
+  }, true);
 
   function arm(root) {
     var form = root.querySelector("form[data-trial]");
     if (form && !form.hasAttribute("data-armed")) {
       form.setAttribute("data-armed", "");
       var images = Array.prototype.slice.call(form.querySelectorAll("img"));
+      shownAt = 0;
+      resetSeen();
       Promise.all(images.map(function (img) { return img.decode().catch(function () {}); })).then(function () {
         shownAt = performance.now();
         form.setAttribute("data-ready", "");
@@ -42,6 +79,7 @@
     lastChoice = event.submitter || null;
     // A resend keeps the first response time: waiting for the server is not thinking time.
     if (shownAt && !form.elements.client_ms.value) form.elements.client_ms.value = Math.round(performance.now() - shownAt);
+    if (form.elements.tm && !form.elements.tm.value) form.elements.tm.value = telemetry();
   }, true);
 
   function waitAndResend(form, message, seconds) {
@@ -98,7 +136,9 @@
     var form = document.querySelector("form[data-trial][data-ready]");
     if (!choice || !form || form.hasAttribute("data-sent")) return;
     var button = form.querySelector('button[value="' + choice + '"]');
+    if (!button && FALLBACK[choice]) button = form.querySelector('button[value="' + FALLBACK[choice] + '"]');
     if (!button) return;
+    if (event.isTrusted) seen.i = "k";
     event.preventDefault();
     button.click();
   });

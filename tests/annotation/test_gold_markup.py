@@ -60,6 +60,8 @@ def test_a_degradation_sentinel_looks_exactly_like_an_ordinary_trial():
             right_choice(trial) if trial.kind == TrialKind.SENTINEL else ("left", "right")[trial.position % 2]
         )
         client.post(f"/p/{study.slug}/answer/", {"token": trial.token, "choice": choice}, **HTMX)
+    # the trial page's telemetry (annotation.telemetry) is collected the same way on every trial
+    assert all('name="tm" value=""' in page for page in pages["sentinel"] | pages["ordinary"])
     # every sentinel page is, token and counters aside, one an ordinary trial also produced
     assert pages["sentinel"] <= pages["ordinary"] and len(pages["ordinary"]) <= 3
     assert svgs["sentinel"] <= svgs["ordinary"]

@@ -173,3 +173,21 @@ def test_adaptive_settings_are_editable_checked_recorded_and_locked_after_the_fr
     assert summary["adaptive"]["control_share"] == 0.3
     locked = api.patch(study_url(world), {"adaptive_refit_every": 10}, format="json")
     assert locked.status_code == 400 and "adaptive_refit_every" in locked.data
+
+
+def test_bot_checks_are_validated_and_editable_after_launch(api, world):
+    bad = api.patch(
+        study_url(world), {"bot_checks": {"too_fast_median_ms": "fast", "nope": 1}}, format="json"
+    )
+    assert bad.status_code == 400 and "must be a number or null" in str(bad.data["bot_checks"])
+    assert Study.objects.get(pk=world["study"].pk).bot_checks == {}
+    assert api.post(study_url(world, "launch/"), {"pilot": True}, format="json").status_code == 200
+    good = api.patch(
+        study_url(world), {"bot_checks": {"too_fast_median_ms": 500, "same_side_share": None}}, format="json"
+    )
+    assert good.status_code == 200, good.data
+    assert good.data["bot_checks"] == {"too_fast_median_ms": 500, "same_side_share": None}
+    assert (
+        api.patch(study_url(world), {"exclude_flagged": False}, format="json").data["exclude_flagged"]
+        is False
+    )

@@ -11,7 +11,7 @@ from tests.annotation.factories import make_running_study
 pytestmark = [pytest.mark.browser, services.requires_chromium(), pytest.mark.django_db(transaction=True)]
 
 READY = "form[data-trial][data-ready]"
-PAGE_WEIGHT_LIMIT = 60 * 1024
+PAGE_WEIGHT_LIMIT = 64 * 1024  # uncompressed; htmx is ~48 KB. Was 60 KB before the telemetry script (~1.5 KB)
 
 
 def wait_for_trial(page, previous: str | None = None) -> Trial:
@@ -101,7 +101,7 @@ def test_a_full_session_by_keyboard_ends_with_the_completion_code(page, live_ser
     assert page.console_errors == []
 
 
-def test_the_trial_page_with_htmx_weighs_under_60_kb(page, live_server):
+def test_the_trial_page_with_htmx_weighs_under_64_kb(page, live_server):
     study = make_running_study()
     start(page, live_server, study, "WEIGHT")
     page.get_by_role("button", name="I agree, start").click()

@@ -16,6 +16,7 @@ from analysis.actions import do_sweep_stuck_jobs
 from sketches.models import ImportBatch, Sketch
 from sketches.tasks import run_import_batch
 from tests import services
+from tests.celery_workers import wait_for_job
 
 pytestmark = [
     pytest.mark.real_celery,
@@ -40,14 +41,8 @@ def start_worker(workers, monkeypatch, settings):
         conn.default_channel.client.delete("unacked", "unacked_index")
 
 
-def wait_for(batch: ImportBatch, condition, timeout: float, what: str) -> ImportBatch:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        batch.refresh_from_db()
-        if condition(batch):
-            return batch
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}: batch is {batch.status} ({batch.messages})")
+def _batch_state(batch: ImportBatch) -> str:
+    return f"{batch.status} ({batch.messages})"
 
 
 def test_an_import_whose_worker_was_killed_is_reclaimed_after_its_lease(start_worker, shared_data_dir):
@@ -59,7 +54,7 @@ def test_an_import_whose_worker_was_killed_is_reclaimed_after_its_lease(start_wo
 
     worker = start_worker()
     run_import_batch.delay(batch.pk)
-    batch = wait_for(batch, lambda b: b.status == "running", 120, "the claim")
+    batch = wait_for_job(batch, lambda b: b.status == "running", 120, "the claim", _batch_state)
     worker.kill()
     batch.refresh_from_db()
     assert batch.status == "running" and batch.attempts == 1, "the import finished before the kill"
@@ -69,6 +64,8 @@ def test_an_import_whose_worker_was_killed_is_reclaimed_after_its_lease(start_wo
     time.sleep(LEASE_SECONDS + 1)
     assert do_sweep_stuck_jobs()["imports"] == {"reclaim": 1}
     start_worker()
-    batch = wait_for(batch, lambda b: b.status not in ("pending", "running"), 240, "the re-claimed import")
+    batch = wait_for_job(
+        batch, lambda b: b.status not in ("pending", "running"), 240, "the re-claimed import", _batch_state
+    )
     assert batch.status == "done" and batch.attempts == 2, batch.messages
     assert batch.n_new == lines == Sketch.objects.count()

@@ -7,14 +7,13 @@ MEDIA_ROOT that the test and the worker share.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from scoring.actions import do_start_scoring_run
 from scoring.models import JobStatus, ScoringRun, SketchScore
 from sketches.models import Sketch
 from tests import services
+from tests.celery_workers import wait_for_job
 from tests.factories import SAMPLE_SCORER_CATEGORIES, make_sketches, make_trained_scorer, sample_checkpoint
 
 pytestmark = [
@@ -34,15 +33,7 @@ def scorer(media_root, db):
 
 
 def _wait_for(run: ScoringRun, condition, timeout: float, what: str) -> ScoringRun:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run.refresh_from_db()
-        if condition(run):
-            return run
-        time.sleep(0.02)
-    raise AssertionError(
-        f"timed out waiting for {what}: run is {run.status} {run.done}/{run.total} {run.errors}"
-    )
+    return wait_for_job(run, condition, timeout, what, lambda r: f"{r.status} {r.done}/{r.total} {r.errors}")
 
 
 def _assert_scored_exactly_once(run: ScoringRun) -> None:

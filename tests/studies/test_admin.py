@@ -153,6 +153,8 @@ def test_adding_a_study_in_the_admin_makes_the_researcher_its_owner(researcher_c
         "n_levels": 4,
         "level_edges": "null",
         "sampling_mode": "balanced",
+        "trial_type": "pair",
+        "options_per_trial": 3,
         "auto_gold_pairs": 30,
         "trials_per_participant": 40,
         "practice_trials": 3,
