@@ -98,7 +98,7 @@ def run_mix(study: Study, counts: Mapping[str, int], *, seed: int = 0) -> MixRes
                 wait=wait,
             )
             offset[0] += 30.0  # the next participant arrives a little later
-            crowd.mark_simulated(study, panel_id)
+            crowd.do_mark_simulated(study, panel_id)
             kinds[panel_id], outcomes[panel_id] = profile.kind, outcome.final_step
     frame = results.load_frame(study, selectors.EVERYONE)
     result = MixResult()

@@ -232,7 +232,7 @@ def simulated_clock() -> Iterator[list[float]]:
         yield offset
 
 
-def mark_simulated(study: Study, panel_id: str) -> int:
+def do_mark_simulated(study: Study, panel_id: str) -> int:
     """Label a simulated participant as such (dashboard, report, rankings, exports)."""
     from annotation.models import Participant
 
@@ -295,7 +295,7 @@ def simulate_crowd(
             transport_factory(), entry_url(study, panel_id), panel_id, responder, index.get
         )
         result.outcomes.append(outcome)
-        mark_simulated(study, panel_id)
+        do_mark_simulated(study, panel_id)
         if say:
             say(f"  {panel_id} ({profile.kind}): {outcome.final_step} after {outcome.answered} answers")
     return result

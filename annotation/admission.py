@@ -15,7 +15,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from annotation.models import Participant, ParticipantStatus, Trial, TrialKind
-from studies.actions import draw_practice_trials, draw_trial_list
+from studies.actions import do_draw_trial_list, draw_practice_trials
 from studies.entry_links import signature_matches
 from studies.models import Panel, Study, StudyState
 
@@ -188,7 +188,7 @@ def do_accept_consent(participant: Participant) -> Participant:
         # as a practice trial, and never the same pair as the first one).
         practice = draw_practice_trials(study, locked.index, example=True)
         n_practice = min(len(practice), study.practice_trials)
-        drafts = draw_trial_list(study, locked.index)
+        drafts = do_draw_trial_list(study, locked.index)
         _store_trials(locked, practice, drafts)
         now = timezone.now()
         locked.status = ParticipantStatus.INSTRUCTIONS

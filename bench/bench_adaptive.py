@@ -9,7 +9,7 @@ Two studies over the same sketches (two categories, two scorers), one ``balanced
 ``adaptive`` (target: the Bradley–Terry ranking; 20% random start, 20% control slice). The
 same simulated crowd of careful workers (``analysis.crowd.simulate_crowd``, truth drawn
 uniformly per sketch, independent of every scorer) goes through the real participant pages,
-so pairs are handed out by the real ``draw_trial_list`` and answers recorded by the real
+so pairs are handed out by the real ``do_draw_trial_list`` and answers recorded by the real
 ``do_submit_answer``. Participants arrive one after another; after each, the regular answers
 so far are fitted (Bradley–Terry, ``analysis.bradley_terry.fit``) and ranked against the
 latent truth. Baseline, measured in the same run: the balanced study's curve. Ratio: answers

@@ -26,7 +26,7 @@ setup_django()
 from django.conf import settings  # noqa: E402
 
 from scoring.models import JobStatus, Scorer, SketchScore  # noqa: E402
-from sketches.actions import import_path  # noqa: E402
+from sketches.actions import do_import_path  # noqa: E402
 from sketches.models import Category, Sketch  # noqa: E402
 from studies import planning  # noqa: E402
 from studies.feasibility import check_proposal, feasible_sizes, propose_fit  # noqa: E402
@@ -41,7 +41,7 @@ def main() -> None:
     if not paths:
         paths = sorted((Path(settings.BASE_DIR) / "sketches/fixtures/quickdraw_sample").glob("*.ndjson"))[:4]
     for path in paths:
-        import_path(path)
+        do_import_path(path)
     Sketch.objects.update(split="test")
     categories = list(Category.objects.all())
     sketches = list(Sketch.objects.values_list("pk", "point_count", "stroke_count"))

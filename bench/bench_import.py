@@ -21,7 +21,7 @@ import time  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 
-from sketches.imports import _row, import_path  # noqa: E402
+from sketches.imports import _row, do_import_path  # noqa: E402
 from sketches.models import Category, Sketch  # noqa: E402
 from sketches.parsing import parse_file  # noqa: E402
 
@@ -51,12 +51,12 @@ def main() -> None:
     Sketch.objects.all().delete()
 
     start = time.perf_counter()
-    reports = [import_path(path) for path in paths]
+    reports = [do_import_path(path) for path in paths]
     measured = time.perf_counter() - start
     assert sum(r.n_new for r in reports) == n
 
     start = time.perf_counter()
-    again = [import_path(path) for path in paths]
+    again = [do_import_path(path) for path in paths]
     reimport = time.perf_counter() - start
     assert sum(r.n_new for r in again) == 0
 

@@ -8,7 +8,7 @@ realistic skewed and tied values, so no training runs here.
 Ratios, each against a baseline measured in the same run:
 * do_freeze_plan (score loading, 40 × plan_pairs, 200,000 INSERTs, gold pairs) against
   the pure numpy sampling of the same 40 cells alone: the cost of the DB path;
-* draw_trial_list for a 1,000-trial list (hand-out with its conditional updates or
+* do_draw_trial_list for a 1,000-trial list (hand-out with its conditional updates or
   row locks) against reading 1,000 planned pairs with one SELECT.
 
 ``BENCH_DATABASE_URL=postgres://.../throwaway`` measures PostgreSQL instead of SQLite.
@@ -33,10 +33,10 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from scoring.models import JobStatus, Scorer, SketchScore  # noqa: E402
-from sketches.actions import import_path  # noqa: E402
+from sketches.actions import do_import_path  # noqa: E402
 from sketches.models import Category, Sketch  # noqa: E402
 from studies import checks, sampling  # noqa: E402
-from studies.actions import do_freeze_plan, draw_trial_list  # noqa: E402
+from studies.actions import do_draw_trial_list, do_freeze_plan  # noqa: E402
 from studies.models import PlannedPair, Study  # noqa: E402
 
 CATEGORIES = ["pig", "face", "airplane", "radio", "apple", "cactus", "ambulance", "butterfly"]
@@ -50,7 +50,7 @@ def load_corpus() -> list[Category]:
     if not paths:
         paths = sorted((Path(settings.BASE_DIR) / "sketches/fixtures/quickdraw_sample").glob("*.ndjson"))
     for path in paths:
-        import_path(path)
+        do_import_path(path)
     Sketch.objects.update(split="test")
     return list(Category.objects.all())
 
@@ -125,18 +125,18 @@ def main() -> None:
     print_row("do_freeze_plan: pairs/s", f"{total / frozen:,.0f}")
     print_ratio("freeze / pure sampling", frozen, baseline)
 
-    print_header("draw_trial_list: 1,000 trials (920 regular, 40 sentinels, 40 duplicates)")
+    print_header("do_draw_trial_list: 1,000 trials (920 regular, 40 sentinels, 40 duplicates)")
     read = best_of(lambda: list(PlannedPair.objects.filter(study=study).order_by("order")[:1000]), repeat=3)
     timings = []
     for index in range(5):
         start = time.perf_counter()
         with transaction.atomic():
-            draw_trial_list(study, index)
+            do_draw_trial_list(study, index)
         timings.append(time.perf_counter() - start)
     drawn = float(np.median(timings))
     print_row("baseline, SELECT 1,000 planned pairs: seconds", f"{read:.4f}")
-    print_row("draw_trial_list, median of 5: seconds", f"{drawn:.4f}")
-    print_ratio("draw_trial_list / one SELECT", drawn, read)
+    print_row("do_draw_trial_list, median of 5: seconds", f"{drawn:.4f}")
+    print_ratio("do_draw_trial_list / one SELECT", drawn, read)
 
 
 if __name__ == "__main__":

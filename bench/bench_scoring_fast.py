@@ -46,7 +46,7 @@ from scoring.actions import do_start_scoring_run  # noqa: E402
 from scoring.inference import ScoringHandler  # noqa: E402
 from scoring.model_io import TrainConfig, build_model, checkpoint_bytes, load_checkpoint  # noqa: E402
 from scoring.models import JobStatus, Scorer, ScoringRun  # noqa: E402
-from sketches.actions import import_path  # noqa: E402
+from sketches.actions import do_import_path  # noqa: E402
 from sketches.models import Category, Sketch  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "quickdraw"
@@ -122,7 +122,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     for name in CATEGORIES:
-        import_path(args.data / f"{name}.ndjson", limit=args.per_category)
+        do_import_path(args.data / f"{name}.ndjson", limit=args.per_category)
     config = TrainConfig(class_names=CATEGORIES)
     model = build_model(config, len(CATEGORIES)).eval()
     with torch.no_grad():  # trained-looking BatchNorm statistics, so folding is not a no-op
@@ -134,12 +134,12 @@ def main() -> None:
                 module.bias.uniform_(-0.2, 0.2)
     data = checkpoint_bytes(model, config, CATEGORIES)
     scorer = Scorer(name="bench-fast", encoder=config.encoder, status=JobStatus.DONE, device="cpu")
-    checkpoints.store_checkpoint(scorer, data)
+    checkpoints.do_store_checkpoint(scorer, data)
     scorer.save()
     scorer.categories.set(Category.objects.filter(slug__in=CATEGORIES))
 
     ids = list(Sketch.objects.order_by("pk").values_list("pk", flat=True))
-    X, lengths = stored_input.encoded(ids, config.max_len)
+    X, lengths = stored_input.do_encode_or_read(ids, config.max_len)
     n = len(ids)
     today = ScoringHandler(*load_checkpoint(data, "cpu"), torch.device("cpu"), fused=False).model
     fused = ScoringHandler.from_bytes(data, "cpu").model

@@ -41,7 +41,7 @@ from scoring.encoding import encode_stored  # noqa: E402
 from scoring.models import JobStatus, Scorer, SketchScore  # noqa: E402
 from scoring.runs import do_refresh_run_progress, do_start_scoring_run, preprocess  # noqa: E402
 from scoring.training import TrainConfig, TrainResult, build_model, save_checkpoint  # noqa: E402
-from sketches.actions import import_path  # noqa: E402
+from sketches.actions import do_import_path  # noqa: E402
 from sketches.models import Category, Sketch  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "quickdraw"
@@ -53,7 +53,7 @@ def make_scorer(class_names: list[str]) -> Scorer:
     model = build_model(config, len(class_names)).eval()
     data = save_checkpoint(TrainResult(model, config, class_names, None, None, [], 0.0, "cpu"))
     scorer = Scorer(name="bench-random-weights", encoder=config.encoder, status=JobStatus.DONE, device="cpu")
-    checkpoints.store_checkpoint(scorer, data)
+    checkpoints.do_store_checkpoint(scorer, data)
     scorer.save()
     scorer.categories.set(Category.objects.filter(slug__in=class_names))
     return scorer
@@ -73,7 +73,7 @@ def main() -> None:
     torch.manual_seed(0)
 
     for name in CATEGORIES:
-        import_path(args.data / f"{name}.ndjson", limit=args.per_category)
+        do_import_path(args.data / f"{name}.ndjson", limit=args.per_category)
     scorer = make_scorer(CATEGORIES)
     rows = list(Sketch.objects.order_by("pk").values_list("pk", "category__slug", "strokes"))
     n = len(rows)

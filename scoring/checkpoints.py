@@ -29,7 +29,7 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def store_checkpoint(scorer: Scorer, data: bytes) -> str:
+def do_store_checkpoint(scorer: Scorer, data: bytes) -> str:
     """Save ``data`` as the scorer's checkpoint file (not the row); return its sha256."""
     digest = sha256_of(data)
     scorer.checkpoint.save(f"{scorer.name}-{digest[:12]}.pt", ContentFile(data), save=False)

@@ -48,7 +48,7 @@ def encode_ids(sketch_ids: Sequence[int], labels: Sequence[int], max_len: int, p
     lengths = np.zeros(len(sketch_ids), dtype=np.int64)
     for start in range(0, len(sketch_ids), READ_CHUNK):
         chunk = list(sketch_ids[start : start + READ_CHUNK])
-        X[start : start + len(chunk)], lengths[start : start + len(chunk)] = stored_input.encoded(
+        X[start : start + len(chunk)], lengths[start : start + len(chunk)] = stored_input.do_encode_or_read(
             chunk, max_len
         )
         if progress is not None:

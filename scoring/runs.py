@@ -152,7 +152,7 @@ def do_score_batch(run_id: int, sketch_ids: Sequence[int]) -> int:
     )
     if rows:
         try:
-            scored = score_rows(handler, rows)
+            scored = do_score_rows(handler, rows)
         except ValueError as exc:
             _do_record_failure(run_id, f"sketches {sketch_ids[0]}…{sketch_ids[-1]}: {exc}", fail=True)
             return 0
@@ -172,7 +172,7 @@ class ScoredRows:
     correct: np.ndarray
 
 
-def score_rows(handler: ScoringHandler, rows: list[tuple[int, str]]) -> ScoredRows:
+def do_score_rows(handler: ScoringHandler, rows: list[tuple[int, str]]) -> ScoredRows:
     """``(sketch id, category slug)`` rows → the handler's ``preprocess`` (here: stored encoder input,
     :mod:`scoring.stored_input`) → ``infer`` → ``postprocess``, in forward passes of INFER_BATCH_SIZE."""
     index = {slug: i for i, slug in enumerate(handler.class_names)}
@@ -183,7 +183,7 @@ def score_rows(handler: ScoringHandler, rows: list[tuple[int, str]]) -> ScoredRo
     class_category = [category_ids.get(slug) for slug in handler.class_names]
     ids = np.asarray([pk for pk, _ in rows], dtype=np.int64)
     targets = [index[slug] for _, slug in rows]
-    X, lengths = stored_input.encoded(ids.tolist(), handler.config.max_len)
+    X, lengths = stored_input.do_encode_or_read(ids.tolist(), handler.config.max_len)
     results = []
     for start in range(0, len(rows), INFER_BATCH_SIZE):
         stop = start + INFER_BATCH_SIZE

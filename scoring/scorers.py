@@ -271,7 +271,7 @@ def _train_claimed(scorer: Scorer, report: TrainProgress) -> Scorer:
     heldout = outputs.heldout_npz(test_set.sketch_ids, test_set.labels, result)
     figure = outputs.training_figure(scorer.name, outputs.read_heldout(heldout), display)
     with transaction.atomic():
-        checkpoints.store_checkpoint(scorer, save_checkpoint(result))
+        checkpoints.do_store_checkpoint(scorer, save_checkpoint(result))
         scorer.heldout.save(f"{scorer.name}-heldout.npz", ContentFile(heldout), save=False)
         scorer.figure.save(f"{scorer.name}-q-theta.png", ContentFile(figure), save=False)
         scorer.metrics = outputs.metrics_of(result, test_set.labels, names, len(train_ids))

@@ -37,7 +37,7 @@ def empty(n: int, max_len: int) -> tuple[np.ndarray, np.ndarray]:
     return X, np.zeros(n, dtype=np.int64)
 
 
-def encoded(sketch_ids: Sequence[int], max_len: int) -> tuple[np.ndarray, np.ndarray]:
+def do_encode_or_read(sketch_ids: Sequence[int], max_len: int) -> tuple[np.ndarray, np.ndarray]:
     """``(X, lengths)`` for ``sketch_ids`` in that order, equal to ``encode_stored`` of their strokes.
 
     Writes: sketches without stored input are encoded and stored here (``do_encode_and_store``).

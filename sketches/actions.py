@@ -4,7 +4,7 @@ Each name is defined in the concept module named beside it.
 
 * ``do_import_file(stream, filename, ...)`` → ``ImportReport`` (``sketches.imports``; one
   transaction per file; a refused file writes nothing)
-* ``import_path(path, ...)``: the same for a file on disk (``sketches.imports``)
+* ``do_import_path(path, ...)``: the same for a file on disk (``sketches.imports``)
 * ``do_create_import_batch(upload, ...)`` → ``ImportBatch`` queued as a job; ``do_run_import_batch``
   runs it under a lease; ``do_settle_import_batch`` / ``do_sweep_import_batches`` re-queue or fail
   a batch whose worker died (``sketches.imports``)
@@ -19,10 +19,10 @@ from sketches.imports import (
     ImportReport,
     do_create_import_batch,
     do_import_file,
+    do_import_path,
     do_run_import_batch,
     do_settle_import_batch,
     do_sweep_import_batches,
-    import_path,
 )
 
 __all__ = [
@@ -35,5 +35,5 @@ __all__ = [
     "do_run_import_batch",
     "do_settle_import_batch",
     "do_sweep_import_batches",
-    "import_path",
+    "do_import_path",
 ]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from sketches.actions import import_path
+from sketches.actions import do_import_path
 from sketches.models import Sketch
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "fixtures" / "quickdraw_sample"
@@ -24,5 +24,5 @@ def run(say) -> None:
         return
     say(f"Corpus: importing {len(files)} files from {files[0].parent} ...")
     for path in files:
-        report = import_path(path)
+        report = do_import_path(path)
         say(f"  {report.summary()}")

@@ -1,4 +1,4 @@
-"""Importing Quick, Draw! files: one file in one transaction (``do_import_file``, ``import_path``),
+"""Importing Quick, Draw! files: one file in one transaction (``do_import_file``, ``do_import_path``),
 and uploads as import batches run under a lease. Outside callers import these from ``sketches.actions``."""
 
 from __future__ import annotations
@@ -232,6 +232,6 @@ def do_sweep_import_batches(now=None) -> dict[str, int]:
     return jobs.do_sweep(ImportBatch, ImportBatch.Status.RUNNING, do_settle_import_batch, now)
 
 
-def import_path(path: Path, **kwargs) -> ImportReport:
+def do_import_path(path: Path, **kwargs) -> ImportReport:
     with path.open("rb") as stream:
         return do_import_file(stream, path.name, **kwargs)

@@ -8,14 +8,15 @@ Each name is defined in the concept module named beside it.
   ``do_fit_to_data`` shrinks the settings to what the data allows (``studies.feasibility``).
 * Gold pairs (``studies.gold``): ``do_review_gold``, ``do_accept_gold_seen``.
 * Questions (``studies.questionnaires``): ``do_add_authenticity_question`` (the optional probe).
-* Trial lists (``studies.trial_drawing``): ``draw_trial_list`` (claims planned pairs; call it
+* Trial lists (``studies.trial_drawing``): ``do_draw_trial_list`` (claims planned pairs; call it
   inside the transaction that stores the trials), ``draw_practice_trials`` (reads only),
-  ``do_release_planned_pairs``.
+  and ``do_release_planned_pairs`` (``studies.handout``).
 """
 
 from studies.errors import StudyConfigError
 from studies.feasibility import do_fit_to_data
 from studies.gold import do_accept_gold_seen, do_review_gold
+from studies.handout import do_release_planned_pairs
 from studies.lifecycle import (
     do_clone_study,
     do_close_study,
@@ -30,9 +31,8 @@ from studies.trial_drawing import (
     KIND_NAMES,
     PracticeDraft,
     TrialDraft,
-    do_release_planned_pairs,
+    do_draw_trial_list,
     draw_practice_trials,
-    draw_trial_list,
 )
 
 __all__ = [
@@ -54,6 +54,6 @@ __all__ = [
     "do_resume_study",
     "do_review_gold",
     "draw_practice_trials",
-    "draw_trial_list",
+    "do_draw_trial_list",
     "preview_plan",
 ]

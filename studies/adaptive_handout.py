@@ -2,7 +2,7 @@
 
 Each regular slot is ``random_start``, ``control`` or ``adaptive``
 (``studies.adaptive.slot_allocations``, seeded per participant: purpose
-``adaptive_slots``). Random slots are claimed like any study's (``claim_planned_pairs``:
+``adaptive_slots``). Random slots are claimed like any study's (``do_claim_planned_pairs``:
 least handed-out first, in the plan's seeded order). Adaptive slots rank the still
 least-handed-out candidates of the frozen plan by expected information
 (``studies.adaptive``) and claim them in that order (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED with
@@ -23,14 +23,14 @@ from django.db import connection
 from django.db.models import F, Min
 
 from studies import adaptive
-from studies.handout import _conditional_increment, claim_planned_pairs
+from studies.handout import _conditional_increment, do_claim_planned_pairs
 from studies.models import AdaptiveTarget, Allocation, PlannedPair, Study
 
 _CACHE: dict[tuple[int, int], tuple] = {}
 _CACHE_SIZE = 32
 
 
-def claim_adaptive_pairs(study: Study, participant_index: int, n: int) -> list[int]:
+def do_claim_adaptive_pairs(study: Study, participant_index: int, n: int) -> list[int]:
     """Ids of ``n`` distinct planned pairs for participant ``participant_index``; counts go up by 1.
 
     Locks the study row first (as ``annotation.admission.do_accept_consent`` already does):
@@ -47,7 +47,7 @@ def claim_adaptive_pairs(study: Study, participant_index: int, n: int) -> list[i
     n_adaptive = kinds.count(adaptive.ADAPTIVE)
     chosen = _claim_ranked(study, n_answers, n_adaptive) if n_adaptive else []
     _mark(chosen, Allocation.ADAPTIVE)
-    rest = claim_planned_pairs(study.pk, n - len(chosen), exclude=chosen) if n > len(chosen) else []
+    rest = do_claim_planned_pairs(study.pk, n - len(chosen), exclude=chosen) if n > len(chosen) else []
     random_kind = Allocation.RANDOM_START if adaptive.RANDOM_START in kinds else Allocation.CONTROL
     _mark(rest, random_kind)
     return chosen + rest

@@ -30,14 +30,14 @@ from studies.models import PlannedPair
 CHUNK = 500
 
 
-def claim_planned_pairs(study_id: int, n: int, exclude: Iterable[int] = ()) -> list[int]:
+def do_claim_planned_pairs(study_id: int, n: int, exclude: Iterable[int] = ()) -> list[int]:
     """Ids of ``n`` distinct planned pairs, least handed-out first; their counts go up by 1.
 
     Pairs in ``exclude`` (already claimed by this participant) are left alone. The caller
     must have checked that the plan holds at least ``n`` pairs besides them.
     """
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("claim_planned_pairs must run inside transaction.atomic()")
+        raise RuntimeError("do_claim_planned_pairs must run inside transaction.atomic()")
     pairs = PlannedPair.objects.filter(study_id=study_id)
     excluded = list(exclude)
     if excluded:
@@ -61,8 +61,10 @@ def claim_planned_pairs(study_id: int, n: int, exclude: Iterable[int] = ()) -> l
     return claimed
 
 
-def release_planned_pairs(planned_pair_ids: Iterable[int]) -> int:
-    """Give pairs back to the pool (their counts go down by 1, never below 0)."""
+def do_release_planned_pairs(planned_pair_ids: Iterable[int]) -> int:
+    """Give planned pairs back to the pool (e.g. a participant who abandoned): each count goes
+    down by 1, never below 0. Pass each regular trial's ``planned_pair_id`` once (not the
+    duplicates'). Returns the number of pairs whose count went down."""
     ids = set(planned_pair_ids)
     if not ids:
         return 0

@@ -1,23 +1,20 @@
 """Drawing a participant's trial list and practice trials from the frozen plan.
 
-* ``draw_trial_list(study, i)`` hands out planned pairs to participant ``i`` and lays
+* ``do_draw_trial_list(study, i)`` hands out planned pairs to participant ``i`` and lays
   out their list; call it inside the caller's ``transaction.atomic()`` that also stores
   the trials, so a failure gives the pairs back.
 * ``draw_practice_trials(study, i)`` reads only: practice pairs with a known answer.
-* ``do_release_planned_pairs(ids)`` gives an abandoned participant's pairs back.
+* Giving an abandoned participant's pairs back is ``studies.handout.do_release_planned_pairs``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from studies import checks, trial_lists
-from studies.adaptive_handout import claim_adaptive_pairs
+from studies.adaptive_handout import do_claim_adaptive_pairs
 from studies.errors import StudyConfigError
-from studies.handout import claim_planned_pairs, release_planned_pairs
+from studies.handout import do_claim_planned_pairs
 from studies.models import Allocation, GoldPair, PlannedPair, SamplingMode, Study, StudyState, TrialType
 from studies.sampling import InfeasiblePlan
 
@@ -51,7 +48,7 @@ class PracticeDraft:
     fourth_sketch_id: int | None = None
 
 
-def draw_trial_list(study: Study, participant_index: int) -> list[TrialDraft]:
+def do_draw_trial_list(study: Study, participant_index: int) -> list[TrialDraft]:
     """Participant ``participant_index``'s full trial list; hands out planned pairs.
 
     Must run inside the caller's transaction. The skeleton (positions, kinds, sides)
@@ -76,7 +73,7 @@ def draw_trial_list(study: Study, participant_index: int) -> list[TrialDraft]:
     if study.trial_type != TrialType.PAIR:  # best of K and single: studies.set_trials (never adaptive)
         from studies.set_trials import draw_set_list
 
-        claimed = claim_planned_pairs(study.pk, study.regular_trials_per_participant)
+        claimed = do_claim_planned_pairs(study.pk, study.regular_trials_per_participant)
         PlannedPair.objects.filter(pk__in=claimed, allocation=Allocation.UNASSIGNED).update(
             allocation=Allocation.CONTROL
         )
@@ -85,9 +82,9 @@ def draw_trial_list(study: Study, participant_index: int) -> list[TrialDraft]:
             study, participant_index, spec, regular_ids, _sentinels_for(study, participant_index)
         )
     if study.sampling_mode == SamplingMode.ADAPTIVE:
-        claimed = claim_adaptive_pairs(study, participant_index, study.regular_trials_per_participant)
+        claimed = do_claim_adaptive_pairs(study, participant_index, study.regular_trials_per_participant)
     else:
-        claimed = claim_planned_pairs(study.pk, study.regular_trials_per_participant)
+        claimed = do_claim_planned_pairs(study.pk, study.regular_trials_per_participant)
         PlannedPair.objects.filter(pk__in=claimed, allocation=Allocation.UNASSIGNED).update(
             allocation=Allocation.CONTROL
         )
@@ -156,16 +153,6 @@ def draw_practice_trials(study: Study, participant_index: int, example: bool = F
         )
         for g, swap in zip(chosen, rng.random(len(chosen)) < 0.5)
     ]
-
-
-def do_release_planned_pairs(planned_pair_ids: Iterable[int]) -> int:
-    """Give planned pairs back to the pool (e.g. a participant who abandoned).
-
-    Pass each regular trial's ``planned_pair_id`` once (not the duplicates'). Returns
-    the number of pairs whose count went down.
-    """
-    with transaction.atomic():
-        return release_planned_pairs(planned_pair_ids)
 
 
 def _check_can_draw(study: Study, participant_index: int) -> None:

@@ -93,8 +93,8 @@ def researcher_client(client, researcher):
 @pytest.fixture
 def imported_sample(db, sample_dir):
     """The in-repo sample imported through the real import path."""
-    from sketches.actions import import_path
+    from sketches.actions import do_import_path
 
-    reports = [import_path(path) for path in sorted(sample_dir.glob("*.ndjson"))]
+    reports = [do_import_path(path) for path in sorted(sample_dir.glob("*.ndjson"))]
     assert all(r.ok for r in reports), [r.errors for r in reports]
     return reports

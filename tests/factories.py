@@ -241,7 +241,9 @@ def make_trained_scorer(name: str = "sample-gacl-cos", categories=(), variant: s
         config={"encoder_kwargs": TINY_CNN, "variant": variant},
         metrics={"sanity": sanity_summary(0.9)},
     )
-    checkpoints.store_checkpoint(scorer, checkpoint if checkpoint is not None else sample_checkpoint(variant))
+    checkpoints.do_store_checkpoint(
+        scorer, checkpoint if checkpoint is not None else sample_checkpoint(variant)
+    )
     scorer.save()
     scorer.categories.set(categories)
     return scorer

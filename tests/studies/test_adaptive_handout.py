@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from django.db import transaction
 
-from studies.actions import do_freeze_plan, draw_trial_list
+from studies.actions import do_draw_trial_list, do_freeze_plan
 from studies.models import PlannedPair, Study
 from tests.factories import make_scored_study
 from tests.services import requires_postgres
@@ -42,7 +42,7 @@ def test_adaptive_draw_is_reproducible_and_keeps_sentinels_and_duplicates():
 
     def draw():
         sid = transaction.savepoint()
-        drafts = draw_trial_list(Study.objects.get(pk=study.pk), 0)
+        drafts = do_draw_trial_list(Study.objects.get(pk=study.pk), 0)
         transaction.savepoint_rollback(sid)
         return drafts
 
@@ -60,7 +60,7 @@ def test_random_start_share_marks_the_first_pairs_random_start():
     study = make_scored_study(pairs_per_cell=40, sampling_mode="adaptive", adaptive_random_start=0.5)
     do_freeze_plan(study)
     with transaction.atomic():
-        draw_trial_list(Study.objects.get(pk=study.pk), 0)
+        do_draw_trial_list(Study.objects.get(pk=study.pk), 0)
     marked = Counter(PlannedPair.objects.filter(study=study).values_list("allocation", flat=True))
     assert marked["random_start"] == study.regular_trials_per_participant
     assert marked["adaptive"] == 0

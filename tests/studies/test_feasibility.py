@@ -46,12 +46,12 @@ def test_the_gold_count_is_exactly_what_the_sentinel_draw_can_take(seed):
 @pytest.fixture
 def shared_categories(shared_data_dir, db):
     """Two real categories of the shared corpus, scored with feature-based q (not a model)."""
-    from sketches.actions import import_path
+    from sketches.actions import do_import_path
     from sketches.models import Category, Sketch
     from tests.factories import make_scorer, make_scores
 
     for name in ("ant", "apple"):
-        import_path(shared_data_dir / f"{name}.ndjson")
+        do_import_path(shared_data_dir / f"{name}.ndjson")
     categories = list(Category.objects.filter(slug__in=["ant", "apple"]))
     sketches = list(Sketch.objects.filter(category__in=categories))
     cos = make_scorer("shared-cos", categories)

@@ -7,7 +7,7 @@ import pytest
 from sketches import geometry
 from sketches.models import Sketch, Split
 from studies import gold
-from studies.actions import StudyConfigError, do_freeze_plan, do_launch_study, draw_trial_list
+from studies.actions import StudyConfigError, do_draw_trial_list, do_freeze_plan, do_launch_study
 from studies.models import GoldPair, PlannedPair, StudyState
 from tests.factories import make_scored_study
 
@@ -77,7 +77,7 @@ def test_after_review_only_accepted_gold_reaches_a_live_participant():
 
     for index in range(5):
         with transaction.atomic():
-            used = {d.gold_pair_id for d in draw_trial_list(study, index) if d.kind == "sentinel"}
+            used = {d.gold_pair_id for d in do_draw_trial_list(study, index) if d.kind == "sentinel"}
         assert used and used <= accepted
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, transaction
 
 from studies.actions import do_freeze_plan
-from studies.handout import _conditional_increment, claim_planned_pairs
+from studies.handout import _conditional_increment, do_claim_planned_pairs
 from studies.models import PlannedPair
 from tests.factories import make_scored_study
 
@@ -33,6 +33,6 @@ def test_claims_follow_the_plans_hand_out_order_within_the_lowest_count(pairs):
     first_ids = list(pairs.order_by("order").values_list("pk", flat=True)[:5])
     pairs.filter(pk__in=first_ids[:2]).update(times_assigned=1)
     with transaction.atomic():
-        claimed = claim_planned_pairs(pairs.first().study_id, 5)
+        claimed = do_claim_planned_pairs(pairs.first().study_id, 5)
     expected = list(pairs.exclude(pk__in=first_ids[:2]).order_by("order").values_list("pk", flat=True)[:5])
     assert claimed == expected

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from django.db import connection, transaction
 
-from studies.actions import do_freeze_plan, draw_trial_list
+from studies.actions import do_draw_trial_list, do_freeze_plan
 from studies.models import PlannedPair, Study
 from tests.factories import make_scored_study
 from tests.services import requires_postgres
@@ -26,7 +26,7 @@ def draw_concurrently(study_id: int, indices: list[int]) -> dict[int, list[int]]
         try:
             barrier.wait(timeout=30)
             with transaction.atomic():
-                trials = draw_trial_list(Study.objects.get(pk=study_id), index)
+                trials = do_draw_trial_list(Study.objects.get(pk=study_id), index)
                 time.sleep(0.05)  # hold the locks a little, so the transactions overlap
             results[index] = [t.planned_pair_id for t in trials if t.kind == "regular"]
         except BaseException as error:  # noqa: BLE001 - re-raised in the test thread

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from studies import planning, sampling, seeds, trial_lists
-from studies.actions import do_freeze_plan, draw_practice_trials, draw_trial_list
+from studies.actions import do_draw_trial_list, do_freeze_plan, draw_practice_trials
 from studies.models import GoldPair, PlannedPair
 from tests.factories import make_scored_study
 
@@ -145,7 +145,7 @@ def test_a_study_frozen_with_the_old_scheme_redraws_its_trial_lists_bit_for_bit(
     pool = list(GoldPair.objects.filter(study=old_study).practice_pool().order_by("pk"))
     for index in (0, 1, 2):
         with transaction.atomic():
-            drafts = draw_trial_list(old_study, index)
+            drafts = do_draw_trial_list(old_study, index)
         spec = trial_lists.build_trial_list(
             old_study.regular_trials_per_participant,
             old_study.sentinels_per_participant,

@@ -1,4 +1,4 @@
-"""draw_trial_list / draw_practice_trials / do_release_planned_pairs: the contract the annotation app uses."""
+"""do_draw_trial_list / draw_practice_trials / do_release_planned_pairs: the contract the annotation app uses."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from django.db import transaction
 
 from studies.actions import (
     StudyConfigError,
+    do_draw_trial_list,
     do_freeze_plan,
     do_release_planned_pairs,
     draw_practice_trials,
-    draw_trial_list,
 )
 from studies.models import GoldPair, PlannedPair
 from tests.factories import make_scored_study
@@ -27,7 +27,7 @@ def frozen_study(db):
 
 def draw(study, index):
     with transaction.atomic():
-        return draw_trial_list(study, index)
+        return do_draw_trial_list(study, index)
 
 
 def test_a_list_has_every_position_once_with_the_planned_number_of_each_kind(frozen_study):
@@ -131,7 +131,7 @@ def test_releasing_never_takes_a_count_below_zero(frozen_study):
 
 def test_a_failed_transaction_hands_nothing_out(frozen_study):
     with pytest.raises(RuntimeError), transaction.atomic():
-        draw_trial_list(frozen_study, 0)
+        do_draw_trial_list(frozen_study, 0)
         raise RuntimeError("storing the trials failed")
     assert not PlannedPair.objects.filter(study=frozen_study, times_assigned__gt=0).exists()
 
@@ -139,7 +139,7 @@ def test_a_failed_transaction_hands_nothing_out(frozen_study):
 @pytest.mark.django_db(transaction=True)
 def test_it_refuses_to_hand_out_pairs_outside_a_transaction(frozen_study):
     with pytest.raises(RuntimeError, match="inside transaction.atomic"):
-        draw_trial_list(frozen_study, 0)
+        do_draw_trial_list(frozen_study, 0)
 
 
 def test_a_study_without_a_frozen_plan_gives_no_list(db):

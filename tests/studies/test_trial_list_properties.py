@@ -8,7 +8,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studies.actions import do_freeze_plan, draw_trial_list
+from studies.actions import do_draw_trial_list, do_freeze_plan
 from tests.factories import make_scored_study
 
 FEW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -22,7 +22,7 @@ def draw_and_roll_back(study, index):
     """Draw a list, then undo the hand-out, so every example sees the same pool."""
     try:
         with transaction.atomic():
-            trials = draw_trial_list(study, index)
+            trials = do_draw_trial_list(study, index)
             raise Rollback
     except Rollback:
         return trials

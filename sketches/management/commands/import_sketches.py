@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from sketches.actions import import_path
+from sketches.actions import do_import_path
 
 PROGRESS_MIN_BYTES = 512 * 1024
 
@@ -53,7 +53,7 @@ class Command(BaseCommand):
                 bar.total = total
                 bar.update(done - bar.n)
 
-            return import_path(
+            return do_import_path(
                 path,
                 category=options["category"],
                 skip_invalid=options["skip_invalid"],
