@@ -20,6 +20,15 @@ def _begin(page, live_server, study, panel_id):
     wait_for_step(page, "instructions")
 
 
+def click_like_a_person(page, side: str) -> None:
+    """Move the mouse onto the sketch in steps and click it (trusted pointer events)."""
+    box = page.locator(f'button[value="{side}"]').bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.down()
+    page.mouse.up()
+
+
 def test_keys_and_mouse_are_recorded_with_the_viewport_and_one_device_hash(page, live_server):
     study = make_running_study("tele-person", break_every=0, practice_trials=2)
     _begin(page, live_server, study, "PERSON")
@@ -34,11 +43,7 @@ def test_keys_and_mouse_are_recorded_with_the_viewport_and_one_device_hash(page,
         if number % 2:
             page.keyboard.press("f" if side == "left" else "j")
         else:
-            box = page.locator(f'button[value="{side}"]').bounding_box()
-            page.mouse.move(box["x"] + 5, box["y"] + 5)
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=8)
-            page.mouse.down()
-            page.mouse.up()
+            click_like_a_person(page, side)
         if trial.is_practice:
             wait_for_step(page, "feedback")
             page.get_by_role("button", name="Continue").click()
