@@ -17,7 +17,7 @@ install: $(STAMP)
 
 ## demo: SQLite, Celery in-process, the shared sketches, a scorer, a demo study, and the server.
 demo: install
-	DEBUG=1 $(PY) manage.py demo
+	DEBUG=1 SKETCHQ_REPORT_BUILD_THREAD=1 $(PY) manage.py demo
 
 ## test: the whole suite. DATABASE_URL/CELERY_BROKER_URL if set; otherwise PostgreSQL and Redis on
 ## 127.0.0.1 when they answer (a throwaway test database; Redis DB 15, or SKETCHQ_TEST_REDIS_DB).

@@ -7,14 +7,19 @@ arrived, and never shows stale numbers.
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 
 from analysis import exports, figures, results, selectors
 from sketches.models import Category
 from studies.models import Study
 
 CACHE_SECONDS = 3600
+log = logging.getLogger(__name__)
 
 
 def default_scope(study: Study) -> str:
@@ -115,11 +120,32 @@ def start_report_build(study: Study, include_excluded: bool, fingerprint, links:
     key = _progress_key(study, include_excluded, fingerprint)
     if not cache.add(key, {"share": 0.0, "stage": "queued", "done": False}, CACHE_SECONDS):
         return False
+    if settings.SKETCHQ_REPORT_BUILD_THREAD:  # one process, no worker: build beside the requests
+        threading.Thread(
+            target=_build_in_thread,
+            args=(study.pk, include_excluded, str(fingerprint), links),
+            name=f"report-{study.pk}",
+            daemon=True,
+        ).start()
+        return True
     if not shared_cache():  # a worker's result would land in its own memory: build here instead
         build_report_for_cache(study, include_excluded, str(fingerprint), links)
         return True
     build_report_cache.delay_on_commit(study.pk, include_excluded, str(fingerprint), links)
     return True
+
+
+def _build_in_thread(study_id: int, include_excluded: bool, fingerprint: str, links: dict) -> None:
+    """``build_report_for_cache`` in a thread of this process, on the thread's own database
+    connection. A failure is logged and clears the progress, so the next load starts again."""
+    try:
+        study = Study.objects.get(pk=study_id)
+        build_report_for_cache(study, include_excluded, fingerprint, links)
+    except Exception:
+        log.exception("building the report of study %s failed", study_id)
+        cache.delete(_progress_key(Study(pk=study_id), include_excluded, fingerprint))
+    finally:
+        connections.close_all()  # this thread's connections only
 
 
 def shared_cache() -> bool:

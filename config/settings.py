@@ -255,6 +255,10 @@ SKETCHQ_TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# With no worker, a study report's full build (bootstraps, figures) runs in the request that asks
+# for it. A single-process server (`make demo`'s runserver) may instead build it in a background
+# thread of its own, so the page shows the quick report and its progress at once.
+SKETCHQ_REPORT_BUILD_THREAD = env_bool("SKETCHQ_REPORT_BUILD_THREAD", default=False)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "scoring.tasks.*": {"queue": "gpu"},
