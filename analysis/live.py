@@ -91,7 +91,8 @@ def report_page(study: Study, include_excluded: bool, links: dict, status_url: s
     full = cache.get(_report_key("html", study, include_excluded, fingerprint))
     if full is not None:
         return full, True
-    if start_report_build(study, include_excluded, fingerprint, links):
+    in_thread = settings.SKETCHQ_REPORT_BUILD_THREAD  # started after the quick version: one GIL
+    if not in_thread and start_report_build(study, include_excluded, fingerprint, links):
         full = cache.get(
             _report_key("html", study, include_excluded, fingerprint)
         )  # eager Celery: done already
@@ -106,6 +107,8 @@ def report_page(study: Study, include_excluded: bool, links: dict, status_url: s
         pending = {"status_url": status_url, "state": {"share": 0.0, "stage": "queued", "done": False}}
         quick = exports.render_report_html(report, links=links, with_figures=False, pending=pending)
         cache.set(quick_key, quick, CACHE_SECONDS)
+    if in_thread:
+        start_report_build(study, include_excluded, fingerprint, links)
     return quick, False
 
 
