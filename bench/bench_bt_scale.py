@@ -71,7 +71,7 @@ def run(name: str, rng: np.random.Generator) -> tuple[float, tuple]:
     print_row("aggregate into counts per pair, seconds", f"{t_agg:.2f}")
     print_row(f"fit + {N_BOOT} bootstrap refits + intervals, seconds", f"{t_all:.2f}")
     print_row("total seconds", f"{t_agg + t_all:.2f}   (goal: ≤ 10)")
-    print_row("chord iterations (max) / Newton fallbacks", f"{res.boot_info['max_chord_iterations']} / "
+    print_row("Newton steps (max) / Newton fallbacks", f"{res.boot_info['max_newton_steps']} / "
               f"{res.boot_info['n_newton_fallback']}")  # fmt: skip
     print_row("sketches with a point score", f"{int(ok.sum()):,} of {N_ITEMS:,}")
     print_row("coverage of the planted θ by the 95% intervals", f"{cover:.3f}")

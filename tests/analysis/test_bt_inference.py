@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import bradley_terry as bt
-from analysis.bt_bootstrap import bootstrap_replicates
+from analysis.bt_bootstrap import bootstrap_replicates, replicate_counts
 from analysis.bt_inference import infer, infer_counts
 from analysis.bt_resample import PairCounts, poisson_counts
 
@@ -110,20 +110,23 @@ def test_scores_and_ranks_are_given_per_component():
 
 
 def test_bootstrap_replicates_are_the_exact_map_of_each_resample():
-    """The chord-iteration solver lands on the same estimator as a full Newton fit."""
-    for n_items, n_comp in [(30, 500), (600, 9000)]:  # dense and sparse (block-CG) paths
+    """The batched inexact-Newton solver lands on the same estimator as a full Newton fit."""
+    for n_items, n_comp in [(30, 500), (600, 9000)]:  # small and sparse problems
         rng = np.random.default_rng(n_items)
         w, l_ = _simulate(rng, rng.normal(size=n_items), n_comp)
         pc = PairCounts.from_comparisons(n_items, w, l_)
         alpha = 0.1 / n_items
         theta_hat = bt.fit_fast(n_items, w, l_, alpha)
-        samples, info = bootstrap_replicates(pc, alpha, theta_hat, 6, np.random.default_rng(7))
-        seeds = np.random.default_rng(7).integers(0, 2**63 - 1, size=6)
-        for b, seed in enumerate(seeds):
-            n, k = pc.resample(np.random.default_rng(int(seed)))
-            exact, *_ = bt._newton(n_items, pc.a, pc.b, n, k, alpha, theta_hat, 1e-12, 100)
-            assert np.abs(samples[b] - exact).max() < 1e-3
-
+        samples, info = bootstrap_replicates(pc, alpha, theta_hat, 30, np.random.default_rng(7))
+        assert info["n_newton_fallback"] == 0
+        b = 0
+        for n, k2 in replicate_counts(pc, 30, np.random.default_rng(7)):
+            for col in range(n.shape[1]):
+                k = 0.5 * k2[:, col].astype(float)
+                exact, *_ = bt._newton(n_items, pc.a, pc.b, n[:, col].astype(float), k, alpha, theta_hat, 1e-12, 100)
+                assert np.abs(samples[b] - (exact - exact.mean())).max() < 1e-3
+                b += 1
+        assert b == 30
 
 def test_the_bootstrap_does_not_depend_on_the_number_of_threads():
     rng = np.random.default_rng(8)
