@@ -448,8 +448,8 @@ def bootstrap(
     *,
     ties=None,
     ci: float = 0.95,
-    tol: float = 1e-6,
-    max_iter: int = 50,
+    tol: float | None = None,
+    max_iter: int = 30,
     theta_hat: np.ndarray | None = None,
     return_samples: bool = False,
 ):
@@ -458,11 +458,11 @@ def bootstrap(
     The comparisons are aggregated into win/tie counts per pair, every replicate resamples
     those counts and is refitted to the same objective (``analysis.bt_bootstrap``), warm-started
     from the full fit ``theta_hat`` (computed if not given). ``tol`` bounds the largest last
-    step of each refit. Returns (lo, hi), or (lo, hi, samples) with samples of shape
+    Newton step of each refit (default ``bt_bootstrap.TOL``). Returns (lo, hi), or (lo, hi, samples) with samples of shape
     (n_boot, n_items) when ``return_samples``. For components, rank intervals and evidence
     flags use ``analysis.bt_inference.infer``.
     """
-    from analysis.bt_bootstrap import bootstrap_replicates
+    from analysis.bt_bootstrap import TOL, bootstrap_replicates
     from analysis.bt_resample import PairCounts
 
     if n_boot < 1:
@@ -476,6 +476,7 @@ def bootstrap(
     pc = PairCounts.from_comparisons(n_items, w, l_, t)
     if theta_hat is None:
         theta_hat, *_ = _newton(n_items, pc.a, pc.b, pc.n, pc.k, float(alpha), None, 1e-10, 100)
+    tol = TOL if tol is None else tol
     samples, _ = bootstrap_replicates(pc, alpha, theta_hat, n_boot, rng, tol=tol, max_iter=max_iter)
     tail = 50.0 * (1.0 - ci)
     lo, hi = np.percentile(samples, [tail, 100.0 - tail], axis=0)

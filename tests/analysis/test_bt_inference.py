@@ -128,6 +128,39 @@ def test_bootstrap_replicates_are_the_exact_map_of_each_resample():
                 b += 1
         assert b == 30
 
+@pytest.mark.parametrize("design", ["distinct pairs", "planned pairs x 12 answers"])
+def test_the_default_tolerance_gives_the_intervals_of_tightly_converged_replicates(design):
+    """Replicates stop at a step ≤ TOL (1e-2): their percentile intervals match those of replicates
+    solved exactly (float64 Newton to 1e-12) to ≤ 2% of the interval's width."""
+    n_items = 120
+    rng = np.random.default_rng(21)
+    theta = rng.normal(size=n_items)
+    if design == "distinct pairs":
+        w, l_ = _simulate(rng, theta, 2400)
+    else:
+        i = rng.integers(0, n_items, 200)
+        j = (i + rng.integers(1, n_items, 200)) % n_items
+        i, j = np.repeat(i, 12), np.repeat(j, 12)
+        i_wins = rng.random(i.size) < 1 / (1 + np.exp(-(theta[i] - theta[j])))
+        w, l_ = np.where(i_wins, i, j), np.where(i_wins, j, i)
+    pc = PairCounts.from_comparisons(n_items, w, l_)
+    alpha = 0.1 / n_items
+    theta_hat = bt.fit_fast(n_items, w, l_, alpha)
+    fast, info = bootstrap_replicates(pc, alpha, theta_hat, 80, np.random.default_rng(3))
+    assert info["tol"] == 1e-2 and info["n_newton_fallback"] == 0
+    exact = []
+    for n, k2 in replicate_counts(pc, 80, np.random.default_rng(3)):
+        for col in range(n.shape[1]):
+            k = 0.5 * k2[:, col].astype(float)
+            th, *_ = bt._newton(n_items, pc.a, pc.b, n[:, col].astype(float), k, alpha, theta_hat, 1e-12, 100)
+            exact.append(th - th.mean())
+    lo_f, hi_f = np.percentile(fast, [2.5, 97.5], axis=0)
+    lo_e, hi_e = np.percentile(np.array(exact), [2.5, 97.5], axis=0)
+    width = hi_e - lo_e
+    assert np.all(np.abs(lo_f - lo_e) <= 0.02 * width)
+    assert np.all(np.abs(hi_f - hi_e) <= 0.02 * width)
+
+
 def test_the_bootstrap_does_not_depend_on_the_number_of_threads():
     rng = np.random.default_rng(8)
     w, l_ = _simulate(rng, rng.normal(size=40), 800)
