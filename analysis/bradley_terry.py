@@ -159,22 +159,33 @@ def neg_objective(n_items: int, winners, losers, alpha: float, theta, ties=None)
 
 
 class _Laplacian:
-    """Fixed CSR sparsity of the pair graph; values refreshed every Newton step."""
+    """The pair graph's weighted Laplacian L(h) = Aᵀ diag(h) A, A the signed pair incidence
+    (fixed); ``build(h)`` gives its off-diagonal part as an operator, and its diagonal."""
 
     def __init__(self, n_items: int, a: np.ndarray, b: np.ndarray):
-        rows = np.concatenate([a, b])
-        cols = np.concatenate([b, a])
-        self.order = np.lexsort((cols, rows))
-        self.indices = cols[self.order].astype(np.int32)
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_items))]).astype(np.int32)
+        p = a.size
+        rows = np.repeat(np.arange(p), 2)
+        cols = np.column_stack([a, b]).reshape(-1)
+        self.inc = sp.csr_matrix((np.tile([1.0, -1.0], p), (rows, cols)), shape=(p, n_items))
+        self.inc_t = self.inc.T  # CSC: scatters back to the items in one pass
         self.n_items = n_items
         self.a, self.b = a, b
 
-    def build(self, h: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
-        data = -np.concatenate([h, h])[self.order]
-        off = sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_items,) * 2)
+    def build(self, h: np.ndarray) -> tuple[_OffDiagonal, np.ndarray]:
         diag = np.bincount(self.a, h, self.n_items) + np.bincount(self.b, h, self.n_items)
-        return off, diag
+        return _OffDiagonal(self, h, diag), diag
+
+
+@dataclass(frozen=True)
+class _OffDiagonal:
+    """(L(h) − diag L(h)) as an operator: x ↦ Aᵀ(h ⊙ A x) − diag ⊙ x."""
+
+    lap: _Laplacian
+    h: np.ndarray
+    diag: np.ndarray
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        return self.lap.inc_t @ (self.h * (self.lap.inc @ x)) - self.diag * x
 
 
 def _pcg(matvec, rhs: np.ndarray, dinv: np.ndarray, rtol: float, maxiter: int) -> np.ndarray:

@@ -75,11 +75,12 @@ class _Pairs:
         for lo in range(0, self.size, BLOCK):
             hi = min(lo + BLOCK, self.size)
             ends = np.concatenate([pc.a[lo:hi], pc.b[lo:hi]])
-            items, inv = np.unique(ends, return_inverse=True)
-            if 4 * items.size > self.m:  # most items: index them directly (no gather, no fancy add)
+            touched, inv = np.unique(ends, return_inverse=True)
+            items: np.ndarray | slice = touched
+            if 4 * touched.size > self.m:  # most items: index them directly (no gather, no fancy add)
                 items, inv = slice(None), ends
             inv = inv.reshape(2, hi - lo)
-            width = self.m if isinstance(items, slice) else items.size
+            width = self.m if isinstance(items, slice) else touched.size
             rows = np.repeat(np.arange(hi - lo), 2)
             cols = inv.T.reshape(-1)
             signs = np.tile(np.array([1.0, -1.0], np.float32), hi - lo)
@@ -175,7 +176,9 @@ def _solve_group(pairs: _Pairs, pc: PairCounts, theta_hat, n, k2, tol, max_iter,
     frac = np.ones(size)  # the fraction of it taken
     prev = np.full(size, np.inf)  # gradient norm at base
     # float32 rounding level of a gradient: a larger norm than before below it is not "worse"
-    floor = 1e-6 * float(np.linalg.norm(np.bincount(pc.a, pc.n, pc.n_items) + np.bincount(pc.b, pc.n, pc.n_items)))
+    floor = 1e-6 * float(
+        np.linalg.norm(np.bincount(pc.a, pc.n, pc.n_items) + np.bincount(pc.b, pc.n, pc.n_items))
+    )
     h = np.empty((pc.a.size, size), np.float32)
     failed: list[int] = []
     steps = 0
@@ -252,7 +255,9 @@ def bootstrap_replicates(
     theta_hat = theta_hat - theta_hat.mean()
     sig = 0.5 * (1.0 + np.tanh(0.5 * (theta_hat[pc.a] - theta_hat[pc.b])))
     curv = pc.n * sig * (1.0 - sig)
-    top = float(np.max(np.bincount(pc.a, curv, pc.n_items) + np.bincount(pc.b, curv, pc.n_items), initial=0.0))
+    top = float(
+        np.max(np.bincount(pc.a, curv, pc.n_items) + np.bincount(pc.b, curv, pc.n_items), initial=0.0)
+    )
     if top > 0:
         tol = min(float(tol), STEP_IN_SE / np.sqrt(top))
     tol = max(float(tol), TOL_FLOOR)

@@ -45,7 +45,7 @@ def _top(c):
 _STRADDLE = 255  # table entry of a bin that a CDF step falls inside (every value is < 255)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _inverse_cdf_table(c: int) -> tuple[np.ndarray, np.ndarray]:
     """Poisson(c) by inversion on 2¹⁶ equal bins of [0, 1): (value per bin, CDF).
 
@@ -82,12 +82,12 @@ class _Draws:
             if value <= _TABLE_MAX_COUNT and value == int(value):
                 table, cdf = _inverse_cdf_table(int(value))
                 v = np.frombuffer(rng.bytes(2 * (hi - lo) * n_cols), np.uint16).reshape(hi - lo, n_cols)
-                x = table[v].reshape(-1)
-                fix = np.flatnonzero(x == _STRADDLE)
+                x = table[v]
+                flat = x.reshape(-1)  # a view: fixing it fixes x
+                fix = np.flatnonzero(flat == _STRADDLE)
                 if fix.size:
                     u = (v.reshape(-1)[fix] + rng.random(fix.size)) / 2**_BITS
-                    x[fix] = np.searchsorted(cdf, u, side="right")
-                x = x.reshape(hi - lo, n_cols)
+                    flat[fix] = np.searchsorted(cdf, u, side="right")
             else:
                 x = np.minimum(rng.poisson(value, size=(hi - lo, n_cols)), _top(value))
             out[lo:hi] = x
@@ -177,7 +177,9 @@ class PairCounts:
     def count_dtype(self) -> type[np.unsignedinteger]:
         """Smallest unsigned type that holds every resampled n* and 2·k* (see ``_top``)."""
         top_a, top_b, top_t = _top(self.wins_a), _top(self.wins_b), _top(self.ties)
-        bound = max(float(np.max(top_a + top_b + top_t, initial=0)), float(np.max(2 * top_a + top_t, initial=0)))
+        bound = max(
+            float(np.max(top_a + top_b + top_t, initial=0)), float(np.max(2 * top_a + top_t, initial=0))
+        )
         for dtype in (np.uint8, np.uint16, np.uint32):
             if bound <= np.iinfo(dtype).max:
                 return dtype
