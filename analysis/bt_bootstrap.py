@@ -10,8 +10,10 @@ pair counts (``analysis.bt_resample``).  Only the way the maximiser is found dif
    own* Hessian H_b = Aᵀ diag(h_b) A + prior term (A the signed pair incidence, h_b the
    replicate's per-pair curvature).  Each step solves H_b δ = −∇ to a relative residual of
    ``FORCING`` by Jacobi-preconditioned conjugate gradients, all columns at once (one sparse
-   pass over the pairs per CG iteration).  A step that does not lower the gradient norm is
-   halved (a backtracking safeguard); a replicate stops when its largest step is ≤ ``tol``.
+   pass over the pairs per CG iteration).  No score moves more than ``MAX_STEP`` in one step
+   (a trust region: an item resampled down to the prior's curvature alone would otherwise
+   fly off), and a step that does not lower the gradient norm is halved (backtracking); a
+   replicate stops when its largest step is ≤ ``tol`` (see ``TOL``).
 2. **Exact Newton fallback.**  A replicate that has not stopped after ``max_iter`` steps is
    solved by the damped Newton method of ``bradley_terry`` from θ̂ (reported in the info).
 
@@ -43,6 +45,7 @@ GROUP = 25  # replicates solved side by side (fixed, so results do not depend on
 BLOCK = 32_768  # pairs per block of a pass over the pairs (bounds the float32 temporaries)
 FORCING = 0.1  # each Newton step solves its linear system to this relative residual
 MAX_CG = 200
+MAX_STEP = 4.0  # largest move of any score in one Newton step (θ units: e⁴ ≈ 55 in odds)
 # A replicate stops when its largest Newton step is ≤ tol_eff = min(TOL, STEP_IN_SE · SE_min),
 # SE_min = 1/√(largest diagonal of the full-data Hessian at θ̂), a lower bound of the smallest
 # standard error. Newton converges fast, so the error left after that step is ≈ FORCING·tol_eff,
@@ -188,7 +191,7 @@ def _solve_group(pairs: _Pairs, pc: PairCounts, theta_hat, n, k2, tol, max_iter,
         steps = it + 1
         g, diag, s = pairs.gradient(theta, n, k2, h, at_theta_hat=it == 0)
         norm = np.linalg.norm(g, axis=0)
-        worse = (norm > prev) & (norm > floor)  # the step overshot: take half of it instead
+        worse = ~(norm <= np.maximum(prev, floor))  # the step overshot (or overflowed): halve it
         frac[worse] *= 0.5
         theta[:, worse] = base[:, worse] + frac[worse] * delta[:, worse]
         take = ~worse
@@ -197,6 +200,9 @@ def _solve_group(pairs: _Pairs, pc: PairCounts, theta_hat, n, k2, tol, max_iter,
             new = _newton_steps(pairs, g, diag, h, s)
         broken = ~np.isfinite(new).all(axis=0)  # numerically lost: solved exactly below
         new[:, broken] = 0.0
+        # a trust region: where the Hessian is nearly flat (an item left with only the prior's
+        # curvature) a full Newton step can fly off; no column moves more than MAX_STEP at once
+        new *= np.minimum(1.0, MAX_STEP / np.maximum(np.abs(new).max(axis=0), 1e-300))
         delta[:, take], frac[take], prev[take] = new[:, take], 1.0, norm[take]
         base[:, take] = theta[:, take]
         theta[:, take] += new[:, take]

@@ -132,6 +132,43 @@ def test_bootstrap_replicates_are_the_exact_map_of_each_resample():
         assert b == 30
 
 
+def test_the_batched_solver_finishes_messy_studies_without_the_exact_fallback():
+    """Unbeaten items, items resampled to no comparison at all, wide score ranges: the step
+    cap (MAX_STEP) and the halving safeguard keep every Newton iteration from flying off."""
+    fallbacks = 0
+    for seed in range(150):
+        rng = np.random.default_rng(seed)
+        n_items = int(rng.integers(3, 26))
+        i, j = rng.integers(0, n_items, 80), rng.integers(0, n_items, 80)
+        keep = i != j
+        theta = rng.normal(scale=(0.5, 1.5, 4.0)[seed % 3], size=n_items)
+        i, j = i[keep], j[keep]
+        i_wins = rng.random(i.size) < 1 / (1 + np.exp(-(theta[i] - theta[j])))
+        res = infer(
+            n_items, np.where(i_wins, i, j), np.where(i_wins, j, i), 0.1 / n_items, n_boot=50, rng=seed
+        )
+        fallbacks += res.boot_info["n_newton_fallback"]
+    assert fallbacks == 0
+
+
+def test_replicates_the_batched_solver_cannot_finish_are_solved_exactly():
+    rng = np.random.default_rng(4)
+    w, l_ = _simulate(rng, rng.normal(scale=2.0, size=40), 300)
+    pc = PairCounts.from_comparisons(40, w, l_)
+    theta_hat = bt.fit_fast(40, w, l_, 0.0025)
+    samples, info = bootstrap_replicates(
+        pc, 0.0025, theta_hat, 30, np.random.default_rng(1), tol=1e-6, max_iter=1
+    )
+    assert info["n_newton_fallback"] == 30  # one Newton step is never enough to 1e-6
+    b = 0
+    for n, k2 in replicate_counts(pc, 30, np.random.default_rng(1)):
+        for col in range(n.shape[1]):
+            k = 0.5 * k2[:, col].astype(float)
+            exact, *_ = bt._newton(40, pc.a, pc.b, n[:, col].astype(float), k, 0.0025, theta_hat, 1e-12, 100)
+            assert np.abs(samples[b] - (exact - exact.mean())).max() < 1e-5
+            b += 1
+
+
 @pytest.mark.parametrize("design", ["distinct pairs", "planned pairs x 12 answers"])
 def test_the_default_tolerance_gives_the_intervals_of_tightly_converged_replicates(design):
     """Replicates stop at a step ≤ TOL (≤ 0.2 standard errors): their percentile intervals match
