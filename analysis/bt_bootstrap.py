@@ -96,7 +96,7 @@ class _Pairs:
 
     def gradient(self, theta, n, k2, h_out, at_theta_hat=False):
         """(∇(−F_b), diagonal of its Hessian, softmax weights) at every column of θ (m × G) for the
-        counts n, 2k (P × G integers); stores each pair's curvature 2·h_b in ``h_out``.
+        counts n, 2k (P × G integers); stores 4 × each pair's curvature nσ(1 − σ) in ``h_out``.
         ``at_theta_hat``: every column of θ is θ̂ (the first step)."""
         m, cols = theta.shape
         g = np.zeros((m, cols))
@@ -104,22 +104,22 @@ class _Pairs:
         half = (0.5 * theta).astype(np.float32)
         for blk in self.blocks:
             lo, hi = blk.lo, blk.hi
-            nh = np.multiply(n[lo:hi], np.float32(0.5), dtype=np.float32)
+            nf = n[lo:hi].astype(np.float32)
             if at_theta_hat:
-                r = nh * self.one_plus[lo:hi]  # n·σ, σ = (1 + t)/2 with t = tanh((θ_a − θ_b)/2)
-                h = np.multiply(nh, self.one_minus_sq[lo:hi], out=h_out[lo:hi])
+                r = nf * self.one_plus[lo:hi]  # n(1 + t) = 2nσ, t = tanh((θ_a − θ_b)/2)
+                h = np.multiply(nf, self.one_minus_sq[lo:hi], out=h_out[lo:hi])  # n(1 − t²) = 4nσ(1 − σ)
             else:
                 t = blk.inc @ half[blk.items]  # (θ_a − θ_b)/2
                 np.tanh(t, out=t)
-                r = nh * t
-                r += nh
-                np.multiply(t, t, out=t)
-                np.subtract(np.float32(1.0), t, out=t)
-                h = np.multiply(t, nh, out=h_out[lo:hi])  # n(1 − t²)/2 = 2·n·σ(1 − σ)
-            r -= np.multiply(k2[lo:hi], np.float32(0.5), dtype=np.float32)  # n·σ − k
+                r = nf * t
+                r += nf  # 2nσ
+                h = np.multiply(r, t, out=h_out[lo:hi])
+                np.subtract(r, h, out=h)  # 2nσ(1 − t) = 4nσ(1 − σ)
+            r -= k2[lo:hi]  # 2(nσ − k)
             g[blk.items] += blk.inc_t @ r
             diag[blk.items] += blk.abs_t @ h
-        diag *= 0.5
+        g *= 0.5
+        diag *= 0.25
         s = np.exp(theta - logsumexp(theta, axis=0, keepdims=True))
         if self.alpha:
             g += self.alpha * m * (m * s - 1.0)
@@ -127,14 +127,14 @@ class _Pairs:
         return g, diag, s
 
     def hessian_times(self, x, h, s):
-        """H_b x_b for every column (h: the stored 2·h_b per pair)."""
+        """H_b x_b for every column (h: the stored 4·nσ(1 − σ) per pair)."""
         out = np.zeros_like(x)
         x32 = x.astype(np.float32)
         for blk in self.blocks:
             y = blk.inc @ x32[blk.items]
             y *= h[blk.lo : blk.hi]
             out[blk.items] += blk.inc_t @ y
-        out *= 0.5
+        out *= 0.25
         if self.alpha:
             out += self.am2 * (s * x - s * np.einsum("ij,ij->j", s, x)[None, :])
         return out
