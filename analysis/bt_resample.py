@@ -81,7 +81,7 @@ class _Draws:
         for value, lo, hi in self.groups:
             if value <= _TABLE_MAX_COUNT and value == int(value):
                 table, cdf = _inverse_cdf_table(int(value))
-                v = np.frombuffer(rng.bytes(2 * (hi - lo) * n_cols), np.uint16).reshape(hi - lo, n_cols)
+                v = rng.integers(0, 2**_BITS, size=(hi - lo, n_cols), dtype=np.uint16)
                 x = table[v]
                 flat = x.reshape(-1)  # a view: fixing it fixes x
                 fix = np.flatnonzero(flat == _STRADDLE)
