@@ -5,7 +5,8 @@ objective F of ``analysis.bradley_terry`` (same alpha) — computed on Poisson-r
 pair counts (``analysis.bt_resample``).  Only the way the maximiser is found differs:
 
 1. **Inexact Newton, replicates side by side.**  Replicates are solved in groups of
-   ``GROUP`` (one column each).  Every replicate starts from the full-data MAP θ̂ (a warm
+   ``GROUP`` (one column each; fewer for studies with tens of millions of pairs).  Every
+   replicate starts from the full-data MAP θ̂ (a warm
    start: a replicate's optimum is a standard error away) and takes Newton steps with *its
    own* Hessian H_b = Aᵀ diag(h_b) A + prior term (A the signed pair incidence, h_b the
    replicate's per-pair curvature).  Each step solves H_b δ = −∇ to a relative residual of
@@ -42,6 +43,7 @@ from analysis.bt_resample import PairCounts, Resampler
 __all__ = ["bootstrap_replicates", "replicate_counts"]
 
 GROUP = 25  # replicates solved side by side (fixed, so results do not depend on the threads)
+GROUP_BYTES = 2**29  # at most ~512 MB of per-pair arrays per group (fewer replicates if needed)
 BLOCK = 32_768  # pairs per block of a pass over the pairs (bounds the float32 temporaries)
 FORCING = 0.25  # each Newton step solves its linear system to this relative residual
 MAX_CG = 200
@@ -225,17 +227,21 @@ def _solve_group(pairs: _Pairs, pc: PairCounts, theta_hat, n, k2, tol, max_iter,
 
 
 def replicate_counts(pc: PairCounts, n_boot: int, rng: np.random.Generator):
-    """The resampled counts of every replicate, group by group: yields (n*, 2·k*) of shape
-    (P, group size), replicate b in group b // GROUP, column b % GROUP."""
+    """The resampled counts of every replicate, group by group, in order: yields (n*, 2·k*) of
+    shape (P, group size), one replicate per column (what ``bootstrap_replicates`` solves)."""
     resampler = Resampler(pc)
-    for seed, size in _groups(n_boot, rng):
+    for seed, size in _groups(pc, n_boot, rng):
         yield resampler.draw(np.random.default_rng(seed), size)
 
 
-def _groups(n_boot: int, rng: np.random.Generator) -> list[tuple[int, int]]:
-    """(seed, number of replicates) of every group, drawn from ``rng`` up front."""
-    seeds = rng.integers(0, 2**63 - 1, size=-(-n_boot // GROUP)).tolist()
-    return [(seed, min(GROUP, n_boot - g * GROUP)) for g, seed in enumerate(seeds)]
+def _groups(pc: PairCounts, n_boot: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """(seed, number of replicates) of every group, drawn from ``rng`` up front. A group holds
+    ``GROUP`` replicates, fewer when their per-pair arrays (counts and curvatures) would pass
+    ``GROUP_BYTES`` — a function of the data alone, never of the threads."""
+    per_replicate = pc.a.size * (4 + 2 * np.dtype(pc.count_dtype()).itemsize)
+    size = int(np.clip(GROUP_BYTES // max(per_replicate, 1), 1, GROUP))
+    seeds = rng.integers(0, 2**63 - 1, size=-(-n_boot // size)).tolist()
+    return [(seed, min(size, n_boot - g * size)) for g, seed in enumerate(seeds)]
 
 
 def bootstrap_replicates(
@@ -289,7 +295,7 @@ def bootstrap_replicates(
         n, k2 = resampler.draw(np.random.default_rng(seed), size)
         return _solve_group(pairs, pc, theta_hat, n, k2, tol, max_iter, exact_newton)
 
-    jobs = _groups(n_boot, rng)
+    jobs = _groups(pc, n_boot, rng)
     if workers > 1 and len(jobs) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(run, jobs))

@@ -202,6 +202,27 @@ def test_the_default_tolerance_gives_the_intervals_of_tightly_converged_replicat
     assert np.all(np.abs(hi_f - hi_e) <= 0.02 * width)
 
 
+def test_huge_studies_are_solved_in_smaller_groups_of_replicates(monkeypatch):
+    import analysis.bt_bootstrap as bb
+
+    rng = np.random.default_rng(6)
+    w, l_ = _simulate(rng, rng.normal(size=50), 600)
+    pc = PairCounts.from_comparisons(50, w, l_)
+    monkeypatch.setattr(bb, "GROUP_BYTES", 3 * pc.a.size * 6)  # room for 3 replicates
+    sizes = [n.shape[1] for n, _ in replicate_counts(pc, 10, np.random.default_rng(2))]
+    assert sizes == [3, 3, 3, 1]
+    theta_hat = bt.fit_fast(50, w, l_, 0.002)
+    samples, info = bootstrap_replicates(
+        pc, 0.002, theta_hat, 10, np.random.default_rng(2), tol=1e-4, workers=2
+    )
+    assert samples.shape == (10, 50) and info["n_newton_fallback"] == 0
+    n, k2 = next(replicate_counts(pc, 10, np.random.default_rng(2)))
+    exact, *_ = bt._newton(
+        50, pc.a, pc.b, n[:, 2].astype(float), 0.5 * k2[:, 2], 0.002, theta_hat, 1e-12, 100
+    )
+    assert np.abs(samples[2] - (exact - exact.mean())).max() < 1e-3
+
+
 def test_the_bootstrap_does_not_depend_on_the_number_of_threads():
     rng = np.random.default_rng(8)
     w, l_ = _simulate(rng, rng.normal(size=40), 800)
