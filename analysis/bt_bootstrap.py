@@ -6,9 +6,8 @@ pair counts (``analysis.bt_resample``).  Only the way the maximiser is found dif
 
 1. **Inexact Newton, replicates side by side.**  Replicates are solved in groups of
    ``GROUP`` (one column each; fewer for studies with tens of millions of pairs).  Every
-   replicate starts from the full-data MAP θ̂ (a warm
-   start: a replicate's optimum is a standard error away) and takes Newton steps with *its
-   own* Hessian H_b = Aᵀ diag(h_b) A + prior term (A the signed pair incidence, h_b the
+   replicate starts from the full-data MAP θ̂ (a warm start: a replicate's optimum is a
+   standard error away) and takes Newton steps with *its own* Hessian H_b = Aᵀ diag(h_b) A + prior term (A the signed pair incidence, h_b the
    replicate's per-pair curvature).  Each step solves H_b δ = −∇ to a relative residual of
    ``FORCING`` by Jacobi-preconditioned conjugate gradients, all columns at once (one sparse
    pass over the pairs per CG iteration).  No score moves more than ``MAX_STEP`` in one step
@@ -23,8 +22,8 @@ The passes over the pairs (gradient, Hessian–vector products) run in float32 o
 their rounding error (~1e-7 relative) is far below ``tol``.  The logistic is evaluated as
 σ(d) = (1 + tanh(d/2))/2, which numpy vectorises.
 
-Group g draws its counts from its own generator, seeded from ``rng`` up front, and the
-groups have a fixed size, so the result does not depend on the number of worker threads.
+Group g draws its counts from its own generator, seeded from ``rng`` up front, and the group
+sizes depend on the data alone, so the result does not depend on the number of worker threads.
 """
 
 from __future__ import annotations
