@@ -7,15 +7,17 @@ pair counts (``analysis.bt_resample``).  Only the way the maximiser is found dif
 1. **Inexact Newton, replicates side by side.**  Replicates are solved in groups of
    ``GROUP`` (one column each; fewer for studies with tens of millions of pairs).  Every
    replicate starts from the full-data MAP θ̂ (a warm start: a replicate's optimum is a
-   standard error away) and takes Newton steps with *its own* Hessian H_b = Aᵀ diag(h_b) A + prior term (A the signed pair incidence, h_b the
-   replicate's per-pair curvature).  Each step solves H_b δ = −∇ to a relative residual of
+   standard error away) and takes Newton steps with *its own* Hessian
+   H_b = Aᵀ diag(h_b) A + prior term (A the signed pair incidence, h_b the replicate's
+   per-pair curvature).  Each step solves H_b δ = −∇ to a relative residual of
    ``FORCING`` by Jacobi-preconditioned conjugate gradients, all columns at once (one sparse
    pass over the pairs per CG iteration).  No score moves more than ``MAX_STEP`` in one step
    (a trust region: an item resampled down to the prior's curvature alone would otherwise
    fly off), and a step that does not lower the gradient norm is halved (backtracking); a
    replicate stops when its largest step is ≤ ``tol`` (see ``TOL``).
-2. **Exact Newton fallback.**  A replicate that has not stopped after ``max_iter`` steps is
-   solved by the damped Newton method of ``bradley_terry`` from θ̂ (reported in the info).
+2. **Exact Newton fallback.**  A replicate that has not stopped after ``max_iter`` steps (or
+   whose step is numerically lost) is solved by the damped float64 Newton method of
+   ``bradley_terry`` from θ̂; the number is reported in the info (0 in every test and bench).
 
 The passes over the pairs (gradient, Hessian–vector products) run in float32 on blocks of
 ``BLOCK`` pairs, with θ and every per-item sum in float64: the per-pair terms are O(1) and
