@@ -17,7 +17,7 @@ pair counts (``analysis.bt_resample``).  Only the way the maximiser is found dif
    replicate stops when its largest step is ≤ ``tol`` (see ``TOL``).
 2. **Exact Newton fallback.**  A replicate that has not stopped after ``max_iter`` steps (or
    whose step is numerically lost) is solved by the damped float64 Newton method of
-   ``bradley_terry`` from θ̂; the number is reported in the info (0 in every test and bench).
+   ``bradley_terry`` from θ̂; the number is reported in the info (0 in the benchmarks and the simulated studies).
 
 The passes over the pairs (gradient, Hessian–vector products) run in float32 on blocks of
 ``BLOCK`` pairs, with θ and every per-item sum in float64: the per-pair terms are O(1) and
