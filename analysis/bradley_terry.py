@@ -159,22 +159,33 @@ def neg_objective(n_items: int, winners, losers, alpha: float, theta, ties=None)
 
 
 class _Laplacian:
-    """Fixed CSR sparsity of the pair graph; values refreshed every Newton step."""
+    """The pair graph's weighted Laplacian L(h) = Aᵀ diag(h) A, A the signed pair incidence
+    (fixed); ``build(h)`` gives its off-diagonal part as an operator, and its diagonal."""
 
     def __init__(self, n_items: int, a: np.ndarray, b: np.ndarray):
-        rows = np.concatenate([a, b])
-        cols = np.concatenate([b, a])
-        self.order = np.lexsort((cols, rows))
-        self.indices = cols[self.order].astype(np.int32)
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_items))]).astype(np.int32)
+        p = a.size
+        rows = np.repeat(np.arange(p), 2)
+        cols = np.column_stack([a, b]).reshape(-1)
+        self.inc = sp.csr_matrix((np.tile([1.0, -1.0], p), (rows, cols)), shape=(p, n_items))
+        self.inc_t = self.inc.T  # CSC: scatters back to the items in one pass
         self.n_items = n_items
         self.a, self.b = a, b
 
-    def build(self, h: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
-        data = -np.concatenate([h, h])[self.order]
-        off = sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_items,) * 2)
+    def build(self, h: np.ndarray) -> tuple[_OffDiagonal, np.ndarray]:
         diag = np.bincount(self.a, h, self.n_items) + np.bincount(self.b, h, self.n_items)
-        return off, diag
+        return _OffDiagonal(self, h, diag), diag
+
+
+@dataclass(frozen=True)
+class _OffDiagonal:
+    """(L(h) − diag L(h)) as an operator: x ↦ Aᵀ(h ⊙ A x) − diag ⊙ x."""
+
+    lap: _Laplacian
+    h: np.ndarray
+    diag: np.ndarray
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        return self.lap.inc_t @ (self.h * (self.lap.inc @ x)) - self.diag * x
 
 
 def _pcg(matvec, rhs: np.ndarray, dinv: np.ndarray, rtol: float, maxiter: int) -> np.ndarray:
@@ -448,8 +459,8 @@ def bootstrap(
     *,
     ties=None,
     ci: float = 0.95,
-    tol: float = 1e-6,
-    max_iter: int = 50,
+    tol: float | None = None,
+    max_iter: int = 30,
     theta_hat: np.ndarray | None = None,
     return_samples: bool = False,
 ):
@@ -458,11 +469,11 @@ def bootstrap(
     The comparisons are aggregated into win/tie counts per pair, every replicate resamples
     those counts and is refitted to the same objective (``analysis.bt_bootstrap``), warm-started
     from the full fit ``theta_hat`` (computed if not given). ``tol`` bounds the largest last
-    step of each refit. Returns (lo, hi), or (lo, hi, samples) with samples of shape
+    Newton step of each refit (default ``bt_bootstrap.TOL``). Returns (lo, hi), or (lo, hi, samples) with samples of shape
     (n_boot, n_items) when ``return_samples``. For components, rank intervals and evidence
     flags use ``analysis.bt_inference.infer``.
     """
-    from analysis.bt_bootstrap import bootstrap_replicates
+    from analysis.bt_bootstrap import TOL, bootstrap_replicates
     from analysis.bt_resample import PairCounts
 
     if n_boot < 1:
@@ -476,6 +487,7 @@ def bootstrap(
     pc = PairCounts.from_comparisons(n_items, w, l_, t)
     if theta_hat is None:
         theta_hat, *_ = _newton(n_items, pc.a, pc.b, pc.n, pc.k, float(alpha), None, 1e-10, 100)
+    tol = TOL if tol is None else tol
     samples, _ = bootstrap_replicates(pc, alpha, theta_hat, n_boot, rng, tol=tol, max_iter=max_iter)
     tail = 50.0 * (1.0 - ci)
     lo, hi = np.percentile(samples, [tail, 100.0 - tail], axis=0)

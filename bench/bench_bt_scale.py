@@ -58,12 +58,14 @@ def design(rng: np.random.Generator, name: str):
 def run(name: str, rng: np.random.Generator) -> tuple[float, tuple]:
     theta, w, l_ = design(rng, name)
     alpha = 0.1 / N_ITEMS
+    cpu = time.process_time()
     start = time.perf_counter()
     pc = PairCounts.from_comparisons(N_ITEMS, w, l_)
     t_agg = time.perf_counter() - start
     start = time.perf_counter()
     res = infer_counts(pc, alpha, n_boot=N_BOOT, rng=rng, workers=WORKERS)
     t_all = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     truth = theta - theta.mean()
     ok = res.reported
     cover = float(np.mean(((res.lo <= truth) & (truth <= res.hi))[ok]))
@@ -71,7 +73,9 @@ def run(name: str, rng: np.random.Generator) -> tuple[float, tuple]:
     print_row("aggregate into counts per pair, seconds", f"{t_agg:.2f}")
     print_row(f"fit + {N_BOOT} bootstrap refits + intervals, seconds", f"{t_all:.2f}")
     print_row("total seconds", f"{t_agg + t_all:.2f}   (goal: ≤ 10)")
-    print_row("chord iterations (max) / Newton fallbacks", f"{res.boot_info['max_chord_iterations']} / "
+    print_row("CPU seconds of this process (all threads)", f"{cpu:.2f}")
+    print_row("load average (1 min) after", f"{os.getloadavg()[0]:.2f}")
+    print_row("Newton steps (max) / Newton fallbacks", f"{res.boot_info['max_newton_steps']} / "
               f"{res.boot_info['n_newton_fallback']}")  # fmt: skip
     print_row("sketches with a point score", f"{int(ok.sum()):,} of {N_ITEMS:,}")
     print_row("coverage of the planted θ by the 95% intervals", f"{cover:.3f}")
@@ -81,6 +85,7 @@ def run(name: str, rng: np.random.Generator) -> tuple[float, tuple]:
 def main() -> None:
     rng = np.random.default_rng(SEED)
     print(f"threads for the bootstrap: {WORKERS}; CPUs visible: {os.cpu_count()}")
+    print(f"load average (1, 5, 15 min) at the start: {os.getloadavg()}")
     t_study, (w, l_, alpha) = run("study", rng)
     t_distinct, _ = run("distinct", rng)
 
@@ -90,6 +95,7 @@ def main() -> None:
     with contextlib.suppress(RuntimeError):  # "did not converge after 1 iterations": expected
         choix.ilsr_pairwise(N_ITEMS, data, alpha=alpha, max_iter=1)
     t_choix = time.perf_counter() - start
+    print_row("load average (1 min) after choix", f"{os.getloadavg()[0]:.2f}")
     print_row("one choix I-LSR iteration, seconds (lower bound of one fit)", f"{t_choix:.2f}")
     print_ratio("study: (fit + 100 bootstraps) / one choix iteration", t_study, t_choix, goal="< 1")
     print_ratio("distinct: (fit + 100 bootstraps) / one choix iteration", t_distinct, t_choix, goal="< 1")

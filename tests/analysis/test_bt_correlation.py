@@ -46,7 +46,9 @@ def test_the_interval_covers_the_latent_tau_and_rho_at_about_the_nominal_rate(pe
     assert 0.85 <= covered["tau"] / reps <= 1.0
     assert 0.85 <= covered["rho"] / reps <= 1.0
     if per_item == 4:  # few comparisons: the scores are noisy, fixed scores are overconfident
-        assert wider / reps > 0.8
+        # wider in ~87% of studies (seeds 20–29: 80–92%, before and after the issue-12 solver
+        # change); ≥ 75% keeps this Monte Carlo check 2 standard deviations from flaky
+        assert wider / reps >= 0.75
         assert covered["tau_fixed"] / reps < 0.6
 
 

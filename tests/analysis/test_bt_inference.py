@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import bradley_terry as bt
-from analysis.bt_bootstrap import bootstrap_replicates
+from analysis.bt_bootstrap import TOL, bootstrap_replicates, replicate_counts
 from analysis.bt_inference import infer, infer_counts
 from analysis.bt_resample import PairCounts, poisson_counts
 
@@ -110,19 +110,117 @@ def test_scores_and_ranks_are_given_per_component():
 
 
 def test_bootstrap_replicates_are_the_exact_map_of_each_resample():
-    """The chord-iteration solver lands on the same estimator as a full Newton fit."""
-    for n_items, n_comp in [(30, 500), (600, 9000)]:  # dense and sparse (block-CG) paths
+    """The batched inexact-Newton solver lands on the same estimator as a full Newton fit (to its
+    tolerance, here 1e-4)."""
+    for n_items, n_comp in [(30, 500), (600, 9000)]:  # small and sparse problems
         rng = np.random.default_rng(n_items)
         w, l_ = _simulate(rng, rng.normal(size=n_items), n_comp)
         pc = PairCounts.from_comparisons(n_items, w, l_)
         alpha = 0.1 / n_items
         theta_hat = bt.fit_fast(n_items, w, l_, alpha)
-        samples, info = bootstrap_replicates(pc, alpha, theta_hat, 6, np.random.default_rng(7))
-        seeds = np.random.default_rng(7).integers(0, 2**63 - 1, size=6)
-        for b, seed in enumerate(seeds):
-            n, k = pc.resample(np.random.default_rng(int(seed)))
-            exact, *_ = bt._newton(n_items, pc.a, pc.b, n, k, alpha, theta_hat, 1e-12, 100)
-            assert np.abs(samples[b] - exact).max() < 1e-3
+        samples, info = bootstrap_replicates(pc, alpha, theta_hat, 30, np.random.default_rng(7), tol=1e-4)
+        assert info["n_newton_fallback"] == 0
+        b = 0
+        for n, k2 in replicate_counts(pc, 30, np.random.default_rng(7)):
+            for col in range(n.shape[1]):
+                k = 0.5 * k2[:, col].astype(float)
+                exact, *_ = bt._newton(
+                    n_items, pc.a, pc.b, n[:, col].astype(float), k, alpha, theta_hat, 1e-12, 100
+                )
+                assert np.abs(samples[b] - (exact - exact.mean())).max() < 1e-3
+                b += 1
+        assert b == 30
+
+
+def test_the_batched_solver_finishes_messy_studies_without_the_exact_fallback():
+    """Unbeaten items, items resampled to no comparison at all, wide score ranges: the step
+    cap (MAX_STEP) and the halving safeguard keep every Newton iteration from flying off."""
+    fallbacks = 0
+    for seed in range(150):
+        rng = np.random.default_rng(seed)
+        n_items = int(rng.integers(3, 26))
+        i, j = rng.integers(0, n_items, 80), rng.integers(0, n_items, 80)
+        keep = i != j
+        theta = rng.normal(scale=(0.5, 1.5, 4.0)[seed % 3], size=n_items)
+        i, j = i[keep], j[keep]
+        i_wins = rng.random(i.size) < 1 / (1 + np.exp(-(theta[i] - theta[j])))
+        res = infer(
+            n_items, np.where(i_wins, i, j), np.where(i_wins, j, i), 0.1 / n_items, n_boot=50, rng=seed
+        )
+        fallbacks += res.boot_info["n_newton_fallback"]
+    assert fallbacks == 0
+
+
+def test_replicates_the_batched_solver_cannot_finish_are_solved_exactly():
+    rng = np.random.default_rng(4)
+    w, l_ = _simulate(rng, rng.normal(scale=2.0, size=40), 300)
+    pc = PairCounts.from_comparisons(40, w, l_)
+    theta_hat = bt.fit_fast(40, w, l_, 0.0025)
+    samples, info = bootstrap_replicates(
+        pc, 0.0025, theta_hat, 30, np.random.default_rng(1), tol=1e-6, max_iter=1
+    )
+    assert info["n_newton_fallback"] == 30  # one Newton step is never enough to 1e-6
+    b = 0
+    for n, k2 in replicate_counts(pc, 30, np.random.default_rng(1)):
+        for col in range(n.shape[1]):
+            k = 0.5 * k2[:, col].astype(float)
+            exact, *_ = bt._newton(40, pc.a, pc.b, n[:, col].astype(float), k, 0.0025, theta_hat, 1e-12, 100)
+            assert np.abs(samples[b] - (exact - exact.mean())).max() < 1e-5
+            b += 1
+
+
+@pytest.mark.parametrize("design", ["distinct pairs", "planned pairs x 12 answers"])
+def test_the_default_tolerance_gives_the_intervals_of_tightly_converged_replicates(design):
+    """Replicates stop at a step ≤ TOL (≤ 0.2 standard errors): their percentile intervals match
+    those of replicates solved exactly (float64 Newton to 1e-12) to ≤ 2% of the interval's width."""
+    n_items = 120
+    rng = np.random.default_rng(21)
+    theta = rng.normal(size=n_items)
+    if design == "distinct pairs":
+        w, l_ = _simulate(rng, theta, 2400)
+    else:
+        i = rng.integers(0, n_items, 200)
+        j = (i + rng.integers(1, n_items, 200)) % n_items
+        i, j = np.repeat(i, 12), np.repeat(j, 12)
+        i_wins = rng.random(i.size) < 1 / (1 + np.exp(-(theta[i] - theta[j])))
+        w, l_ = np.where(i_wins, i, j), np.where(i_wins, j, i)
+    pc = PairCounts.from_comparisons(n_items, w, l_)
+    alpha = 0.1 / n_items
+    theta_hat = bt.fit_fast(n_items, w, l_, alpha)
+    fast, info = bootstrap_replicates(pc, alpha, theta_hat, 80, np.random.default_rng(3))
+    assert 1e-3 < info["tol"] <= TOL and info["n_newton_fallback"] == 0
+    exact = []
+    for n, k2 in replicate_counts(pc, 80, np.random.default_rng(3)):
+        for col in range(n.shape[1]):
+            k = 0.5 * k2[:, col].astype(float)
+            th, *_ = bt._newton(n_items, pc.a, pc.b, n[:, col].astype(float), k, alpha, theta_hat, 1e-12, 100)
+            exact.append(th - th.mean())
+    lo_f, hi_f = np.percentile(fast, [2.5, 97.5], axis=0)
+    lo_e, hi_e = np.percentile(np.array(exact), [2.5, 97.5], axis=0)
+    width = hi_e - lo_e
+    assert np.all(np.abs(lo_f - lo_e) <= 0.02 * width)
+    assert np.all(np.abs(hi_f - hi_e) <= 0.02 * width)
+
+
+def test_huge_studies_are_solved_in_smaller_groups_of_replicates(monkeypatch):
+    import analysis.bt_bootstrap as bb
+
+    rng = np.random.default_rng(6)
+    w, l_ = _simulate(rng, rng.normal(size=50), 600)
+    pc = PairCounts.from_comparisons(50, w, l_)
+    monkeypatch.setattr(bb, "GROUP_BYTES", 3 * pc.a.size * 6)  # room for 3 replicates
+    sizes = [n.shape[1] for n, _ in replicate_counts(pc, 10, np.random.default_rng(2))]
+    assert sizes == [3, 3, 3, 1]
+    theta_hat = bt.fit_fast(50, w, l_, 0.002)
+    samples, info = bootstrap_replicates(
+        pc, 0.002, theta_hat, 10, np.random.default_rng(2), tol=1e-4, workers=2
+    )
+    assert samples.shape == (10, 50) and info["n_newton_fallback"] == 0
+    n, k2 = next(replicate_counts(pc, 10, np.random.default_rng(2)))
+    exact, *_ = bt._newton(
+        50, pc.a, pc.b, n[:, 2].astype(float), 0.5 * k2[:, 2], 0.002, theta_hat, 1e-12, 100
+    )
+    assert np.abs(samples[2] - (exact - exact.mean())).max() < 1e-3
 
 
 def test_the_bootstrap_does_not_depend_on_the_number_of_threads():
