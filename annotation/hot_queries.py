@@ -14,9 +14,10 @@ pooler that cannot track prepared statements, set ``DATABASE_PREPARE=0`` (this m
 sends the same SQL unprepared).
 
 An answer is three statements inside one transaction (``BEGIN`` and ``COMMIT`` aside): the
-participant row locked with its study, the trial with the two after the current one, and
+participant row locked with its study, the trial with the one after the current one, and
 the INSERT of the answer together with the UPDATE of the participant (one statement on
-PostgreSQL, through a data-modifying ``WITH``).
+PostgreSQL, through a data-modifying ``WITH``). The next screen's pictures come from a
+per-process cache (``annotation.pictures``); only sketches not in it cost one more statement.
 """
 
 from __future__ import annotations
@@ -196,18 +197,18 @@ def _trials_sql(vendor: str) -> str:
         f"JOIN {_table(Sketch)} k ON k.{_q('id')} = t.{_column(Trial, 'left_sketch')} "
         f"JOIN {_table(Category)} c ON c.{_q('id')} = k.{_column(Sketch, 'category')} "
         f"WHERE t.{_column(Trial, 'participant')} = %s AND (t.{_q('token')} = %s "
-        f"OR (NOT t.{_q('is_practice')} AND t.{_q('position')} IN (%s, %s))) "
+        f"OR (NOT t.{_q('is_practice')} AND t.{_q('position')} = %s)) "
         f"ORDER BY t.{_q('is_practice')}, t.{_q('position')}"
     )
 
 
-def trial_and_next_rows(participant_id: int, token: str, next_positions: tuple[int, int]) -> list[Trial]:
-    """The trial ``token`` and the main trials at ``next_positions``, each annotated with
+def trial_and_next_rows(participant_id: int, token: str, next_position: int) -> list[Trial]:
+    """The trial ``token`` and the main trial at ``next_position``, each annotated with
     ``answer_id``, ``gold_better_id`` (sentinels), ``first_chosen_id`` (a duplicate's
     original answer; None also for "no difference") and ``category_name``."""
     loader = _loaders(connection.vendor)["trial"]
     with prepared_cursor() as cursor:
-        cursor.execute(_trials_sql(connection.vendor), [participant_id, token, *next_positions])
+        cursor.execute(_trials_sql(connection.vendor), [participant_id, token, next_position])
         rows = cursor.fetchall()
     trials = []
     for row in rows:
@@ -292,3 +293,24 @@ def stimulus_row(slug: str, token: str, side: str) -> tuple[int, str] | None:
     with prepared_cursor() as cursor:
         cursor.execute(_stimulus_sql(connection.vendor, side), [token, slug])
         return cursor.fetchone()
+
+
+@cache
+def _strokes_sql(vendor: str) -> str:
+    return (
+        f"SELECT {_q('id')}, {_column(Sketch, 'strokes')}::text FROM {_table(Sketch)} "
+        f"WHERE {_q('id')} = ANY(%s::bigint[])"
+    )
+
+
+def strokes_rows(sketch_ids: list[int]) -> list[tuple[int, str]]:
+    """(sketch id, strokes as JSON text) of these sketches, in one statement (the pictures of a
+    screen not yet cached by ``annotation.pictures``)."""
+    if connection.vendor != "postgresql":
+        import json
+
+        rows = Sketch.objects.filter(pk__in=sketch_ids).values_list("pk", "strokes")
+        return [(pk, json.dumps(strokes)) for pk, strokes in rows]
+    with prepared_cursor() as cursor:
+        cursor.execute(_strokes_sql(connection.vendor), [[int(pk) for pk in sketch_ids]])
+        return cursor.fetchall()

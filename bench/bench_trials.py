@@ -12,16 +12,17 @@ What it does, in one run:
    through the real pages (link → consent → instructions), untimed.
 4. Saturation: every client posts as fast as it can, for ``BENCH_SECONDS`` each: baseline,
    trials, baseline again. Ratio = trials/s ÷ mean baseline requests/s.
-5. Server CPU per whole trial: every client answers and then fetches the next trial's two
-   stimuli, as a browser does; the CPU time of the gunicorn workers and of their PostgreSQL
+5. Server CPU per whole trial: every client answers and then fetches whatever pictures the
+   next trial's page links to, as a browser does (none since they are inline); the CPU time of the gunicorn workers and of their PostgreSQL
    backends (from /proc) is divided by the trials done. The same for a baseline request.
 6. Paced: each client thinks 1–3 s between answers (a fast crowdworker; ``BENCH_THINK=lo,hi``),
-   for both the baseline and the trials (answer + two stimuli); p50 and p99 latency of each as
+   for both the baseline and the whole trials; p50 and p99 latency of each as
    the client sees it, with ``BENCH_PARTICIPANTS`` (100) and ``BENCH_MANY`` (300) participants.
 
-Each trial request is the real thing: an htmx POST of the answer (CSRF, session, the locked
-transaction) whose response is the next trial's HTML. The baseline has the same middleware
-and CSRF check but no session lookup. Finally the database is dropped (BENCH_KEEP_DB=1 keeps it).
+Each trial request is the real thing: an htmx POST of the answer (CSRF, the participant cookie,
+the rate limit, the locked transaction) whose response is the next trial's HTML with its two
+pictures inline. The baseline has the same middleware and CSRF check, no rate limit and no
+participant. Finally the database is dropped (BENCH_KEEP_DB=1 keeps it).
 
 Also: statements per answer (Django's query log) and round trips per answer (libpq's trace of
 the frontend messages: every simple Query and every Sync is one round trip), in-process.
@@ -137,14 +138,15 @@ def statements_and_round_trips(slug: str) -> dict[str, tuple[int, int]]:
         page = client.post(
             f"/p/{slug}/answer/", {"token": token, "choice": "left"}, HTTP_HX_REQUEST="true"
         ).content.decode()
-    client.get(IMAGES.search(page).group(1))  # the stimulus statement prepared too
+    stimulus = f"/p/{slug}/s/{TOKEN.search(page).group(1)}/left.svg"  # the URL stays for other readers
+    client.get(stimulus)  # the stimulus statement prepared too
     requests = {
         "answer (htmx POST)": lambda: client.post(
             f"/p/{slug}/answer/",
             {"token": TOKEN.search(page).group(1), "choice": "left"},
             HTTP_HX_REQUEST="true",
         ),
-        "stimulus (GET)": lambda: client.get(IMAGES.search(page).group(1)),
+        "stimulus URL (GET; pages no longer use it)": lambda: client.get(stimulus),
         "baseline (POST, 1 INSERT)": lambda: client.post("/bench/baseline/", {"choice": "left"}),
     }
     counts = {}
@@ -287,6 +289,7 @@ class Worker:
         self.client, self.slug, self.panel_id = client, slug, panel_id
         self.csrf = self.token = ""
         self.images: list[str] = []
+        self.page_bytes = 0
 
     async def enter(self) -> None:
         status, headers, _ = await self.client.request("GET", f"/p/{self.slug}/?pid={self.panel_id}")
@@ -306,10 +309,12 @@ class Worker:
         found = TOKEN.search(page)
         self.token = found.group(1) if found else ""
         self.images = IMAGES.findall(page)[:2]
+        self.page_bytes = len(page.encode())
         return bool(found)
 
     async def trial(self) -> bool:
-        """A whole trial as a browser does it: the answer, then the next pair's two pictures."""
+        """A whole trial as a browser does it: the answer, then any picture the new page links to
+        (none since the pictures are inline: a trial is one request)."""
         going = await self.answer()
         for url in self.images:
             await self.client.request("GET", url)
@@ -362,6 +367,8 @@ async def measure(port: int, slug: str, server: subprocess.Popen, database_url: 
         before = server_cpu_seconds(server, database_url)
         rate, latencies = await run_phase(few, action, SECONDS, None)
         results[f"cpu_{action}"] = (server_cpu_seconds(server, database_url) - before) / len(latencies)
+    results["pictures_per_trial"] = statistics.mean(len(w.images) for w in few)
+    results["answer_bytes"] = statistics.mean(w.page_bytes for w in few if w.page_bytes)
     results["paced_baseline"] = await run_phase(few, "baseline", SECONDS * 2, THINK_SECONDS)
     results["paced_trials"] = await run_phase(few, "trial", SECONDS * 2, THINK_SECONDS)
     results["paced_many"] = await run_phase(workers[:MANY], "trial", SECONDS * 2, THINK_SECONDS)
@@ -379,13 +386,14 @@ def report(results: dict, counts: dict) -> None:
         f"{results['baseline_1'][0]:.0f} then {results['baseline_2'][0]:.0f}",
     )
     print_row("saturated: answers/s (answer + next trial's HTML)", f"{answers:.0f}")
+    print_row("answer response (next trial's HTML, pictures inline), bytes", f"{results['answer_bytes']:.0f}")
     for label, key in (("saturated baseline", "baseline_1"), ("saturated answers", "trials")):
         lat = results[key][1]
         print_row(f"{label} latency p50 / p99 (ms)", f"{percentile(lat, 50):.1f} / {percentile(lat, 99):.1f}")
     print_row("server CPU per baseline request (ms)", f"{results['cpu_baseline'] * 1000:.2f}")
     cpu = results["cpu_trial"] * 1000
     print_row(
-        "server CPU per whole trial: answer + 2 stimuli (ms)",
+        f"server CPU per whole trial: answer + {results['pictures_per_trial']:.0f} picture GETs (ms)",
         f"{cpu:.2f} (goal ≤ 7: {'yes' if cpu <= 7 else 'no'})",
     )
     for label, key in (

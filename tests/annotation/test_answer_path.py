@@ -1,7 +1,9 @@
 """The answer path's cost in statements, pinned: no session table, no stray queries.
 
 On PostgreSQL an answer is three statements (lock, trials, INSERT+UPDATE in one) inside one
-transaction; elsewhere the INSERT and UPDATE are two. A stimulus is one statement, by token.
+transaction; elsewhere the INSERT and UPDATE are two. The next screen's pictures are inline, from
+the process's cache; a sketch not drawn yet costs one more statement (all of a screen's at once).
+A stimulus is one statement, by token.
 """
 
 import pytest
@@ -9,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from annotation import pictures
 from annotation.models import Answer
 from tests.annotation.factories import at_trials, main_trials, make_running_study
 
@@ -28,6 +31,12 @@ def test_an_answer_is_three_statements_on_postgresql_and_never_reads_the_session
     client = entered(study, participant)
     trials = main_trials(participant)
     for trial in trials[:3]:
+        following = trials[trial.position + 1]
+        cold = trial.position == 0  # the next pair's sketches were never drawn in this process
+        if cold:
+            pictures.clear()
+        else:
+            pictures.pictures([following.left_sketch_id, following.right_sketch_id])
         with CaptureQueriesContext(connection) as queries:
             response = client.post(
                 f"/p/{study.slug}/answer/", {"token": trial.token, "choice": "left"}, **HTMX
@@ -36,8 +45,9 @@ def test_an_answer_is_three_statements_on_postgresql_and_never_reads_the_session
         assert Answer.objects.filter(trial=trial).exists()
         # SAVEPOINTs are the test's own transaction around the action's (BEGIN/COMMIT in production).
         sql = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-        assert len(sql) == (3 if connection.vendor == "postgresql" else 4), sql
+        assert len(sql) == (3 if connection.vendor == "postgresql" else 4) + cold, sql
         assert not any("django_session" in s or "auth_user" in s for s in sql)
+        assert cold == any("strokes" in s for s in sql)
         assert "FOR UPDATE" in sql[0] or connection.vendor != "postgresql"
 
 
