@@ -26,7 +26,9 @@ from contextlib import contextmanager
 from functools import cache
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 from annotation.models import Answer, Participant, Trial
 from sketches.models import Category, Sketch
@@ -100,7 +102,16 @@ class _Loader:
         for index, col, converters in self.converters:
             for convert in converters:
                 values[index] = convert(values[index], col, connection)
-        return self.model.from_db(connection.alias, self.attnames, values)
+        model = self.model
+        if pre_init.has_listeners(model) or post_init.has_listeners(model):
+            return model.from_db(connection.alias, self.attnames, values)
+        # What ``from_db`` builds when no signal listens, without ``Model.__init__``'s walk over
+        # every field: the loaded values as attributes (fields not selected stay deferred).
+        instance = model.__new__(model)
+        instance._state = ModelState()
+        instance._state.adding, instance._state.db = False, connection.alias
+        instance.__dict__.update(zip(self.attnames, values))
+        return instance
 
 
 @cache
@@ -223,6 +234,36 @@ def _answer_fields(vendor: str):
     return [f for f in Answer._meta.concrete_fields if not f.primary_key]
 
 
+@cache
+def _participant_fields(names: tuple[str, ...]):
+    return [Participant._meta.get_field(name) for name in names]
+
+
+#: Fields whose value goes to the database as it is on the instance (every parameter is then sent
+#: as text, ``_as_text``): ``get_db_prep_save`` of these only re-checks the Python type.
+_PLAIN_FIELDS = (
+    models.CharField,
+    models.BooleanField,
+    models.IntegerField,
+    models.FloatField,
+    models.ForeignKey,
+)
+
+
+@cache
+def _is_plain(field, adding: bool) -> bool:
+    if isinstance(field, models.DateTimeField):  # unchanged on PostgreSQL unless set by auto_now(_add)
+        return not field.auto_now and not (adding and field.auto_now_add)
+    return isinstance(field, _PLAIN_FIELDS) and not field.primary_key
+
+
+def _saved_value(field, instance, adding: bool):
+    """What ``field.get_db_prep_save(field.pre_save(instance, adding))`` gives, cheaply for plain fields."""
+    if _is_plain(field, adding):
+        return getattr(instance, field.attname)
+    return field.get_db_prep_save(field.pre_save(instance, adding), connection)
+
+
 def _cast(field) -> str:
     return f"%s::{field.db_type(connection)}"
 
@@ -262,11 +303,8 @@ def store_answer(answer: Answer, participant: Participant, update_fields: list[s
         answer.save(force_insert=True)
         participant.save(update_fields=update_fields)
         return
-    fields = _answer_fields(connection.vendor)
-    params = [f.get_db_prep_save(f.pre_save(answer, True), connection) for f in fields]
-    for name in update_fields:
-        field = Participant._meta.get_field(name)
-        params.append(field.get_db_prep_save(field.pre_save(participant, False), connection))
+    params = [_saved_value(f, answer, True) for f in _answer_fields(connection.vendor)]
+    params += [_saved_value(f, participant, False) for f in _participant_fields(tuple(update_fields))]
     params.append(participant.pk)
     with prepared_cursor() as cursor:
         cursor.execute(_store_sql(connection.vendor, tuple(update_fields)), [_as_text(p) for p in params])

@@ -72,3 +72,39 @@ def test_the_task_page_reads_no_session_either():
         assert client.get(f"/p/{study.slug}/task/").status_code == 200
     assert not any("django_session" in q["sql"] for q in queries.captured_queries)
     assert "sessionid" not in client.cookies
+
+
+def test_the_answer_statement_sends_what_the_orm_would_save_and_loads_what_the_orm_would_load():
+    """``hot_queries`` skips ``get_db_prep_save`` for plain fields and ``Model.__init__`` when
+    loading rows: both must give the ORM's own values, field by field."""
+    from django.utils import timezone
+
+    from annotation import hot_queries
+    from annotation.models import Participant, Trial
+
+    study = make_running_study("plain-values")
+    participant = at_trials(study)
+    trial = main_trials(participant)[0]
+    participant.duplicate_agreement, participant.blocked_at = 0.5, timezone.now()
+    answer = Answer(
+        trial=trial, choice="left", is_correct=True, served_at=timezone.now(), client_response_ms=812
+    )
+    for instance, fields, adding in (
+        (answer, hot_queries._answer_fields(connection.vendor), True),
+        (participant, [f for f in Participant._meta.concrete_fields if not f.primary_key], False),
+    ):
+        for field in fields:
+            if not (adding and getattr(field, "auto_now_add", False)):  # pre_save stamps "now" each call
+                orm = field.get_db_prep_save(field.pre_save(instance, adding), connection)
+                assert hot_queries._saved_value(field, instance, adding) == orm, field.name
+    locked = hot_queries.lock_participant(participant.pk, study.slug)
+    fresh = Participant.objects.select_related("study").get(pk=participant.pk)
+    for field in Participant._meta.concrete_fields:
+        assert getattr(locked, field.attname) == getattr(fresh, field.attname), field.name
+    assert locked.study.slug == study.slug and locked.study.question == fresh.study.question
+    assert locked.study.consent_text == fresh.study.consent_text  # deferred, read when asked
+    assert not locked._state.adding and locked._state.db == "default"
+    [loaded] = [t for t in hot_queries.trial_and_next_rows(participant.pk, trial.token, -1)]
+    assert (
+        loaded.token == trial.token and loaded.left_sketch_id == Trial.objects.get(pk=trial.pk).left_sketch_id
+    )
