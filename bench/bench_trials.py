@@ -140,17 +140,33 @@ def statements_and_round_trips(slug: str) -> dict[str, tuple[int, int]]:
         ).content.decode()
     stimulus = f"/p/{slug}/s/{TOKEN.search(page).group(1)}/left.svg"  # the URL stays for other readers
     client.get(stimulus)  # the stimulus statement prepared too
+
+    def answer(cold: bool):
+        from annotation import pictures
+        from annotation.models import Trial
+
+        token = TOKEN.search(page).group(1)
+        if cold:  # the next pair's sketches not yet drawn by this process
+            pictures.clear()
+        else:  # a process that has drawn them already (the steady state: a study has a few thousand)
+            current = Trial.objects.get(token=token)
+            following = Trial.objects.get(
+                participant_id=current.participant_id, is_practice=False, position=current.position + 1
+            )
+            pictures.pictures([following.left_sketch_id, following.right_sketch_id])
+        return lambda: client.post(
+            f"/p/{slug}/answer/", {"token": token, "choice": "left"}, HTTP_HX_REQUEST="true"
+        )
+
     requests = {
-        "answer (htmx POST)": lambda: client.post(
-            f"/p/{slug}/answer/",
-            {"token": TOKEN.search(page).group(1), "choice": "left"},
-            HTTP_HX_REQUEST="true",
-        ),
-        "stimulus URL (GET; pages no longer use it)": lambda: client.get(stimulus),
-        "baseline (POST, 1 INSERT)": lambda: client.post("/bench/baseline/", {"choice": "left"}),
+        "answer (htmx POST), its pictures drawn before": lambda: answer(False),
+        "answer (htmx POST), a picture not drawn yet": lambda: answer(True),
+        "stimulus URL (GET; pages no longer use it)": lambda: lambda: client.get(stimulus),
+        "baseline (POST, 1 INSERT)": lambda: lambda: client.post("/bench/baseline/", {"choice": "left"}),
     }
     counts = {}
-    for label, send in requests.items():
+    for label, prepare in requests.items():
+        send = prepare()
         close_old_connections()
         connection.ensure_connection()
         with tempfile.NamedTemporaryFile("w+", suffix=".trace") as trace:
@@ -160,6 +176,8 @@ def statements_and_round_trips(slug: str) -> dict[str, tuple[int, int]]:
             connection.connection.pgconn.untrace()
             assert response.status_code == 200, (label, response.status_code)
             counts[label] = (len(queries), _round_trips(trace.name))
+        if label.startswith("answer"):
+            page = response.content.decode()
     return counts
 
 
@@ -290,6 +308,7 @@ class Worker:
         self.csrf = self.token = ""
         self.images: list[str] = []
         self.page_bytes = 0
+        self.answered = 0
 
     async def enter(self) -> None:
         status, headers, _ = await self.client.request("GET", f"/p/{self.slug}/?pid={self.panel_id}")
@@ -305,7 +324,11 @@ class Worker:
         return (await self.client.request("POST", path, data, headers))[2]
 
     async def answer(self) -> bool:
-        page = await self.post(f"/p/{self.slug}/answer/", {"token": self.token, "choice": "left"})
+        # Left and right in turn: always one side would be screened out (side bias) within a few
+        # dozen answers, and the saturated phases would measure a shrinking crowd of blocked pages.
+        self.answered += 1
+        choice = ("left", "right")[self.answered % 2]
+        page = await self.post(f"/p/{self.slug}/answer/", {"token": self.token, "choice": choice})
         found = TOKEN.search(page)
         self.token = found.group(1) if found else ""
         self.images = IMAGES.findall(page)[:2]
@@ -368,10 +391,11 @@ async def measure(port: int, slug: str, server: subprocess.Popen, database_url: 
         rate, latencies = await run_phase(few, action, SECONDS, None)
         results[f"cpu_{action}"] = (server_cpu_seconds(server, database_url) - before) / len(latencies)
     results["pictures_per_trial"] = statistics.mean(len(w.images) for w in few)
-    results["answer_bytes"] = statistics.mean(w.page_bytes for w in few if w.page_bytes)
+    results["answer_bytes"] = statistics.median(w.page_bytes for w in few if w.page_bytes)
     results["paced_baseline"] = await run_phase(few, "baseline", SECONDS * 2, THINK_SECONDS)
     results["paced_trials"] = await run_phase(few, "trial", SECONDS * 2, THINK_SECONDS)
     results["paced_many"] = await run_phase(workers[:MANY], "trial", SECONDS * 2, THINK_SECONDS)
+    results["still_answering"] = sum(1 for w in workers if w.token)
     return results
 
 
@@ -391,6 +415,10 @@ def report(results: dict, counts: dict) -> None:
         lat = results[key][1]
         print_row(f"{label} latency p50 / p99 (ms)", f"{percentile(lat, 50):.1f} / {percentile(lat, 99):.1f}")
     print_row("server CPU per baseline request (ms)", f"{results['cpu_baseline'] * 1000:.2f}")
+    print_row(
+        "participants still on a trial at the end (none blocked or finished)",
+        f"{results['still_answering']} of {max(PARTICIPANTS, MANY)}",
+    )
     cpu = results["cpu_trial"] * 1000
     print_row(
         f"server CPU per whole trial: answer + {results['pictures_per_trial']:.0f} picture GETs (ms)",
