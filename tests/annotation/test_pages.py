@@ -199,6 +199,35 @@ def test_a_post_with_the_csrf_header_from_the_page_is_accepted(study):
     assert response.status_code == 200 and step_of(response) == "instructions"
 
 
+def test_trial_fragments_carry_no_csrf_field_and_answers_pass_on_the_pages_header(study):
+    """The htmx answer fragment leaves the form's CSRF field out (htmx sends the page's header);
+    the full page, which also works without JavaScript, keeps it. CSRF is enforced throughout."""
+    browser = Client(enforce_csrf_checks=True)
+    participant = enter(browser, study)
+    page = browser.get(f"/p/{study.slug}/task/")
+    header = {"HTTP_X_CSRFTOKEN": re.search(rb'"X-CSRFToken": "([^"]+)"', page.content).group(1).decode()}
+    for name in ("consent", "instructions"):
+        browser.post(f"/p/{study.slug}/{name}/", {"decision": "accept"}, **header, **HTMX)
+    while step_of(page := browser.get(f"/p/{study.slug}/task/")) == "trial" and b"Practice" in page.content:
+        assert b"csrfmiddlewaretoken" in page.content  # the full page: a plain form post works too
+        browser.post(
+            f"/p/{study.slug}/answer/", {"token": token_on(page), "choice": "left"}, **header, **HTMX
+        )
+    trials = main_trials(participant)
+    for trial in trials[:3]:
+        response = browser.post(
+            f"/p/{study.slug}/answer/",
+            {"token": trial.token, "choice": right_choice(trial)},
+            **header,
+            **HTMX,
+        )
+        assert response.status_code == 200 and token_on(response) == trials[trial.position + 1].token
+        assert b"csrfmiddlewaretoken" not in response.content
+    assert Answer.objects.filter(trial__in=trials[:3]).count() == 3
+    forged = browser.post(f"/p/{study.slug}/answer/", {"token": trials[3].token, "choice": "left"}, **HTMX)
+    assert forged.status_code == 403 and not Answer.objects.filter(trial=trials[3]).exists()
+
+
 def test_get_is_not_allowed_on_the_answer_endpoint(client, study):
     enter(client, study)
     assert client.get(f"/p/{study.slug}/answer/").status_code == 405
