@@ -37,6 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Protocol
+from urllib.parse import unquote_to_bytes
 
 import numpy as np
 
@@ -286,6 +287,9 @@ class ParticipantOutcome:
 
 
 def _stimulus(transport: Transport, url: str, identify: Callable[[str], int | None]) -> int | None:
+    """The sketch a picture shows: inline in the page (a ``data:`` URI), or fetched from its URL."""
+    if url.startswith("data:"):  # data:image/svg+xml,<the SVG, %-encoded>
+        return identify(svg_digest(unquote_to_bytes(url.partition(",")[2])))
     page = transport.get(url)
     if page.status != 200:
         raise SimulationError(f"stimulus {url} answered HTTP {page.status}")

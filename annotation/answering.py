@@ -85,8 +85,8 @@ class SubmitResult:
     reason: str = ""  # a RefusalReason when refused
     blocked_now: bool = False
     completed_now: bool = False
-    #: The trial now on screen and the one after it (prefetched), already marked served,
-    #: when the participant goes straight on to another trial; empty otherwise.
+    #: The trial now due (its screen is the response), already marked served, when the
+    #: participant goes straight on to another trial; empty otherwise.
     upcoming: tuple[Trial, ...] = ()
 
     @property
@@ -118,8 +118,10 @@ def do_submit_answer(
 
     ``participant`` is a Participant or its id; with ``study_slug`` it must belong to that
     study (else ``Participant.DoesNotExist``). Kept to few round trips: lock (with the
-    study), one query for the trial and the two after it, and the INSERT with the UPDATE
-    (one statement on PostgreSQL): three statements in all, prepared (``hot_queries``).
+    study), one query for the trial and the one after it, and the INSERT with the UPDATE
+    (one statement on PostgreSQL): three statements in all, prepared (``hot_queries``); the
+    screen that follows adds one more only for sketches its process has not drawn yet
+    (``annotation.pictures``).
     """
     received = now or timezone.now()
     token, choice = str(token or "")[:64], str(choice or "")[:16]
@@ -165,12 +167,12 @@ def do_submit_answer(
 
 
 def _trial_and_next(participant: Participant, token: str) -> tuple[Trial | None, tuple[Trial, ...]]:
-    """The trial ``token`` and the two main trials after the current one, in one query."""
-    position = participant.current_position
-    following = (position + 1, position + 2) if participant.status == ParticipantStatus.ACTIVE else (-1, -1)
+    """The trial ``token`` and the main trial after the current one (due once it is answered),
+    in one query."""
+    following = participant.current_position + 1 if participant.status == ParticipantStatus.ACTIVE else -1
     rows = trial_and_next_rows(participant.pk, token, following)
     trial = next((row for row in rows if row.token == token), None) if token else None
-    upcoming = tuple(row for row in rows if not row.is_practice and row.position in following)
+    upcoming = tuple(row for row in rows if not row.is_practice and row.position == following)
     return trial, upcoming
 
 

@@ -14,9 +14,10 @@ pooler that cannot track prepared statements, set ``DATABASE_PREPARE=0`` (this m
 sends the same SQL unprepared).
 
 An answer is three statements inside one transaction (``BEGIN`` and ``COMMIT`` aside): the
-participant row locked with its study, the trial with the two after the current one, and
+participant row locked with its study, the trial with the one after the current one, and
 the INSERT of the answer together with the UPDATE of the participant (one statement on
-PostgreSQL, through a data-modifying ``WITH``).
+PostgreSQL, through a data-modifying ``WITH``). The next screen's pictures come from a
+per-process cache (``annotation.pictures``); only sketches not in it cost one more statement.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from contextlib import contextmanager
 from functools import cache
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 from annotation.models import Answer, Participant, Trial
 from sketches.models import Category, Sketch
@@ -99,7 +102,16 @@ class _Loader:
         for index, col, converters in self.converters:
             for convert in converters:
                 values[index] = convert(values[index], col, connection)
-        return self.model.from_db(connection.alias, self.attnames, values)
+        model = self.model
+        if pre_init.has_listeners(model) or post_init.has_listeners(model):
+            return model.from_db(connection.alias, self.attnames, values)
+        # What ``from_db`` builds when no signal listens, without ``Model.__init__``'s walk over
+        # every field: the loaded values as attributes (fields not selected stay deferred).
+        instance = model.__new__(model)
+        instance._state = ModelState()
+        instance._state.adding, instance._state.db = False, connection.alias
+        instance.__dict__.update(zip(self.attnames, values))
+        return instance
 
 
 @cache
@@ -196,18 +208,18 @@ def _trials_sql(vendor: str) -> str:
         f"JOIN {_table(Sketch)} k ON k.{_q('id')} = t.{_column(Trial, 'left_sketch')} "
         f"JOIN {_table(Category)} c ON c.{_q('id')} = k.{_column(Sketch, 'category')} "
         f"WHERE t.{_column(Trial, 'participant')} = %s AND (t.{_q('token')} = %s "
-        f"OR (NOT t.{_q('is_practice')} AND t.{_q('position')} IN (%s, %s))) "
+        f"OR (NOT t.{_q('is_practice')} AND t.{_q('position')} = %s)) "
         f"ORDER BY t.{_q('is_practice')}, t.{_q('position')}"
     )
 
 
-def trial_and_next_rows(participant_id: int, token: str, next_positions: tuple[int, int]) -> list[Trial]:
-    """The trial ``token`` and the main trials at ``next_positions``, each annotated with
+def trial_and_next_rows(participant_id: int, token: str, next_position: int) -> list[Trial]:
+    """The trial ``token`` and the main trial at ``next_position``, each annotated with
     ``answer_id``, ``gold_better_id`` (sentinels), ``first_chosen_id`` (a duplicate's
     original answer; None also for "no difference") and ``category_name``."""
     loader = _loaders(connection.vendor)["trial"]
     with prepared_cursor() as cursor:
-        cursor.execute(_trials_sql(connection.vendor), [participant_id, token, *next_positions])
+        cursor.execute(_trials_sql(connection.vendor), [participant_id, token, next_position])
         rows = cursor.fetchall()
     trials = []
     for row in rows:
@@ -220,6 +232,36 @@ def trial_and_next_rows(participant_id: int, token: str, next_positions: tuple[i
 @cache
 def _answer_fields(vendor: str):
     return [f for f in Answer._meta.concrete_fields if not f.primary_key]
+
+
+@cache
+def _participant_fields(names: tuple[str, ...]):
+    return [Participant._meta.get_field(name) for name in names]
+
+
+#: Fields whose value goes to the database as it is on the instance (every parameter is then sent
+#: as text, ``_as_text``): ``get_db_prep_save`` of these only re-checks the Python type.
+_PLAIN_FIELDS = (
+    models.CharField,
+    models.BooleanField,
+    models.IntegerField,
+    models.FloatField,
+    models.ForeignKey,
+)
+
+
+@cache
+def _is_plain(field, adding: bool) -> bool:
+    if isinstance(field, models.DateTimeField):  # unchanged on PostgreSQL unless set by auto_now(_add)
+        return not field.auto_now and not (adding and field.auto_now_add)
+    return isinstance(field, _PLAIN_FIELDS) and not field.primary_key
+
+
+def _saved_value(field, instance, adding: bool):
+    """What ``field.get_db_prep_save(field.pre_save(instance, adding))`` gives, cheaply for plain fields."""
+    if _is_plain(field, adding):
+        return getattr(instance, field.attname)
+    return field.get_db_prep_save(field.pre_save(instance, adding), connection)
 
 
 def _cast(field) -> str:
@@ -261,11 +303,8 @@ def store_answer(answer: Answer, participant: Participant, update_fields: list[s
         answer.save(force_insert=True)
         participant.save(update_fields=update_fields)
         return
-    fields = _answer_fields(connection.vendor)
-    params = [f.get_db_prep_save(f.pre_save(answer, True), connection) for f in fields]
-    for name in update_fields:
-        field = Participant._meta.get_field(name)
-        params.append(field.get_db_prep_save(field.pre_save(participant, False), connection))
+    params = [_saved_value(f, answer, True) for f in _answer_fields(connection.vendor)]
+    params += [_saved_value(f, participant, False) for f in _participant_fields(tuple(update_fields))]
     params.append(participant.pk)
     with prepared_cursor() as cursor:
         cursor.execute(_store_sql(connection.vendor, tuple(update_fields)), [_as_text(p) for p in params])
@@ -292,3 +331,24 @@ def stimulus_row(slug: str, token: str, side: str) -> tuple[int, str] | None:
     with prepared_cursor() as cursor:
         cursor.execute(_stimulus_sql(connection.vendor, side), [token, slug])
         return cursor.fetchone()
+
+
+@cache
+def _strokes_sql(vendor: str) -> str:
+    return (
+        f"SELECT {_q('id')}, {_column(Sketch, 'strokes')}::text FROM {_table(Sketch)} "
+        f"WHERE {_q('id')} = ANY(%s::bigint[])"
+    )
+
+
+def strokes_rows(sketch_ids: list[int]) -> list[tuple[int, str]]:
+    """(sketch id, strokes as JSON text) of these sketches, in one statement (the pictures of a
+    screen not yet cached by ``annotation.pictures``)."""
+    if connection.vendor != "postgresql":
+        import json
+
+        rows = Sketch.objects.filter(pk__in=sketch_ids).values_list("pk", "strokes")
+        return [(pk, json.dumps(strokes)) for pk, strokes in rows]
+    with prepared_cursor() as cursor:
+        cursor.execute(_strokes_sql(connection.vendor), [[int(pk) for pk in sketch_ids]])
+        return cursor.fetchall()

@@ -36,7 +36,15 @@ def participant_cookie_value(slug: str, participant_id: int) -> str:
 
 
 def participant_id(request, slug: str) -> int | None:
-    """The participant id this browser holds for study ``slug``, or None (missing, forged, other study)."""
+    """The participant id this browser holds for study ``slug``, or None (missing, forged, other study).
+    Checked once per request (the rate limit and the view both ask)."""
+    known = request.__dict__.setdefault("_sketchq_participant_ids", {})
+    if slug not in known:
+        known[slug] = _read_cookie(request, slug)
+    return known[slug]
+
+
+def _read_cookie(request, slug: str) -> int | None:
     raw = request.COOKIES.get(cookie_name(slug))
     if not raw:
         return None

@@ -4,7 +4,9 @@
 screen; the task page (GET), every POST response and the htmx fragments all use it. It
 writes nothing: the view that sends a trial screen starts its clock (``do_mark_served``).
 A trial's context never depends on its kind: sentinels, duplicates and regular trials
-produce the same markup, with only the opaque token and the image URLs differing.
+produce the same markup, with only the opaque token and the pictures differing. The pictures
+are inline (``annotation.pictures``): a trial is one request, and the page never holds the token
+of any trial but the one on screen.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.urls import reverse
 from annotation import panels
 from annotation.models import Choice, Participant, ParticipantStatus, Trial
 from annotation.outcomes import outcome_context, participant_outcome
+from annotation.pictures import pictures
 from annotation.questionnaires import pending_questions
 from annotation.text import render_markdown
 from annotation.trial_screens import known_answer, question_for, screen_context
@@ -35,27 +38,35 @@ class Step:
 
 
 @lru_cache(maxsize=1024)
-def _study_urls(slug: str) -> tuple[str, str]:
-    """(stimulus URL with ``TOKEN``/``SIDE`` placeholders, answer URL): ``reverse`` once per study."""
-    return reverse("annotation:stimulus", args=[slug, "TOKEN", "left"]), reverse(
-        "annotation:answer", args=[slug]
-    )
+def _answer_url(slug: str) -> str:
+    """``reverse`` once per study."""
+    return reverse("annotation:answer", args=[slug])
 
 
 #: What the instructions' hidden line asks an automated reader to type (``Study.instruction_probe``).
 PROBE_WORD = "heliotrope"
 
 
-def stimulus_url(slug: str, token: str, side: str) -> str:
-    pattern = _study_urls(slug)[0]
-    return pattern.replace("/TOKEN/left.svg", f"/{token}/{side}.svg")
+def trial_pictures(trial: Trial) -> dict[str, str]:
+    """side → the picture of that side of ``trial``, inline (``annotation.pictures``): the screen
+    needs no other request, and no picture URL with a token is ever on the page."""
+    ids = dict(
+        zip(
+            SIDES,
+            (trial.left_sketch_id, trial.right_sketch_id, trial.third_sketch_id, trial.fourth_sketch_id),
+        )
+    )
+    found = pictures({pk for pk in ids.values() if pk is not None})
+    return {side: found[pk] for side, pk in ids.items() if pk is not None}
 
 
 def trial_context(
     *, question, allow_none, token, left_url, right_url, answer_url, done, total, label, prefetch, category=""
 ):
     """Everything the trial screen shows; shared by participants and the staff preview.
-    ``category``: the category's name, shown above the pair (empty: not shown)."""
+    ``category``: the category's name, shown above the pair (empty: not shown). ``left_url`` and
+    ``right_url``: the pictures' ``src`` (inline for participants). ``prefetch``: image URLs to
+    load ahead (the staff preview's next pair; a participant's page never names another trial)."""
     return {
         "category": category,
         "question": question,
@@ -75,8 +86,8 @@ def trial_context(
 def current_step(
     participant: Participant, *, feedback_for: Trial | None = None, notice: str = "", upcoming=()
 ) -> Step:
-    """The screen for the participant's state. ``upcoming``: the current and next trial, already
-    fetched by the action that just ran (saves the queries). Writes nothing."""
+    """The screen for the participant's state. ``upcoming``: the trial now due, already fetched by
+    the action that just ran (saves a query). Writes nothing."""
     study = participant.study
     status = participant.status
     base = {
@@ -144,52 +155,42 @@ def _questions_step(participant: Participant, base: dict) -> Step | None:
     )
 
 
+SIDES = ("left", "right", "third", "fourth")
+
+
 def _trial(participant: Participant, fetched=()) -> dict:
     in_practice = participant.status == ParticipantStatus.PRACTICE
     position = participant.practice_position if in_practice else participant.current_position
     total = participant.n_practice if in_practice else participant.n_trials
     study = participant.study
-    trials = list(fetched) or list(
-        Trial.objects.filter(
-            participant=participant, is_practice=in_practice, position__in=[position, position + 1]
-        )
-        .annotate(category_name=F("left_sketch__category__name"))
-        .only("token", "position", "left_sketch", "right_sketch", "third_sketch", "fourth_sketch")
-        .order_by("position")
-    )
-    current, upcoming = trials[0], trials[1:]
-    if not in_practice and _break_before(study, position + 1, total):
-        upcoming = []  # the next pair comes after a break: its token stays unseen until then
-    slug = study.slug
+    current = fetched[0] if fetched else _current_trial(participant, in_practice, position)
     label = f"Practice {position + 1} of {total}" if in_practice else f"Trial {position + 1} of {total}"
     category = current.category_name if study.show_category else ""
+    shown = trial_pictures(current)
     context = trial_context(
         question=study.question,
         allow_none=study.allow_no_difference,
         token=current.token,
-        left_url=stimulus_url(slug, current.token, "left"),
-        right_url=stimulus_url(slug, current.token, "right"),
-        answer_url=_study_urls(slug)[1],
+        left_url=shown["left"],
+        right_url=shown.get("right", ""),
+        answer_url=_answer_url(study.slug),
         done=position,
         total=total,
         label=label,
-        prefetch=[stimulus_url(slug, t.token, side) for t in upcoming for side in _sides(t)],
+        prefetch=(),
         category=category,
     )
     # best of K and single (annotation.trial_screens); a pair adds only its type
-    return context | screen_context(
-        study, current, lambda side: stimulus_url(slug, current.token, side), category
+    return context | screen_context(study, current, shown.__getitem__, category)
+
+
+def _current_trial(participant: Participant, in_practice: bool, position: int) -> Trial:
+    return (
+        Trial.objects.filter(participant=participant, is_practice=in_practice, position=position)
+        .annotate(category_name=F("left_sketch__category__name"))
+        .only("token", "position", "left_sketch", "right_sketch", "third_sketch", "fourth_sketch")
+        .get()
     )
-
-
-def _sides(trial: Trial) -> tuple[str, ...]:
-    ids = (trial.left_sketch_id, trial.right_sketch_id, trial.third_sketch_id, trial.fourth_sketch_id)
-    return tuple(side for side, pk in zip(("left", "right", "third", "fourth"), ids) if pk is not None)
-
-
-def _break_before(study, position: int, total: int) -> bool:
-    every = study.break_every
-    return bool(every and 0 < position < total and position % every == 0)
 
 
 def _instructions(participant: Participant) -> dict:
@@ -208,13 +209,13 @@ def _instructions(participant: Participant) -> dict:
     }
     if example is not None:
         better_left = example.practice_better_sketch_id == example.left_sketch_id
+        shown = trial_pictures(example)
         context["example"] = {
-            "left_url": stimulus_url(study.slug, example.token, "left"),
-            "right_url": stimulus_url(study.slug, example.token, "right"),
+            "left_url": shown["left"],
+            "right_url": shown.get("right", ""),
             "better": "left" if better_left else "right",
         }
-        url_of = lambda side: stimulus_url(study.slug, example.token, side)  # noqa: E731
-        context["example"] |= screen_context(study, example, url_of) | known_answer(
+        context["example"] |= screen_context(study, example, shown.__getitem__) | known_answer(
             study, example, example.practice_better_sketch_id
         )
     context["screen"] = (
@@ -232,18 +233,18 @@ def _instructions(participant: Participant) -> dict:
 def _feedback(participant: Participant, trial: Trial) -> dict:
     answer = trial.answer
     better = "left" if trial.practice_better_sketch_id == trial.left_sketch_id else "right"
-    slug = participant.study.slug
+    shown = trial_pictures(trial)
     return (
         {
             "correct": bool(answer.is_correct),
             "no_difference": answer.choice == Choice.NONE,
             "better": better,
-            "left_url": stimulus_url(slug, trial.token, "left"),
-            "right_url": stimulus_url(slug, trial.token, "right"),
+            "left_url": shown["left"],
+            "right_url": shown.get("right", ""),
             "practice_done": participant.status != ParticipantStatus.PRACTICE,
             "answered": answer.choice,
         }
-        | screen_context(participant.study, trial, lambda side: stimulus_url(slug, trial.token, side))
+        | screen_context(participant.study, trial, shown.__getitem__)
         | known_answer(participant.study, trial, trial.practice_better_sketch_id)
     )
 

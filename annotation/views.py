@@ -336,7 +336,7 @@ def _is_retry(result, choice: str) -> bool:
     return trial.position == participant.current_position - 1
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _svg(sketch_id: int, strokes_json: str) -> bytes:
     """Rendered once per sketch and process (a sketch's strokes never change after import)."""
     return sketch_render.svg(json.loads(strokes_json)).encode()
@@ -345,7 +345,9 @@ def _svg(sketch_id: int, strokes_json: str) -> bytes:
 @require_GET
 def stimulus(request, slug: str, token: str, side: str):
     """One sketch of one trial, under its opaque URL: the unguessable token is the authorisation
-    (one plain query; no session, no participant row), and the browser keeps it for a day."""
+    (one plain query; no session, no participant row), and the browser keeps it for a day.
+    Participant screens carry their pictures inline (``annotation.pictures``) and never link
+    here; the URL stays for other readers of a trial (exports, checks)."""
     row = stimulus_row(slug, token, side)
     if row is None:
         return HttpResponse("Not found.", status=404, content_type="text/plain")

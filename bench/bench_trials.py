@@ -12,16 +12,17 @@ What it does, in one run:
    through the real pages (link → consent → instructions), untimed.
 4. Saturation: every client posts as fast as it can, for ``BENCH_SECONDS`` each: baseline,
    trials, baseline again. Ratio = trials/s ÷ mean baseline requests/s.
-5. Server CPU per whole trial: every client answers and then fetches the next trial's two
-   stimuli, as a browser does; the CPU time of the gunicorn workers and of their PostgreSQL
+5. Server CPU per whole trial: every client answers and then fetches whatever pictures the
+   next trial's page links to, as a browser does (none since they are inline); the CPU time of the gunicorn workers and of their PostgreSQL
    backends (from /proc) is divided by the trials done. The same for a baseline request.
 6. Paced: each client thinks 1–3 s between answers (a fast crowdworker; ``BENCH_THINK=lo,hi``),
-   for both the baseline and the trials (answer + two stimuli); p50 and p99 latency of each as
+   for both the baseline and the whole trials; p50 and p99 latency of each as
    the client sees it, with ``BENCH_PARTICIPANTS`` (100) and ``BENCH_MANY`` (300) participants.
 
-Each trial request is the real thing: an htmx POST of the answer (CSRF, session, the locked
-transaction) whose response is the next trial's HTML. The baseline has the same middleware
-and CSRF check but no session lookup. Finally the database is dropped (BENCH_KEEP_DB=1 keeps it).
+Each trial request is the real thing: an htmx POST of the answer (CSRF, the participant cookie,
+the rate limit, the locked transaction) whose response is the next trial's HTML with its two
+pictures inline. The baseline has the same middleware and CSRF check, no rate limit and no
+participant. Finally the database is dropped (BENCH_KEEP_DB=1 keeps it).
 
 Also: statements per answer (Django's query log) and round trips per answer (libpq's trace of
 the frontend messages: every simple Query and every Sync is one round trip), in-process.
@@ -137,18 +138,35 @@ def statements_and_round_trips(slug: str) -> dict[str, tuple[int, int]]:
         page = client.post(
             f"/p/{slug}/answer/", {"token": token, "choice": "left"}, HTTP_HX_REQUEST="true"
         ).content.decode()
-    client.get(IMAGES.search(page).group(1))  # the stimulus statement prepared too
+    stimulus = f"/p/{slug}/s/{TOKEN.search(page).group(1)}/left.svg"  # the URL stays for other readers
+    client.get(stimulus)  # the stimulus statement prepared too
+
+    def answer(cold: bool):
+        from annotation import pictures
+        from annotation.models import Trial
+
+        token = TOKEN.search(page).group(1)
+        if cold:  # the next pair's sketches not yet drawn by this process
+            pictures.clear()
+        else:  # a process that has drawn them already (the steady state: a study has a few thousand)
+            current = Trial.objects.get(token=token)
+            following = Trial.objects.get(
+                participant_id=current.participant_id, is_practice=False, position=current.position + 1
+            )
+            pictures.pictures([following.left_sketch_id, following.right_sketch_id])
+        return lambda: client.post(
+            f"/p/{slug}/answer/", {"token": token, "choice": "left"}, HTTP_HX_REQUEST="true"
+        )
+
     requests = {
-        "answer (htmx POST)": lambda: client.post(
-            f"/p/{slug}/answer/",
-            {"token": TOKEN.search(page).group(1), "choice": "left"},
-            HTTP_HX_REQUEST="true",
-        ),
-        "stimulus (GET)": lambda: client.get(IMAGES.search(page).group(1)),
-        "baseline (POST, 1 INSERT)": lambda: client.post("/bench/baseline/", {"choice": "left"}),
+        "answer (htmx POST), its pictures drawn before": lambda: answer(False),
+        "answer (htmx POST), a picture not drawn yet": lambda: answer(True),
+        "stimulus URL (GET; pages no longer use it)": lambda: lambda: client.get(stimulus),
+        "baseline (POST, 1 INSERT)": lambda: lambda: client.post("/bench/baseline/", {"choice": "left"}),
     }
     counts = {}
-    for label, send in requests.items():
+    for label, prepare in requests.items():
+        send = prepare()
         close_old_connections()
         connection.ensure_connection()
         with tempfile.NamedTemporaryFile("w+", suffix=".trace") as trace:
@@ -158,6 +176,8 @@ def statements_and_round_trips(slug: str) -> dict[str, tuple[int, int]]:
             connection.connection.pgconn.untrace()
             assert response.status_code == 200, (label, response.status_code)
             counts[label] = (len(queries), _round_trips(trace.name))
+        if label.startswith("answer"):
+            page = response.content.decode()
     return counts
 
 
@@ -287,6 +307,8 @@ class Worker:
         self.client, self.slug, self.panel_id = client, slug, panel_id
         self.csrf = self.token = ""
         self.images: list[str] = []
+        self.page_bytes = 0
+        self.answered = 0
 
     async def enter(self) -> None:
         status, headers, _ = await self.client.request("GET", f"/p/{self.slug}/?pid={self.panel_id}")
@@ -302,14 +324,20 @@ class Worker:
         return (await self.client.request("POST", path, data, headers))[2]
 
     async def answer(self) -> bool:
-        page = await self.post(f"/p/{self.slug}/answer/", {"token": self.token, "choice": "left"})
+        # Left and right in turn: always one side would be screened out (side bias) within a few
+        # dozen answers, and the saturated phases would measure a shrinking crowd of blocked pages.
+        self.answered += 1
+        choice = ("left", "right")[self.answered % 2]
+        page = await self.post(f"/p/{self.slug}/answer/", {"token": self.token, "choice": choice})
         found = TOKEN.search(page)
         self.token = found.group(1) if found else ""
         self.images = IMAGES.findall(page)[:2]
+        self.page_bytes = len(page.encode())
         return bool(found)
 
     async def trial(self) -> bool:
-        """A whole trial as a browser does it: the answer, then the next pair's two pictures."""
+        """A whole trial as a browser does it: the answer, then any picture the new page links to
+        (none since the pictures are inline: a trial is one request)."""
         going = await self.answer()
         for url in self.images:
             await self.client.request("GET", url)
@@ -362,9 +390,12 @@ async def measure(port: int, slug: str, server: subprocess.Popen, database_url: 
         before = server_cpu_seconds(server, database_url)
         rate, latencies = await run_phase(few, action, SECONDS, None)
         results[f"cpu_{action}"] = (server_cpu_seconds(server, database_url) - before) / len(latencies)
+    results["pictures_per_trial"] = statistics.mean(len(w.images) for w in few)
+    results["answer_bytes"] = statistics.median(w.page_bytes for w in few if w.page_bytes)
     results["paced_baseline"] = await run_phase(few, "baseline", SECONDS * 2, THINK_SECONDS)
     results["paced_trials"] = await run_phase(few, "trial", SECONDS * 2, THINK_SECONDS)
     results["paced_many"] = await run_phase(workers[:MANY], "trial", SECONDS * 2, THINK_SECONDS)
+    results["still_answering"] = sum(1 for w in workers if w.token)
     return results
 
 
@@ -379,13 +410,18 @@ def report(results: dict, counts: dict) -> None:
         f"{results['baseline_1'][0]:.0f} then {results['baseline_2'][0]:.0f}",
     )
     print_row("saturated: answers/s (answer + next trial's HTML)", f"{answers:.0f}")
+    print_row("answer response (next trial's HTML, pictures inline), bytes", f"{results['answer_bytes']:.0f}")
     for label, key in (("saturated baseline", "baseline_1"), ("saturated answers", "trials")):
         lat = results[key][1]
         print_row(f"{label} latency p50 / p99 (ms)", f"{percentile(lat, 50):.1f} / {percentile(lat, 99):.1f}")
     print_row("server CPU per baseline request (ms)", f"{results['cpu_baseline'] * 1000:.2f}")
+    print_row(
+        "participants still on a trial at the end (none blocked or finished)",
+        f"{results['still_answering']} of {max(PARTICIPANTS, MANY)}",
+    )
     cpu = results["cpu_trial"] * 1000
     print_row(
-        "server CPU per whole trial: answer + 2 stimuli (ms)",
+        f"server CPU per whole trial: answer + {results['pictures_per_trial']:.0f} picture GETs (ms)",
         f"{cpu:.2f} (goal ≤ 7: {'yes' if cpu <= 7 else 'no'})",
     )
     for label, key in (

@@ -1,9 +1,10 @@
 """Where a participant request's server CPU goes outside the answer transaction (issue 13).
 
 In one process (Django test client, PostgreSQL), ``time.process_time`` per request for the answer
-POST (htmx) and the stimulus GET, under the production middleware stack and under stacks with
-one middleware left out each (``BENCH_ONLY_FULL=1``: only the production and the lean stack), then
-cProfile (CPU timer) over whole trials. A fresh participant every 10 trials (always "left" would be
+POST (htmx, form-encoded as a browser sends it), the picture GETs its page links to (none since
+the pictures are inline) and the bench's bare-INSERT baseline POST, under the production
+middleware stack and under stacks with one middleware left out each (``BENCH_ONLY_FULL=1``: only
+the production and the lean stack), then cProfile (CPU timer) over whole trials. A fresh participant every 10 trials (always "left" would be
 screened out). Measurement only: it changes nothing in the production settings. Run with
 ``BENCH_DATABASE_URL`` (a PostgreSQL database it may drop) and ``BENCH_CACHE_URL`` (Redis).
 """
@@ -18,11 +19,13 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 N = int(os.environ.get("BENCH_REQUESTS", "60"))
+FORM = "application/x-www-form-urlencoded"
 
 
 def main() -> int:
@@ -64,7 +67,8 @@ def main() -> int:
                 raise AttributeError(page[:300])
             response = client.post(
                 f"/p/{slug}/answer/",
-                {"token": TOKEN.search(page).group(1), "choice": "left"},
+                urlencode({"token": TOKEN.search(page).group(1), "choice": "left"}),
+                content_type="application/x-www-form-urlencoded",
                 HTTP_HX_REQUEST="true",
             )
             assert response.status_code == 200, response.status_code
@@ -72,7 +76,8 @@ def main() -> int:
 
         def measure(stack):
             with override_settings(MIDDLEWARE=stack, SECURE_SSL_REDIRECT=False):
-                answers, stimuli = [], []
+                answers, pictures, baselines = [], [], []
+                baseline = Client(HTTP_HOST="127.0.0.1", **{"wsgi.url_scheme": "https"})
                 for done in range(N):
                     if done % 10 == 0:  # a fresh participant: always "left" would be screened out
                         client, page = participant()
@@ -81,11 +86,16 @@ def main() -> int:
                     new = answer(client, page)
                     answers.append(time.process_time() - start)
                     page = new
-                    image = IMAGES.search(page).group(1)
                     start = time.process_time()
-                    assert client.get(image).status_code == 200
-                    stimuli.append(time.process_time() - start)
-                return statistics.median(answers) * 1000, statistics.median(stimuli) * 1000
+                    for image in IMAGES.findall(page)[:2]:  # none since the pictures are inline
+                        assert client.get(image).status_code == 200
+                    pictures.append(time.process_time() - start)
+                    start = time.process_time()
+                    assert (
+                        baseline.post("/bench/baseline/", "choice=left", content_type=FORM).status_code == 200
+                    )
+                    baselines.append(time.process_time() - start)
+                return tuple(statistics.median(x) * 1000 for x in (answers, pictures, baselines))
 
         results = {}
         for label, stack in stacks.items():
@@ -93,11 +103,14 @@ def main() -> int:
                 results[label] = measure(stack)
             except Exception as error:  # noqa: BLE001 (reported, the next stack is tried)  # the participant pages need it
                 print(f"{label}: the participant path breaks ({type(error).__name__} {error})")
-        base_a, base_s = results["production stack"]
-        print(f"{'stack':45} answer ms  stimulus ms  whole trial ms (1 + 2)  saved per trial")
-        for label, (a, s) in results.items():
-            trial = a + 2 * s
-            print(f"{label:45} {a:8.2f}  {s:10.2f}  {trial:10.2f}  {base_a + 2 * base_s - trial:+.2f}")
+        base_a, base_p, _ = results["production stack"]
+        print(
+            f"{'stack':45} answer ms  picture GETs ms  whole trial ms  saved per trial  baseline ms  baseline/answer"
+        )
+        for label, (a, p, b) in results.items():
+            print(
+                f"{label:45} {a:8.2f}  {p:14.2f}  {a + p:13.2f}  {base_a + base_p - a - p:+14.2f}  {b:10.2f}  {b / a:14.2f}"
+            )
         with override_settings(SECURE_SSL_REDIRECT=False):
             client, page = participant()
             profile = cProfile.Profile(time.process_time)  # CPU, not wall: load-insensitive
@@ -110,6 +123,7 @@ def main() -> int:
                 for image in IMAGES.findall(page)[:2]:
                     client.get(image)
                 profile.disable()
+        print(f"whole trials profiled: {N}; picture GETs per trial: {len(IMAGES.findall(page)[:2])}")
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(50)
         print(out.getvalue())

@@ -3,7 +3,9 @@
 - NUL characters: PostgreSQL text cannot hold ``\\x00`` (psycopg raises ``DataError``, a 500), and
   no id, token, choice or name of ours ever contains one. :class:`RejectMalformedInput` checks the
   path, query parameters, form fields and upload file names; :class:`StrictJSONParser` checks
-  every key and string of an API JSON body.
+  every key and string of an API JSON body. Query strings and form-encoded bodies (every answer)
+  are checked as raw text, for a NUL or ``%00``, which is exactly when their parse holds a NUL;
+  multipart forms are parsed and checked field by field.
 - Nesting: ``json`` recurses per level, so a body nested thousands deep raises ``RecursionError``.
   The parser refuses more than ``MAX_JSON_DEPTH`` levels (our largest request body is 3 deep).
 """
@@ -19,6 +21,7 @@ from rest_framework.parsers import JSONParser
 
 MAX_JSON_DEPTH = 32
 NUL = "\x00"
+ENCODED_NUL = "%00"
 
 
 def _has_nul(values) -> bool:
@@ -28,13 +31,19 @@ def _has_nul(values) -> bool:
 def _malformed(request) -> str | None:
     if NUL in request.path_info:
         return "The address contains a NUL character."
-    if _has_nul(request.GET.keys()) or _has_nul(v for vs in request.GET.lists() for v in vs[1]):
+    query = request.META.get("QUERY_STRING", "")
+    if NUL in query or ENCODED_NUL in query:  # a NUL anywhere in the parsed keys or values is one of these
         return "A query parameter contains a NUL character."
+    if request.method != "POST":
+        return None
     content_type = request.content_type or ""
-    if request.method == "POST" and content_type in {
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
-    }:
+    if content_type == "application/x-www-form-urlencoded":
+        # The raw body, as the form parser reads it anyway (``request.body`` is kept): a NUL in a
+        # parsed key or value is a raw NUL or "%00" in the body, so no parse is needed here.
+        body = request.body
+        if b"\x00" in body or ENCODED_NUL.encode() in body:
+            return "A form field contains a NUL character."
+    elif content_type == "multipart/form-data":
         form = request.POST
         if _has_nul(form.keys()) or _has_nul(v for vs in form.lists() for v in vs[1]):
             return "A form field contains a NUL character."

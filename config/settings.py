@@ -89,7 +89,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "config.csp.PrecomputedCSPMiddleware",  # django-csp, the plain policy built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.edge.RejectMalformedInput",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,7 +1,9 @@
 """The answer path's cost in statements, pinned: no session table, no stray queries.
 
 On PostgreSQL an answer is three statements (lock, trials, INSERT+UPDATE in one) inside one
-transaction; elsewhere the INSERT and UPDATE are two. A stimulus is one statement, by token.
+transaction; elsewhere the INSERT and UPDATE are two. The next screen's pictures are inline, from
+the process's cache; a sketch not drawn yet costs one more statement (all of a screen's at once).
+A stimulus is one statement, by token.
 """
 
 import pytest
@@ -9,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from annotation import pictures
 from annotation.models import Answer
 from tests.annotation.factories import at_trials, main_trials, make_running_study
 
@@ -28,6 +31,12 @@ def test_an_answer_is_three_statements_on_postgresql_and_never_reads_the_session
     client = entered(study, participant)
     trials = main_trials(participant)
     for trial in trials[:3]:
+        following = trials[trial.position + 1]
+        cold = trial.position == 0  # the next pair's sketches were never drawn in this process
+        if cold:
+            pictures.clear()
+        else:
+            pictures.pictures([following.left_sketch_id, following.right_sketch_id])
         with CaptureQueriesContext(connection) as queries:
             response = client.post(
                 f"/p/{study.slug}/answer/", {"token": trial.token, "choice": "left"}, **HTMX
@@ -36,8 +45,9 @@ def test_an_answer_is_three_statements_on_postgresql_and_never_reads_the_session
         assert Answer.objects.filter(trial=trial).exists()
         # SAVEPOINTs are the test's own transaction around the action's (BEGIN/COMMIT in production).
         sql = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-        assert len(sql) == (3 if connection.vendor == "postgresql" else 4), sql
+        assert len(sql) == (3 if connection.vendor == "postgresql" else 4) + cold, sql
         assert not any("django_session" in s or "auth_user" in s for s in sql)
+        assert cold == any("strokes" in s for s in sql)
         assert "FOR UPDATE" in sql[0] or connection.vendor != "postgresql"
 
 
@@ -62,3 +72,39 @@ def test_the_task_page_reads_no_session_either():
         assert client.get(f"/p/{study.slug}/task/").status_code == 200
     assert not any("django_session" in q["sql"] for q in queries.captured_queries)
     assert "sessionid" not in client.cookies
+
+
+def test_the_answer_statement_sends_what_the_orm_would_save_and_loads_what_the_orm_would_load():
+    """``hot_queries`` skips ``get_db_prep_save`` for plain fields and ``Model.__init__`` when
+    loading rows: both must give the ORM's own values, field by field."""
+    from django.utils import timezone
+
+    from annotation import hot_queries
+    from annotation.models import Participant, Trial
+
+    study = make_running_study("plain-values")
+    participant = at_trials(study)
+    trial = main_trials(participant)[0]
+    participant.duplicate_agreement, participant.blocked_at = 0.5, timezone.now()
+    answer = Answer(
+        trial=trial, choice="left", is_correct=True, served_at=timezone.now(), client_response_ms=812
+    )
+    for instance, fields, adding in (
+        (answer, hot_queries._answer_fields(connection.vendor), True),
+        (participant, [f for f in Participant._meta.concrete_fields if not f.primary_key], False),
+    ):
+        for field in fields:
+            if not (adding and getattr(field, "auto_now_add", False)):  # pre_save stamps "now" each call
+                orm = field.get_db_prep_save(field.pre_save(instance, adding), connection)
+                assert hot_queries._saved_value(field, instance, adding) == orm, field.name
+    locked = hot_queries.lock_participant(participant.pk, study.slug)
+    fresh = Participant.objects.select_related("study").get(pk=participant.pk)
+    for field in Participant._meta.concrete_fields:
+        assert getattr(locked, field.attname) == getattr(fresh, field.attname), field.name
+    assert locked.study.slug == study.slug and locked.study.question == fresh.study.question
+    assert locked.study.consent_text == fresh.study.consent_text  # deferred, read when asked
+    assert not locked._state.adding and locked._state.db == "default"
+    [loaded] = [t for t in hot_queries.trial_and_next_rows(participant.pk, trial.token, -1)]
+    assert (
+        loaded.token == trial.token and loaded.left_sketch_id == Trial.objects.get(pk=trial.pk).left_sketch_id
+    )

@@ -15,6 +15,7 @@ import pytest
 from django.test import Client
 
 from annotation.models import Participant, TrialKind
+from annotation.pictures import svg_of_uri
 from tests.annotation.factories import make_running_study
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +25,9 @@ N_THROWAWAY = 10
 
 
 def _digest(client: Client, url: str) -> str:
+    """The SHA-256 of a picture on a page: inline (a data: URI) or fetched from its URL."""
+    if url.startswith("data:"):
+        return hashlib.sha256(svg_of_uri(url)).hexdigest()
     response = client.get(url)
     assert response.status_code == 200, url
     return hashlib.sha256(

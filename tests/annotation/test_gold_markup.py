@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from annotation.models import Participant, TrialKind
+from annotation.pictures import svg_of_uri
 from tests.annotation.factories import make_running_study, right_choice
 
 pytestmark = pytest.mark.django_db
@@ -16,8 +17,12 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def _skeleton(html: bytes) -> str:
-    """The page with what differs per trial masked: tokens, stimulus URLs, position counters."""
+    """The page with what differs per trial masked: tokens, the drawn strokes of the inline
+    pictures (their SVG frame stays), stimulus URLs, position counters."""
     text = html.decode()
+    text = re.sub(
+        r'src="(data:[^"]*)"', lambda m: f'src="PICTURE:{_svg_frame(svg_of_uri(m.group(1)))}"', text
+    )
     text = re.sub(r"/s/[\w-]+/(left|right)\.svg", "/s/TOKEN/SIDE.svg", text)
     text = re.sub(r'value="[\w-]{12,}"', 'value="TOKEN"', text)
     return re.sub(r"\d+", "N", text)
@@ -42,12 +47,14 @@ def test_a_degradation_sentinel_looks_exactly_like_an_ordinary_trial():
     ):
         page = client.get(f"/p/{study.slug}/task/", **HTMX)
         assert trial.token.encode() in page.content
+        inline = [svg_of_uri(src) for src in re.findall(r'src="(data:[^"]*)"', page.content.decode())]
         kind = "sentinel" if trial.kind == TrialKind.SENTINEL else "ordinary"
         if trial.kind == TrialKind.SENTINEL:
             assert trial.gold_pair.source == "degraded"
         pages.setdefault(kind, set()).add(_skeleton(page.content))
-        for side in ("left", "right"):
+        for side, picture in zip(("left", "right"), inline, strict=True):
             response = client.get(f"/p/{study.slug}/s/{trial.token}/{side}.svg")
+            assert response.content == picture  # the page shows what the stimulus URL serves
             svgs.setdefault(kind, set()).add(_svg_frame(response.content))
             headers.setdefault(kind, set()).add(
                 tuple(sorted((k, re.sub(r"\d+", "N", v)) for k, v in response.items() if k not in ("ETag",)))

@@ -69,7 +69,7 @@ def test_accepting_consent_leads_to_instructions_with_an_example_pair_then_pract
     enter(client, study)
     response = post(client, study, "consent", {"decision": "accept"})
     assert step_of(response) == "instructions" and b"<html" not in response.content
-    assert response.content.count(b"/s/") == 2 and b"better one" in response.content
+    assert response.content.count(b'src="data:image/svg+xml,') == 2 and b"better one" in response.content
     response = post(client, study, "instructions", {})
     assert step_of(response) == "trial" and b"Practice 1 of 3" in response.content
 
@@ -199,17 +199,53 @@ def test_a_post_with_the_csrf_header_from_the_page_is_accepted(study):
     assert response.status_code == 200 and step_of(response) == "instructions"
 
 
+def test_trial_fragments_carry_no_csrf_field_and_answers_pass_on_the_pages_header(study):
+    """The htmx answer fragment leaves the form's CSRF field out (htmx sends the page's header);
+    the full page, which also works without JavaScript, keeps it. CSRF is enforced throughout."""
+    browser = Client(enforce_csrf_checks=True)
+    participant = enter(browser, study)
+    page = browser.get(f"/p/{study.slug}/task/")
+    header = {"HTTP_X_CSRFTOKEN": re.search(rb'"X-CSRFToken": "([^"]+)"', page.content).group(1).decode()}
+    for name in ("consent", "instructions"):
+        browser.post(f"/p/{study.slug}/{name}/", {"decision": "accept"}, **header, **HTMX)
+    while step_of(page := browser.get(f"/p/{study.slug}/task/")) == "trial" and b"Practice" in page.content:
+        assert b"csrfmiddlewaretoken" in page.content  # the full page: a plain form post works too
+        browser.post(
+            f"/p/{study.slug}/answer/", {"token": token_on(page), "choice": "left"}, **header, **HTMX
+        )
+    trials = main_trials(participant)
+    for trial in trials[:3]:
+        response = browser.post(
+            f"/p/{study.slug}/answer/",
+            {"token": trial.token, "choice": right_choice(trial)},
+            **header,
+            **HTMX,
+        )
+        assert response.status_code == 200 and token_on(response) == trials[trial.position + 1].token
+        assert b"csrfmiddlewaretoken" not in response.content
+    assert Answer.objects.filter(trial__in=trials[:3]).count() == 3
+    forged = browser.post(f"/p/{study.slug}/answer/", {"token": trials[3].token, "choice": "left"}, **HTMX)
+    assert forged.status_code == 403 and not Answer.objects.filter(trial=trials[3]).exists()
+
+
 def test_get_is_not_allowed_on_the_answer_endpoint(client, study):
     enter(client, study)
     assert client.get(f"/p/{study.slug}/answer/").status_code == 405
 
 
-def test_the_trial_page_prefetches_the_next_pairs_images(client, study):
+def test_the_trial_page_carries_its_pictures_and_names_no_other_trial(client, study):
+    """One request per trial: the pair's pictures are inline (the same SVG the stimulus URL
+    serves), and no other trial's token (no prefetch URL) is anywhere on the page."""
+    from annotation.pictures import svg_of_uri
+
     participant = enter(client, study)
     page = through_practice(client, study, participant)
-    following = main_trials(participant)[1]
-    for side in ("left", "right"):
-        assert f'<img src="/p/{study.slug}/s/{following.token}/{side}.svg" alt="">'.encode() in page.content
+    current, following = main_trials(participant)[:2]
+    sources = re.findall(r'<img src="([^"]+)"', page.content.decode())
+    assert len(sources) == 2 and all(src.startswith("data:image/svg+xml,") for src in sources)
+    for side, src in zip(("left", "right"), sources):
+        assert svg_of_uri(src) == client.get(f"/p/{study.slug}/s/{current.token}/{side}.svg").content
+    assert following.token.encode() not in page.content and f"/p/{study.slug}/s/".encode() not in page.content
 
 
 def test_a_paused_study_lets_admitted_participants_finish(client, study):
@@ -268,15 +304,15 @@ def test_an_answer_during_a_break_is_refused_until_the_break_ends(client, study)
     assert stored.server_response_ms is not None  # its clock started when the break ended
 
 
-def test_the_pair_before_a_break_does_not_prefetch_the_pair_after_it(client, study):
+def test_no_page_holds_the_token_of_a_pair_not_yet_on_screen(client, study):
     participant = enter(client, study)
     through_practice(client, study, participant)
     trials = main_trials(participant)
-    for trial in trials[:8]:
+    for trial in trials[:9]:
         page = post(client, study, "answer", {"token": trial.token, "choice": right_choice(trial)})
-    assert token_on(page) == trials[8].token and f"/s/{trials[9].token}/".encode() in page.content
-    page = post(client, study, "answer", {"token": trials[8].token, "choice": right_choice(trials[8])})
-    assert token_on(page) == trials[9].token and f"/s/{trials[10].token}/".encode() not in page.content
+        assert token_on(page) == trials[trial.position + 1].token
+        assert trials[trial.position + 2].token.encode() not in page.content
+        assert trials[trial.position + 2].token.encode() not in client.get(f"/p/{study.slug}/task/").content
 
 
 def test_without_javascript_a_refusal_still_says_what_happened(client, study):

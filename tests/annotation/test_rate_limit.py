@@ -6,6 +6,7 @@ from django.test import Client, RequestFactory
 
 from annotation.models import Participant
 from config.client_address import client_address
+from tests import services
 from tests.annotation.factories import make_running_study
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +79,52 @@ def test_behind_trusted_proxies_the_rightmost_untrusted_address_is_the_client(se
     assert client_address(request) == "203.0.113.5"
     garbage = RequestFactory().get("/", REMOTE_ADDR="10.0.0.7", HTTP_X_FORWARDED_FOR="not-an-ip")
     assert client_address(garbage) == "10.0.0.7"
+
+
+@services.requires_redis()
+def test_on_redis_a_count_is_one_atomic_command_and_the_counter_goes_with_its_window(settings):
+    """Two web processes (two cache clients) share one counter; it carries its window's expiry
+    from the first request on, and each count is a single command (one round trip)."""
+    import redis
+    from django.core.cache.backends.redis import RedisCache
+
+    from annotation import ratelimit
+
+    url = services.redis_url()
+    server = redis.Redis.from_url(url)
+    processes = [RedisCache(url, {}) for _ in range(2)]
+    key = "ratelimit:participant:test-atomic:1"
+    raw_key = processes[0].make_key(key)
+    server.delete(raw_key)
+    before = server.info("commandstats")
+    for n in range(1, 7):
+        with settings_cache(settings, processes[n % 2]):
+            assert ratelimit.count(key, 60) == n
+        assert 0 < server.ttl(raw_key) <= 61
+    after = server.info("commandstats")
+    incr_calls = after.get("cmdstat_incr", {}).get("calls", 0) - before.get("cmdstat_incr", {}).get(
+        "calls", 0
+    )
+    evalsha = after.get("cmdstat_evalsha", {}).get("calls", 0) - before.get("cmdstat_evalsha", {}).get(
+        "calls", 0
+    )
+    assert evalsha >= 6 and incr_calls >= 6  # the INCR runs inside the script, one EVALSHA per count
+    server.delete(raw_key)
+
+
+class settings_cache:
+    """Make ``caches["default"]`` this backend for the block (a stand-in for one web process)."""
+
+    def __init__(self, settings, backend):
+        self.backend = backend
+
+    def __enter__(self):
+        from django.core.cache import caches
+
+        self.previous = caches["default"]
+        caches["default"] = self.backend
+
+    def __exit__(self, *exc):
+        from django.core.cache import caches
+
+        caches["default"] = self.previous

@@ -101,3 +101,25 @@ def test_ordinary_json_and_unicode_still_pass(api):
     response = api.post("/api/studies/", {"name": "Étude ✓", "slug": "etude"}, format="json")
     assert response.status_code in (201, 400)
     assert "NUL" not in json.dumps(response.json()) and "levels deep" not in json.dumps(response.json())
+
+
+@pytest.mark.parametrize(
+    ("body", "refused"),
+    [
+        (b"token=abc&choice=le%00ft", True),
+        (b"token=abc&ch%00oice=left", True),
+        (b"token=abc&choice=le\x00ft", True),
+        (b"token=abc&choice=left&note=100%25%2000", False),  # "%25" then "00": a literal "%00", no NUL
+        (b"token=abc&choice=left", False),
+    ],
+)
+def test_a_form_encoded_body_is_checked_as_the_browser_sent_it(client, study, body, refused):
+    """Answers come form-encoded: the raw body holds a NUL or "%00" exactly when the form does."""
+    from django.http import QueryDict
+
+    assert ("\x00" in "".join(k + v for k, vs in QueryDict(body).lists() for v in vs)) == refused
+    entered(client, study)
+    response = client.post(f"/p/{study.slug}/answer/", body, content_type="application/x-www-form-urlencoded")
+    assert (response.status_code == 400) == refused
+    if refused:
+        assert b"form field" in response.content
