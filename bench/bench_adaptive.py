@@ -2,19 +2,25 @@
 
 Run from the repo root:  .venv/bin/python bench/bench_adaptive.py
 Env: BENCH_ADAPTIVE_PARTICIPANTS (default 16 per study), BENCH_ADAPTIVE_TRIALS (default 100
-per participant), BENCH_ADAPTIVE_SEEDS (default "3,4": crowds averaged),
-BENCH_DATABASE_URL (default: temporary SQLite).
+per participant), BENCH_ADAPTIVE_SEEDS (default "1,2,3,4,5": one crowd and one study pair per
+seed), BENCH_ADAPTIVE_PAIRS_PER_CELL (default 500: a plan of 2,000 pairs, 1.6× the 1,280
+regular answers; 330 gives a plan the size of the answers), BENCH_DATABASE_URL (default:
+temporary SQLite).
 
-Two studies over the same sketches (two categories, two scorers), one ``balanced`` and one
-``adaptive`` (target: the Bradley–Terry ranking; 20% random start, 20% control slice). The
-same simulated crowd of careful workers (``analysis.crowd.simulate_crowd``, truth drawn
-uniformly per sketch, independent of every scorer) goes through the real participant pages,
-so pairs are handed out by the real ``do_draw_trial_list`` and answers recorded by the real
-``do_submit_answer``. Participants arrive one after another; after each, the regular answers
-so far are fitted (Bradley–Terry, ``analysis.bradley_terry.fit``) and ranked against the
-latent truth. Baseline, measured in the same run: the balanced study's curve. Ratio: answers
-the adaptive study needs to reach the balanced study's final τ ÷ the answers the balanced
-study used (< 0.70 meets the issue's "≥ 30% fewer answers").
+Per seed, two studies over the same sketches (two categories, two scorers, the same plan
+settings), one ``balanced`` and one ``adaptive`` (target: the Bradley–Terry ranking; 20% random
+start, 20% control slice). The same simulated crowd of careful workers
+(``analysis.crowd.simulate_crowd``, truth drawn uniformly per sketch, independent of every
+scorer) goes through the real participant pages, so pairs are handed out by the real
+``do_draw_trial_list`` and answers recorded by the real ``do_submit_answer``. Participants
+arrive one after another; after each, the regular answers so far are fitted (Bradley–Terry,
+``analysis.bradley_terry.fit``) and ranked against the latent truth of the sketches the plan
+compares (mean Kendall τ over categories).
+
+Baseline, measured in the same run: the balanced study's curve. For the balanced τ reached at
+50%, 75% and 100% of the answers, the ratio is the answers the adaptive study needs to reach it
+÷ the answers the balanced study used (≤ 0.70 meets the issue's "≥ 30% fewer answers"); on the
+curves averaged over seeds, and per seed (mean and range).
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ from bench.django_setup import setup_django  # noqa: E402
 
 PARTICIPANTS = int(os.environ.get("BENCH_ADAPTIVE_PARTICIPANTS", "16"))
 TRIALS = int(os.environ.get("BENCH_ADAPTIVE_TRIALS", "100"))
-SEEDS = [int(s) for s in os.environ.get("BENCH_ADAPTIVE_SEEDS", "3,4").split(",")]
+SEEDS = [int(s) for s in os.environ.get("BENCH_ADAPTIVE_SEEDS", "1,2,3,4,5").split(",")]
+PAIRS_PER_CELL = int(os.environ.get("BENCH_ADAPTIVE_PAIRS_PER_CELL", "500"))
 
 
 def main() -> None:
@@ -40,7 +47,6 @@ def main() -> None:
     from analysis.bradley_terry import fit
     from analysis.crowd import latent_table, simulate_crowd
     from annotation.models import Answer
-    from bench.common import print_header, print_row
     from studies import seeds
     from studies.actions import do_launch_study
     from tests.factories import make_scored_study
@@ -83,20 +89,20 @@ def main() -> None:
         return [category[pk] for pk in sketch_ids]
 
     def study_sketches(study):
-        from sketches.models import Sketch
+        """The sketches the plan compares (not the held-out sources of degradation gold)."""
+        from studies.models import PlannedPair
 
-        return (
-            Sketch.objects.originals()
-            .filter(category__in=study.categories.all())
-            .values_list("pk", flat=True)
+        pairs = PlannedPair.objects.filter(study=study)
+        return set(pairs.values_list("sketch_a_id", flat=True)) | set(
+            pairs.values_list("sketch_b_id", flat=True)
         )
 
     config = dict(
         category_files=("pig", "face"), n=48, held_out=12, n_levels=2, level_edges=[0, 0.25, 1],
-        pairs_per_cell=PARTICIPANTS * (TRIALS - 2 * (TRIALS // 10)) // 4 + 10,
+        pairs_per_cell=PAIRS_PER_CELL,
         trials_per_participant=TRIALS, practice_trials=2, sentinels_per_participant=TRIALS // 10,
         max_sentinel_mistakes=TRIALS // 10, duplicates_per_participant=TRIALS // 10,
-        min_duplicate_distance=TRIALS // 10, break_every=TRIALS, target_participants=10_000,
+        min_duplicate_distance=TRIALS // 10, break_every=TRIALS, target_participants=PARTICIPANTS,
         auto_gold_pairs=0, degradation_gold_pairs=20,
     )  # fmt: skip
     curves: dict[str, list] = {"balanced": [], "adaptive": []}
@@ -111,35 +117,54 @@ def main() -> None:
             latent = latent_table(study, seeds.rng(study.seed_scheme, "crowd_latent", seed))
             curves[mode].append(curve(study, latent))
 
-    def mean_curve(runs):
-        n = min(len(r) for r in runs)
-        return [(np.mean([r[i][0] for r in runs]), np.mean([r[i][1] for r in runs])) for i in range(n)]
+    report(curves["balanced"], curves["adaptive"], np)
 
-    balanced, adapted = mean_curve(curves["balanced"]), mean_curve(curves["adaptive"])
+
+def answers_to_reach(curve, goal):
+    return next((n for n, t in curve if t >= goal), None)
+
+
+def report(balanced_runs, adaptive_runs, np) -> None:
+    from bench.common import print_header, print_row
+
+    n = min(len(r) for r in balanced_runs + adaptive_runs)
+    answers = [balanced_runs[0][i][0] for i in range(n)]
+    tau_b = np.array([[r[i][1] for i in range(n)] for r in balanced_runs])
+    tau_a = np.array([[r[i][1] for i in range(n)] for r in adaptive_runs])
     print_header(
-        f"adaptive vs balanced: Kendall τ to the latent order, {len(SEEDS)} crowds of {PARTICIPANTS}"
+        f"adaptive vs balanced: Kendall τ to the latent order, {len(SEEDS)} seeds × {PARTICIPANTS} "
+        f"participants, plan {PAIRS_PER_CELL} pairs per cell"
     )
-    print_row("answers (balanced / adaptive)", "τ balanced | τ adaptive")
-    for (na, ta), (nb, tb) in zip(balanced, adapted):
-        print_row(f"{na:.0f} / {nb:.0f}", f"{ta:.3f} | {tb:.3f}")
-    target_answers, target_tau = balanced[-1]
-    reached = next((n for n, t in adapted if t >= target_tau), None)
-    if reached is None:
+    print_row("regular answers", "τ balanced mean ± sd | τ adaptive mean ± sd")
+    for i, count in enumerate(answers):
         print_row(
-            "adaptive reaches the balanced final τ", f"no (final {adapted[-1][1]:.3f} < {target_tau:.3f})"
+            f"{count}",
+            f"{tau_b[:, i].mean():.3f} ± {tau_b[:, i].std():.3f} | {tau_a[:, i].mean():.3f} ± {tau_a[:, i].std():.3f}",
         )
-    else:
+    mean_a = list(zip(answers, tau_a.mean(axis=0)))
+    for share in (0.5, 0.75, 1.0):
+        at = max(int(round(share * n)) - 1, 0)
+        goal, used = tau_b[:, at].mean(), answers[at]
+        reached = answers_to_reach(mean_a, goal)
+        text = "not reached" if reached is None else f"{reached} ({reached / used:.2f})"
+        per_seed = []
+        for b_run, a_run in zip(tau_b, tau_a):
+            got = answers_to_reach(list(zip(answers, a_run)), b_run[at])
+            per_seed.append(np.nan if got is None else got / used)
+        per_seed = np.array(per_seed)
+        reached_all = per_seed[np.isfinite(per_seed)]
+        seeds_text = (
+            f"per seed mean {reached_all.mean():.2f}, range {reached_all.min():.2f}–{reached_all.max():.2f}"
+            if reached_all.size
+            else "no seed reaches it"
+        )
+        missing = int(np.sum(~np.isfinite(per_seed)))
+        if missing:
+            seeds_text += f", {missing} seed(s) not within the budget"
         print_row(
-            f"answers to reach τ = {target_tau:.3f} (balanced: {target_answers:.0f})",
-            f"adaptive: {reached:.0f}",
+            f"balanced τ {goal:.3f} at {used} answers → adaptive answers (ratio)",
+            f"{text}; {seeds_text}",
         )
-        print_row("ratio adaptive ÷ balanced answers (goal ≤ 0.70)", f"{reached / target_answers:.2f}")
-    # the same τ levels, interpolated on the balanced curve
-    for goal in (0.6, 0.7, 0.8):
-        nb = next((n for n, t in balanced if t >= goal), None)
-        na = next((n for n, t in adapted if t >= goal), None)
-        if nb and na:
-            print_row(f"answers to τ ≥ {goal} (balanced → adaptive)", f"{nb:.0f} → {na:.0f} ({na / nb:.2f})")
 
 
 if __name__ == "__main__":
