@@ -17,8 +17,8 @@ from importlib import metadata
 import numpy as np
 from django.utils import timezone
 
+from analysis import choice_quality, figures, results, selectors, trial_type_results
 from analysis import curves as agreement_curves
-from analysis import figures, results, selectors, trial_type_results
 from analysis.rankings import Ranking, ranking
 from annotation.models import TrialKind
 from studies import seeds
@@ -192,6 +192,7 @@ def build_report(
         pairs, n_boot=curve_boot, seed=seeds.key(study.seed_scheme, "report_curves", study.seed)
     )
     step(0.75, "worker quality and reliability")
+    is_pair = study.trial_type == TrialType.PAIR
     workers = results.fit_workers(pairs)
     report = Report(
         study=study,
@@ -199,8 +200,8 @@ def build_report(
         frame=frame,
         agreement=agreement,
         rankings=rankings,
-        worker_qa=results.worker_quality(pairs, workers),
-        reliability=results.reliability(pairs),
+        worker_qa=results.worker_quality(pairs, workers) if is_pair else choice_quality.worker_rows(frame),
+        reliability=results.reliability(pairs) if is_pair else choice_quality.reliability(frame),
         allocation=results.by_allocation(pairs),
         recognition=recognition(study, frame),
         exclusions=results.exclusions(frame),

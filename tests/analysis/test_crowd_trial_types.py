@@ -14,6 +14,7 @@ import scipy.stats
 
 from analysis import plackett_luce, yes_rate
 from analysis.crowd import latent_table, simulate_crowd
+from analysis.reports import build_report
 from annotation.models import Answer
 from annotation.trial_types import option_sketch_ids
 from studies import seeds
@@ -49,7 +50,7 @@ def _run(trial_type: str, **extra):
 
 
 def test_best_of_k_answers_follow_the_latent_quality_for_good_workers_only():
-    study, result, latent = _run("best_of_k", options_per_trial=3)
+    study, result, latent = _run("best_of_k", options_per_trial=3, pairs_per_cell=12)
     assert {o.final_step for o in result.outcomes if o.profile == "good"} == {"complete"}
     best_share: dict[str, list[bool]] = {"good": [], "spammer": []}
     sets, winners = [], []
@@ -71,10 +72,11 @@ def test_best_of_k_answers_follow_the_latent_quality_for_good_workers_only():
     theta = plackett_luce.fit(len(items), choices)
     tau = scipy.stats.kendalltau(theta, [latent[pk] for pk in items]).statistic
     assert tau > 0.5
+    _check_quality_tables(study, result, chance=1 / 3)
 
 
 def test_single_answers_say_yes_more_for_better_drawings_for_good_workers_only():
-    study, result, latent = _run("single", pairs_per_cell=24)
+    study, result, latent = _run("single", pairs_per_cell=12)
     # (good workers may be blocked here: a "yes" sentinel shows a degradation-gold SOURCE, which
     # is better than its degraded copy but not necessarily a good drawing; see the report of #15)
     by_kind: dict[str, tuple[list, list]] = {"good": ([], []), "spammer": ([], [])}
@@ -90,6 +92,23 @@ def test_single_answers_say_yes_more_for_better_drawings_for_good_workers_only()
     u, yes = (np.array(x) for x in by_kind["spammer"])
     lo, hi = yes_rate.fit_logistic(u, yes).slope_interval()
     assert lo < 0 < hi and 0.3 < yes.mean() < 0.7
+    _check_quality_tables(study, result, chance=0.5)
+
+
+def _check_quality_tables(study, result, chance: float) -> None:
+    """The report's worker QA and reliability read these answers: good workers side with the
+    majority far more than spammers (who agree about as often as chance), the answers of the
+    crowd carry some agreement (α > 0; pure coin flips give α ≈ 0), and spammers pick option 1 / "yes" about at chance."""
+    report = build_report(study, True, agreement_boot=10, bt_boot=10, correlation_boot=10, curve_boot=10)
+    rows = {r["panel_id"]: r for r in report.worker_qa}
+    assert set(rows) == {o.panel_id for o in result.outcomes}
+    good = [rows[p]["majority_agreement"] for p in _panels(result, "good")]
+    spam = [rows[p]["majority_agreement"] for p in _panels(result, "spammer")]
+    assert min(good) > max(spam) and np.mean(spam) < chance + 0.2
+    assert all(abs(rows[p]["left_rate"] - chance) < 0.25 for p in _panels(result, "spammer"))
+    overall = report.reliability[0]
+    assert overall["category"] == "all categories" and overall["units"] > 0
+    assert overall["krippendorff_alpha"] > 0  # (0.08 for the single study: 3 of 8 answer at random)
 
 
 def _panels(result, profile: str) -> set[str]:
