@@ -4,8 +4,8 @@ Run from the repo root:  .venv/bin/python bench/bench_adaptive.py
 Env: BENCH_ADAPTIVE_PARTICIPANTS (default 16 per study), BENCH_ADAPTIVE_TRIALS (default 100
 per participant), BENCH_ADAPTIVE_SEEDS (default "1,2,3,4,5": one crowd and one study pair per
 seed), BENCH_ADAPTIVE_PAIRS_PER_CELL (default 500: a plan of 2,000 pairs, 1.6× the 1,280
-regular answers; 330 gives a plan the size of the answers), BENCH_DATABASE_URL (default:
-temporary SQLite).
+regular answers; 330 gives a plan the size of the answers), BENCH_ADAPTIVE_OUT (a JSON file
+for the raw curves), BENCH_DATABASE_URL (default: temporary SQLite).
 
 Per seed, two studies over the same sketches (two categories, two scorers, the same plan
 settings), one ``balanced`` and one ``adaptive`` (target: the Bradley–Terry ranking; 20% random
@@ -19,12 +19,14 @@ compares (mean Kendall τ over categories).
 
 Baseline, measured in the same run: the balanced study's curve. For the balanced τ reached at
 50%, 75% and 100% of the answers, the ratio is the answers the adaptive study needs to reach it
-÷ the answers the balanced study used (≤ 0.70 meets the issue's "≥ 30% fewer answers"); on the
+(linear interpolation between the participants around the crossing) ÷ the answers the balanced
+study used (≤ 0.70 meets the issue's "≥ 30% fewer answers"); on the
 curves averaged over seeds, and per seed (mean and range).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -37,6 +39,7 @@ PARTICIPANTS = int(os.environ.get("BENCH_ADAPTIVE_PARTICIPANTS", "16"))
 TRIALS = int(os.environ.get("BENCH_ADAPTIVE_TRIALS", "100"))
 SEEDS = [int(s) for s in os.environ.get("BENCH_ADAPTIVE_SEEDS", "1,2,3,4,5").split(",")]
 PAIRS_PER_CELL = int(os.environ.get("BENCH_ADAPTIVE_PAIRS_PER_CELL", "500"))
+OUT = os.environ.get("BENCH_ADAPTIVE_OUT", "")  # a JSON file for the raw curves (optional)
 
 
 def main() -> None:
@@ -117,11 +120,23 @@ def main() -> None:
             latent = latent_table(study, seeds.rng(study.seed_scheme, "crowd_latent", seed))
             curves[mode].append(curve(study, latent))
 
+    if OUT:
+        Path(OUT).write_text(json.dumps({"seeds": SEEDS, "pairs_per_cell": PAIRS_PER_CELL, "curves": curves}))
     report(curves["balanced"], curves["adaptive"], np)
 
 
 def answers_to_reach(curve, goal):
-    return next((n for n, t in curve if t >= goal), None)
+    """The answers at which ``curve`` (points (answers, τ)) first reaches ``goal``, linearly
+    interpolated between the two points around the crossing; None if it never does."""
+    previous = None
+    for n, t in curve:
+        if t >= goal:
+            if previous is None or previous[1] >= t:
+                return float(n)
+            n0, t0 = previous
+            return n0 + (n - n0) * (goal - t0) / (t - t0)
+        previous = (n, t)
+    return None
 
 
 def report(balanced_runs, adaptive_runs, np) -> None:
@@ -146,7 +161,7 @@ def report(balanced_runs, adaptive_runs, np) -> None:
         at = max(int(round(share * n)) - 1, 0)
         goal, used = tau_b[:, at].mean(), answers[at]
         reached = answers_to_reach(mean_a, goal)
-        text = "not reached" if reached is None else f"{reached} ({reached / used:.2f})"
+        text = "not reached" if reached is None else f"{reached:.0f} ({reached / used:.2f})"
         per_seed = []
         for b_run, a_run in zip(tau_b, tau_a):
             got = answers_to_reach(list(zip(answers, a_run)), b_run[at])
