@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from analysis import bot_screening
+from analysis import bot_screening, results
 from analysis.results import FAST_MS, Frame, reliability_table, status_of
 from annotation.models import TrialKind
 from studies.models import TrialType
@@ -57,6 +57,13 @@ def majority_agreement(worker: ArrayLike, unit: ArrayLike, value: ArrayLike) -> 
                 continue  # tied majority
             out[n] = float(value[n] == top)
     return out
+
+
+def worker_quality(frame: Frame) -> list[dict]:
+    """The worker-QA rows of any study: pairs ``results.worker_quality``, else ``worker_rows``."""
+    if frame.study.trial_type == TrialType.PAIR:
+        return results.worker_quality(frame)
+    return worker_rows(frame)
 
 
 def worker_rows(frame: Frame) -> list[dict]:

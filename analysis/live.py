@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import cache
 
-from analysis import exports, figures, results, selectors
+from analysis import choice_quality, exports, figures, results, selectors
 from sketches.models import Category
 from studies.models import Study
 
@@ -41,7 +41,7 @@ def dashboard(study: Study, scope: str) -> dict:
             svg = str(exports.inline_svg(figure))
         data = {
             "by_method": exports.html_table("agreement_by_method", agreement.by_method),
-            "qa": exports.html_table("worker_qa", results.worker_quality(frame)),
+            "qa": exports.html_table("worker_qa", choice_quality.worker_quality(frame)),
             "analysed_answers": int(frame.analysed.sum()),
             "analysed_participants": int(frame.in_scope.size),
             "curve_svg": svg,

@@ -13,7 +13,9 @@ import pytest
 import scipy.stats
 
 from analysis import plackett_luce, yes_rate
+from analysis.actions import do_refresh_worker_quality
 from analysis.crowd import latent_table, simulate_crowd
+from analysis.models import WorkerQuality
 from analysis.reports import build_report
 from annotation.models import Answer
 from annotation.trial_types import option_sketch_ids
@@ -106,6 +108,10 @@ def _check_quality_tables(study, result, chance: float) -> None:
     spam = [rows[p]["majority_agreement"] for p in _panels(result, "spammer")]
     assert min(good) > max(spam) and np.mean(spam) < chance + 0.2
     assert all(abs(rows[p]["left_rate"] - chance) < 0.25 for p in _panels(result, "spammer"))
+    # the live snapshot (dashboard, admin) stores the same rows, not the pair model's
+    assert do_refresh_worker_quality(study) == len(result.outcomes)
+    stored = dict(WorkerQuality.objects.filter(study=study).values_list("panel_id", "majority_agreement"))
+    assert stored == pytest.approx({p: rows[p]["majority_agreement"] for p in stored})
     overall = report.reliability[0]
     assert overall["category"] == "all categories" and overall["units"] > 0
     assert overall["krippendorff_alpha"] > 0  # (0.08 for the single study: 3 of 8 answer at random)
