@@ -5,7 +5,8 @@ Env: BENCH_ADAPTIVE_PARTICIPANTS (default 16 per study), BENCH_ADAPTIVE_TRIALS (
 per participant), BENCH_ADAPTIVE_SEEDS (default "1,2,3,4,5": one crowd and one study pair per
 seed), BENCH_ADAPTIVE_PAIRS_PER_CELL (default 500: a plan of 2,000 pairs, 1.6× the 1,280
 regular answers; 330 gives a plan the size of the answers), BENCH_ADAPTIVE_OUT (a JSON file
-for the raw curves; BENCH_ADAPTIVE_FROM prints the report of such a file), BENCH_DATABASE_URL (default: temporary SQLite).
+for the raw curves; BENCH_ADAPTIVE_FROM prints the report of such a file),
+BENCH_ADAPTIVE_RANDOM_START (default 0.2, the study's ``adaptive_random_start``), BENCH_DATABASE_URL (default: temporary SQLite).
 
 Per seed, two studies over the same sketches (two categories, two scorers, the same plan
 settings), one ``balanced`` and one ``adaptive`` (target: the Bradley–Terry ranking; 20% random
@@ -41,6 +42,7 @@ TRIALS = int(os.environ.get("BENCH_ADAPTIVE_TRIALS", "100"))
 SEEDS = [int(s) for s in os.environ.get("BENCH_ADAPTIVE_SEEDS", "1,2,3,4,5").split(",")]
 PAIRS_PER_CELL = int(os.environ.get("BENCH_ADAPTIVE_PAIRS_PER_CELL", "500"))
 OUT = os.environ.get("BENCH_ADAPTIVE_OUT", "")  # a JSON file for the raw curves (optional)
+RANDOM_START = float(os.environ.get("BENCH_ADAPTIVE_RANDOM_START", "0.2"))  # the study setting
 FROM = os.environ.get("BENCH_ADAPTIVE_FROM", "")  # print the report of a saved JSON instead of running
 
 
@@ -118,7 +120,11 @@ def main() -> None:
     curves: dict[str, list] = {"balanced": [], "adaptive": []}
     for seed in SEEDS:
         for mode in curves:
-            extra = {"adaptive_refit_every": max(TRIALS // 2, 1)} if mode == "adaptive" else {}
+            extra = (
+                {"adaptive_refit_every": max(TRIALS // 2, 1), "adaptive_random_start": RANDOM_START}
+                if mode == "adaptive"
+                else {}
+            )
             study = make_scored_study(
                 f"bench-{mode}-{seed}", sampling_mode=mode, seed=seed, **config, **extra
             )
