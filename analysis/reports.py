@@ -139,28 +139,35 @@ def reference_method(scorers) -> str | None:
 
 
 def kway_agreement(report: Report, fmt: str) -> bytes:
-    """Best of K: % of choices of the highest-q option per level of the largest gap, Wilson 95%,
+    return kway_agreement_figure(report.study, report.frame.levels, report.choice_tables, fmt)
+
+
+def kway_agreement_figure(study: Study, levels: list[str], tables: dict, fmt: str) -> bytes:
+    """Best of K: % of choices of the highest-q sketch per level of the largest gap, Wilson 95%,
     all categories pooled; chance (a random pick) is 1/K."""
-    levels = report.frame.levels
     curves: dict[str, tuple] = {}
-    table = report.choice_tables["kway_agreement_by_level"]
+    table = tables["kway_agreement_by_level"]
     for method in dict.fromkeys(r["method"] for r in table):
         rows = {r["level"]: r for r in table if r["method"] == method}
         columns = [[_nan(rows.get(lv, {}).get(key)) for lv in levels] for key in ("agreement", "lo", "hi")]
         curves[method] = (np.arange(len(levels)), *columns)
-    k = report.study.sketches_per_trial
-    title = f"{report.study.name}: best of {k}, choices of the highest-q sketch (Wilson 95%)"
+    k = study.sketches_per_trial
+    title = f"{study.name}: best of {k}, choices of the highest-q sketch (Wilson 95%)"
     return figures.agreement_figure({"all categories": curves}, levels, fmt, chance=1 / k, title=title)
 
 
 def yes_rate(report: Report, fmt: str) -> bytes:
+    return yes_rate_figure(report.study, report.choice_tables, fmt)
+
+
+def yes_rate_figure(study: Study, tables: dict, fmt: str) -> bytes:
     """Single: the fitted yes rate against each method's q, all categories pooled, worker bootstrap band."""
     curves: dict[str, tuple] = {}
-    rows = [r for r in report.choice_tables["yes_rate_curve"] if r["category"] == "all"]
+    rows = [r for r in tables["yes_rate_curve"] if r["category"] == "all"]
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
         curves[method] = tuple([_nan(r[key]) for r in mine] for key in ("q", "yes_rate", "lo", "hi"))
-    title = f"{report.study.name}: yes rate against q (logistic fit, worker-bootstrap 95% band)"
+    title = f"{study.name}: yes rate against q (logistic fit, worker-bootstrap 95% band)"
     return figures.yes_rate_figure(curves, fmt, title=title)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from analysis import plackett_luce, yes_rate
+from analysis import live, plackett_luce, selectors, yes_rate
 from analysis.actions import do_refresh_worker_quality
 from analysis.crowd import latent_table, simulate_crowd
 from analysis.models import WorkerQuality
@@ -74,7 +74,7 @@ def test_best_of_k_answers_follow_the_latent_quality_for_good_workers_only():
     theta = plackett_luce.fit(len(items), choices)
     tau = scipy.stats.kendalltau(theta, [latent[pk] for pk in items]).statistic
     assert tau > 0.5
-    _check_quality_tables(study, result, chance=1 / 3)
+    _check_quality_tables(study, result, chance=1 / 3, figure_title="best of 3, choices of the highest-q")
 
 
 def test_single_answers_say_yes_more_for_better_drawings_for_good_workers_only():
@@ -94,10 +94,10 @@ def test_single_answers_say_yes_more_for_better_drawings_for_good_workers_only()
     u, yes = (np.array(x) for x in by_kind["spammer"])
     lo, hi = yes_rate.fit_logistic(u, yes).slope_interval()
     assert lo < 0 < hi and 0.3 < yes.mean() < 0.7
-    _check_quality_tables(study, result, chance=0.5)
+    _check_quality_tables(study, result, chance=0.5, figure_title="yes rate against q")
 
 
-def _check_quality_tables(study, result, chance: float) -> None:
+def _check_quality_tables(study, result, chance: float, figure_title: str) -> None:
     """The report's worker QA and reliability read these answers: good workers side with the
     majority far more than spammers (who agree about as often as chance), the answers of the
     crowd carry some agreement (α > 0; pure coin flips give α ≈ 0), and spammers pick option 1 / "yes" about at chance."""
@@ -112,6 +112,9 @@ def _check_quality_tables(study, result, chance: float) -> None:
     assert do_refresh_worker_quality(study) == len(result.outcomes)
     stored = dict(WorkerQuality.objects.filter(study=study).values_list("panel_id", "majority_agreement"))
     assert stored == pytest.approx({p: rows[p]["majority_agreement"] for p in stored})
+    # the live dashboard shows the trial type's own figure and the same QA rows
+    board = live.dashboard(study, selectors.EVERYONE)
+    assert figure_title in board["curve_svg"] and "sim-5-0" in str(board["qa"])
     overall = report.reliability[0]
     assert overall["category"] == "all categories" and overall["units"] > 0
     assert overall["krippendorff_alpha"] > 0  # (0.08 for the single study: 3 of 8 answer at random)
