@@ -2,15 +2,16 @@
 
 Run from the repo root:  .venv/bin/python bench/bench_adaptive.py
 Env: BENCH_ADAPTIVE_PARTICIPANTS (default 16 per study), BENCH_ADAPTIVE_TRIALS (default 100
-per participant), BENCH_ADAPTIVE_SEEDS (default "1,2,3,4,5": one crowd and one study pair per
+per participant), BENCH_ADAPTIVE_SEEDS (default "1,...,10": one crowd and one study pair per
 seed), BENCH_ADAPTIVE_PAIRS_PER_CELL (default 500: a plan of 2,000 pairs, 1.6× the 1,280
 regular answers; 330 gives a plan the size of the answers), BENCH_ADAPTIVE_OUT (a JSON file
 for the raw curves; BENCH_ADAPTIVE_FROM prints the report of such a file),
-BENCH_ADAPTIVE_RANDOM_START (default 0.2, the study's ``adaptive_random_start``), BENCH_DATABASE_URL (default: temporary SQLite).
+BENCH_ADAPTIVE_RANDOM_START (the study's ``adaptive_random_start``; default: the model's, 0.1),
+BENCH_DATABASE_URL (default: temporary SQLite).
 
 Per seed, two studies over the same sketches (two categories, two scorers, the same plan
-settings), one ``balanced`` and one ``adaptive`` (target: the Bradley–Terry ranking; 20% random
-start, 20% control slice). The same simulated crowd of careful workers
+settings), one ``balanced`` and one ``adaptive`` (target: the Bradley–Terry ranking; 10% random
+start, 20% control slice: the defaults). The same simulated crowd of careful workers
 (``analysis.crowd.simulate_crowd``, truth drawn uniformly per sketch, independent of every
 scorer) goes through the real participant pages, so pairs are handed out by the real
 ``do_draw_trial_list`` and answers recorded by the real ``do_submit_answer``. Participants
@@ -39,10 +40,10 @@ from bench.django_setup import setup_django  # noqa: E402
 
 PARTICIPANTS = int(os.environ.get("BENCH_ADAPTIVE_PARTICIPANTS", "16"))
 TRIALS = int(os.environ.get("BENCH_ADAPTIVE_TRIALS", "100"))
-SEEDS = [int(s) for s in os.environ.get("BENCH_ADAPTIVE_SEEDS", "1,2,3,4,5").split(",")]
+SEEDS = [int(s) for s in os.environ.get("BENCH_ADAPTIVE_SEEDS", "1,2,3,4,5,6,7,8,9,10").split(",")]
 PAIRS_PER_CELL = int(os.environ.get("BENCH_ADAPTIVE_PAIRS_PER_CELL", "500"))
 OUT = os.environ.get("BENCH_ADAPTIVE_OUT", "")  # a JSON file for the raw curves (optional)
-RANDOM_START = float(os.environ.get("BENCH_ADAPTIVE_RANDOM_START", "0.2"))  # the study setting
+RANDOM_START = os.environ.get("BENCH_ADAPTIVE_RANDOM_START", "")  # the study setting; empty: its default
 FROM = os.environ.get("BENCH_ADAPTIVE_FROM", "")  # print the report of a saved JSON instead of running
 
 
@@ -120,11 +121,9 @@ def main() -> None:
     curves: dict[str, list] = {"balanced": [], "adaptive": []}
     for seed in SEEDS:
         for mode in curves:
-            extra = (
-                {"adaptive_refit_every": max(TRIALS // 2, 1), "adaptive_random_start": RANDOM_START}
-                if mode == "adaptive"
-                else {}
-            )
+            extra = {"adaptive_refit_every": max(TRIALS // 2, 1)} if mode == "adaptive" else {}
+            if mode == "adaptive" and RANDOM_START:
+                extra["adaptive_random_start"] = float(RANDOM_START)
             study = make_scored_study(
                 f"bench-{mode}-{seed}", sampling_mode=mode, seed=seed, **config, **extra
             )
