@@ -99,14 +99,15 @@ def test_single_answers_say_yes_more_for_better_drawings_for_good_workers_only()
 
 def _check_quality_tables(study, result, chance: float, figure_title: str) -> None:
     """The report's worker QA and reliability read these answers: good workers side with the
-    majority far more than spammers (who agree about as often as chance), the answers of the
-    crowd carry some agreement (α > 0; pure coin flips give α ≈ 0), and spammers pick option 1 / "yes" about at chance."""
+    majority far more often than spammers, who agree about as often as chance (means over workers:
+    ~20 compared answers each, so single workers overlap); the crowd's answers carry some agreement
+    (α > 0; pure coin flips give α ≈ 0); spammers pick option 1 / "yes" about at chance."""
     report = build_report(study, True, agreement_boot=10, bt_boot=10, correlation_boot=10, curve_boot=10)
     rows = {r["panel_id"]: r for r in report.worker_qa}
     assert set(rows) == {o.panel_id for o in result.outcomes}
     good = [rows[p]["majority_agreement"] for p in _panels(result, "good")]
     spam = [rows[p]["majority_agreement"] for p in _panels(result, "spammer")]
-    assert min(good) > max(spam) and np.mean(spam) < chance + 0.2
+    assert np.mean(good) > np.mean(spam) + 0.15 and np.mean(spam) < chance + 0.2
     assert all(abs(rows[p]["left_rate"] - chance) < 0.25 for p in _panels(result, "spammer"))
     # the live snapshot (dashboard, admin) stores the same rows, not the pair model's
     assert do_refresh_worker_quality(study) == len(result.outcomes)
