@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from analysis import live, plackett_luce, selectors, yes_rate
+from analysis import live, plackett_luce, reliability, selectors, yes_rate
 from analysis.actions import do_refresh_worker_quality
+from analysis.choice_quality import answer_values
 from analysis.crowd import latent_table, simulate_crowd
 from analysis.models import WorkerQuality
 from analysis.reports import build_report
@@ -100,8 +101,8 @@ def test_single_answers_say_yes_more_for_better_drawings_for_good_workers_only()
 def _check_quality_tables(study, result, chance: float, figure_title: str) -> None:
     """The report's worker QA and reliability read these answers: good workers side with the
     majority far more often than spammers, who agree about as often as chance (means over workers:
-    ~20 compared answers each, so single workers overlap); the crowd's answers carry some agreement
-    (α > 0; pure coin flips give α ≈ 0); spammers pick option 1 / "yes" about at chance."""
+    ~20 compared answers each, so single workers overlap); α on the good workers' answers is clearly
+    positive and ≈ 0 on the spammers'; spammers pick option 1 / "yes" about at chance."""
     report = build_report(study, True, agreement_boot=10, bt_boot=10, correlation_boot=10, curve_boot=10)
     rows = {r["panel_id"]: r for r in report.worker_qa}
     assert set(rows) == {o.panel_id for o in result.outcomes}
@@ -118,7 +119,19 @@ def _check_quality_tables(study, result, chance: float, figure_title: str) -> No
     assert figure_title in board["curve_svg"] and "sim-5-0" in str(board["qa"])
     overall = report.reliability[0]
     assert overall["category"] == "all categories" and overall["units"] > 0
-    assert overall["krippendorff_alpha"] > 0  # (0.08 for the single study: 3 of 8 answer at random)
+    assert overall["krippendorff_alpha"] is not None
+    # the same α on the good workers' answers alone is clearly positive, on the spammers' ≈ 0
+    answers = list(_regular_answers(study))
+    for profile, check in (("good", lambda a: a > 0.2), ("spammer", lambda a: abs(a) < 0.2)):
+        mine = [a for a in answers if a.trial.participant.panel_id in _panels(result, profile)]
+        values = answer_values(
+            study.trial_type, [a.choice for a in mine], [a.chosen_sketch_id or -1 for a in mine]
+        )
+        matrix, _, _ = reliability.units_by_coders(
+            [a.trial.planned_pair_id for a in mine], [a.trial.participant_id for a in mine], values
+        )
+        several = (~np.isnan(matrix)).sum(axis=1) >= 2
+        assert check(reliability.krippendorff_alpha_nominal(matrix[several])), profile
 
 
 def _panels(result, profile: str) -> set[str]:
