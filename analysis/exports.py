@@ -145,7 +145,7 @@ TABLES: dict[str, tuple[str, list[Column]]] = {
         ("sentinel_mistakes", "Sentinel mistakes", whole), ("sentinels", "Sentinels", whole),
         ("duplicate_consistency", "Duplicate consistency", pct), ("duplicates", "Duplicates", whole),
         ("median_rt_ms", "Median RT (ms)", lambda x: num(x, 0)), ("fast_share", "< 300 ms", pct),
-        ("left_rate", "Left", pct), ("majority_agreement", "With majority", pct),
+        ("left_rate", "Left (best of K: option 1; single: yes)", pct), ("majority_agreement", "With majority", pct),
     ]),
     "reliability": ("Inter-annotator agreement on pairs answered by several analysed workers", [
         ("category", "Category", text), ("units", "Pairs", whole), ("answers", "Answers", whole),

@@ -3,6 +3,8 @@
 - ``agreement_figure``: the paper's Fig. 6 — one panel per category, one line per
   method, challenge level on x, % agreement on y, shaded interval, dashed 50% chance line.
 - ``bt_vs_q_figure``: Bradley–Terry score against the scorer's q, one panel per category.
+- ``yes_rate_figure``: single-sketch studies, the fitted yes rate against q, one line per method.
+  (Best of K reuses ``agreement_figure`` with the 1/K chance line.)
 
 Output is deterministic for the same input (fixed SVG hash salt, no dates in metadata).
 """
@@ -21,7 +23,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-__all__ = ["FORMATS", "agreement_figure", "bt_vs_q_figure", "psychometric_figure"]
+__all__ = ["FORMATS", "agreement_figure", "bt_vs_q_figure", "psychometric_figure", "yes_rate_figure"]
 
 FORMATS = ("svg", "png", "pdf")
 _METADATA = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}, "png": {}}
@@ -200,6 +202,39 @@ def psychometric_figure(
     ax.set_ylabel("% agreement with q")
     ax.grid(alpha=0.3)
     if methods:
+        ax.legend(fontsize=7, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _render(fig, fmt, dpi)
+
+
+def yes_rate_figure(
+    curves_by_method: Mapping[str, tuple],
+    out_format: str = "svg",
+    *,
+    title: str | None = None,
+    dpi: int = 150,
+) -> bytes:
+    """One panel: ``curves_by_method[method] = (q, rate, lo, hi)`` (rates in [0, 1], the
+    logistic fit on a grid of q and its band), a shaded band per method, dashed 50% line."""
+    fmt = _check_format(out_format)
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.subplots()
+    for i, (method, values) in enumerate(curves_by_method.items()):
+        if len(values) != 4:
+            raise ValueError(f"curve for {method!r} must be (q, rate, lo, hi)")
+        q, rate, lo, hi = (np.asarray(v, dtype=float) for v in values)
+        if not (q.shape == rate.shape == lo.shape == hi.shape):
+            raise ValueError(f"curve for {method!r}: arrays differ in length")
+        col = f"C{i % 10}"
+        ax.plot(q, 100 * rate, color=col, lw=1.5, label=method)
+        ax.fill_between(q, 100 * lo, 100 * hi, color=col, alpha=0.15, lw=0)
+    ax.axhline(50, color="0.4", ls="--", lw=1)
+    ax.set_ylim(0, 102)
+    ax.set_xlabel("q (scorer)")
+    ax.set_ylabel("% answered yes")
+    ax.grid(alpha=0.3)
+    if curves_by_method:
         ax.legend(fontsize=7, loc="lower right")
     if title:
         ax.set_title(title, fontsize=10)

@@ -14,9 +14,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 
-from analysis import exports, figures, results, selectors
+from analysis import choice_quality, exports, figures, results, selectors, trial_type_results
 from sketches.models import Category
-from studies.models import Study
+from studies import seeds
+from studies.models import Study, TrialType
 
 CACHE_SECONDS = 3600
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ def dashboard(study: Study, scope: str) -> dict:
     data = cache.get(key)
     if data is None:
         frame = results.load_frame(study, scope)
+        if study.trial_type != TrialType.PAIR:
+            data = _choice_dashboard(study, frame)
+            cache.set(key, data, CACHE_SECONDS)
+            return {"progress": progress, **data}
         agreement = results.agreement(frame, n_boot=0)
         svg = None
         if frame.categories and int(frame.analysed.sum()):
@@ -46,13 +51,37 @@ def dashboard(study: Study, scope: str) -> dict:
             svg = str(exports.inline_svg(figure))
         data = {
             "by_method": exports.html_table("agreement_by_method", agreement.by_method),
-            "qa": exports.html_table("worker_qa", results.worker_quality(frame)),
+            "qa": exports.html_table("worker_qa", choice_quality.worker_quality(frame)),
             "analysed_answers": int(frame.analysed.sum()),
             "analysed_participants": int(frame.in_scope.size),
             "curve_svg": svg,
         }
         cache.set(key, data, CACHE_SECONDS)
     return {"progress": progress, **data}
+
+
+def _choice_dashboard(study: Study, frame: results.Frame) -> dict:
+    """Best of K and single: their own agreement table and figure (no bootstrap: the report adds it)."""
+    from analysis.reports import kway_agreement_figure, yes_rate_figure
+
+    seed = seeds.key(study.seed_scheme, "report_choices", study.seed)
+    tables = trial_type_results.choice_tables(frame, seed=seed, n_boot=0)
+    svg = None
+    if study.trial_type == TrialType.BEST_OF_K:
+        name = "kway_agreement_by_level"
+        if int(frame.analysed.sum()) and tables.get(name):
+            svg = str(exports.inline_svg(kway_agreement_figure(study, frame.levels, tables, "svg")))
+    else:
+        name = "yes_rate_fits"
+        if tables.get("yes_rate_curve"):
+            svg = str(exports.inline_svg(yes_rate_figure(study, tables, "svg")))
+    return {
+        "by_method": exports.html_table(name, tables.get(name, [])),
+        "qa": exports.html_table("worker_qa", choice_quality.worker_quality(frame)),
+        "analysed_answers": int(frame.analysed.sum()),
+        "analysed_participants": int(frame.in_scope.size),
+        "curve_svg": svg,
+    }
 
 
 def category_ranking(study: Study, category: Category, scope: str) -> results.Ranking | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from analysis import results, selectors
+from analysis import choice_quality, results, selectors
 from analysis.models import WorkerQuality
 from studies.models import Study
 
@@ -22,7 +22,7 @@ def do_refresh_worker_quality(study: Study, *, force: bool = False) -> int:
     current = WorkerQuality.objects.filter(study=study).values_list("fingerprint", flat=True).first()
     if current == fingerprint and not force:
         return 0
-    rows = results.worker_quality(results.load_frame(study))
+    rows = choice_quality.worker_quality(results.load_frame(study))
     now = timezone.now()
     objects = [
         WorkerQuality(

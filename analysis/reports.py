@@ -17,8 +17,8 @@ from importlib import metadata
 import numpy as np
 from django.utils import timezone
 
+from analysis import choice_quality, figures, results, selectors, trial_type_results
 from analysis import curves as agreement_curves
-from analysis import figures, results, selectors, trial_type_results
 from analysis.rankings import Ranking, ranking
 from annotation.models import TrialKind
 from studies import seeds
@@ -87,6 +87,10 @@ class Report:
         return {"meta": self.meta, "rules": results.RULES, **self.tables()}
 
     def figure_names(self) -> list[str]:
+        if self.study.trial_type == TrialType.BEST_OF_K:
+            return ["kway_agreement"] if self.choice_tables.get("kway_agreement_by_level") else []
+        if self.study.trial_type == TrialType.SINGLE:
+            return ["yes_rate"] if self.choice_tables.get("yes_rate_curve") else []
         names = ["agreement"] if self.frame.categories else []
         if self.curves and self.curves.figure:
             names.append("psychometric")
@@ -113,6 +117,10 @@ class Report:
                 data = figures.psychometric_figure(self.curves.figure, fmt, title=title)
             elif name == "bt_vs_q" and name in self.figure_names():
                 data = bt_vs_q(self, fmt)
+            elif name == "kway_agreement" and name in self.figure_names():
+                data = kway_agreement(self, fmt)
+            elif name == "yes_rate" and name in self.figure_names():
+                data = yes_rate(self, fmt)
             else:
                 raise KeyError(f"no figure {name!r} in this report")
             self._figures[key] = data
@@ -128,6 +136,43 @@ def reference_method(scorers) -> str | None:
     preferred = [s for s in scorers if s.variant != "softmax" and s.soft_binning]
     chosen = (preferred or list(scorers))[:1]
     return chosen[0].name if chosen else None
+
+
+def kway_agreement(report: Report, fmt: str) -> bytes:
+    return kway_agreement_figure(report.study, report.frame.levels, report.choice_tables, fmt)
+
+
+def kway_agreement_figure(study: Study, levels: list[str], tables: dict, fmt: str) -> bytes:
+    """Best of K: % of choices of the highest-q sketch per level of the largest gap, Wilson 95%,
+    all categories pooled; chance (a random pick) is 1/K."""
+    curves: dict[str, tuple] = {}
+    table = tables["kway_agreement_by_level"]
+    for method in dict.fromkeys(r["method"] for r in table):
+        rows = {r["level"]: r for r in table if r["method"] == method}
+        columns = [[_nan(rows.get(lv, {}).get(key)) for lv in levels] for key in ("agreement", "lo", "hi")]
+        curves[method] = (np.arange(len(levels)), *columns)
+    k = study.sketches_per_trial
+    title = f"{study.name}: best of {k}, choices of the highest-q sketch (Wilson 95%)"
+    return figures.agreement_figure({"all categories": curves}, levels, fmt, chance=1 / k, title=title)
+
+
+def yes_rate(report: Report, fmt: str) -> bytes:
+    return yes_rate_figure(report.study, report.choice_tables, fmt)
+
+
+def yes_rate_figure(study: Study, tables: dict, fmt: str) -> bytes:
+    """Single: the fitted yes rate against each method's q, all categories pooled, worker bootstrap band."""
+    curves: dict[str, tuple] = {}
+    rows = [r for r in tables["yes_rate_curve"] if r["category"] == "all"]
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == method]
+        curves[method] = tuple([_nan(r[key]) for r in mine] for key in ("q", "yes_rate", "lo", "hi"))
+    title = f"{study.name}: yes rate against q (logistic fit, worker-bootstrap 95% band)"
+    return figures.yes_rate_figure(curves, fmt, title=title)
+
+
+def _nan(value) -> float:
+    return np.nan if value is None else float(value)
 
 
 def bt_vs_q(report: Report, fmt: str) -> bytes:
@@ -192,6 +237,7 @@ def build_report(
         pairs, n_boot=curve_boot, seed=seeds.key(study.seed_scheme, "report_curves", study.seed)
     )
     step(0.75, "worker quality and reliability")
+    is_pair = study.trial_type == TrialType.PAIR
     workers = results.fit_workers(pairs)
     report = Report(
         study=study,
@@ -199,8 +245,8 @@ def build_report(
         frame=frame,
         agreement=agreement,
         rankings=rankings,
-        worker_qa=results.worker_quality(pairs, workers),
-        reliability=results.reliability(pairs),
+        worker_qa=results.worker_quality(pairs, workers) if is_pair else choice_quality.worker_rows(frame),
+        reliability=results.reliability(pairs) if is_pair else choice_quality.reliability(frame),
         allocation=results.by_allocation(pairs),
         recognition=recognition(study, frame),
         exclusions=results.exclusions(frame),

@@ -412,6 +412,11 @@ def reliability(frame: Frame) -> list[dict]:
     """Krippendorff's α (nominal) and Fleiss' κ over pairs answered by several analysed workers."""
     a = frame.answers.take(frame.analysed)
     value = np.where(a.choice == "none", 2, np.where(a.chosen == a.sketch_a, 0, 1))
+    return reliability_table(frame, a, value)
+
+
+def reliability_table(frame: Frame, a: selectors.StudyAnswers, value: np.ndarray) -> list[dict]:
+    """α and κ per category and overall; units are planned trials, coders workers, ``value`` nominal."""
     groups = [("all categories", np.ones(len(a), bool))]
     groups += [(c.name, a.category == c.pk) for c in frame.categories]
     out = []

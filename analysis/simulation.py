@@ -20,6 +20,13 @@ Profiles:
   with human-like delays and human-like telemetry;
 - ``fast_clicker``: clicks at random in ~260 ms.
 
+Best-of-K and single trials (``studies.models.TrialType``) are answered from the same latent
+quality and profile: best of K picks option k with the Plackett–Luce top-1 probability
+∝ exp(β·u_k) (Bradley–Terry when K = 2), abstains (when offered) if the two best options are
+closer than ``none_below``; a single trial says "yes" with probability σ(β·(u − 0.5)) (a drawing
+better than the middle of its category's latent scale is a good one). ``left_rate`` is a bias to
+the first option (best of K) or to "yes" (single), the positions the bot flags read as "left".
+
 With a ``telemetry_rng`` a responder also sends the trial page's telemetry
 (``annotation.telemetry``): focus and visibility changes, input kind, pointer movement,
 viewport and a device fingerprint of its own, as its kind of client would produce them.
@@ -56,6 +63,8 @@ __all__ = [
     "svg_digest",
 ]
 
+#: A single trial's drawing is "good" when its latent quality is above this (the middle of [0, 1]).
+YES_ABOVE = 0.5
 FINAL_STEPS = ("complete", "blocked", "expired", "closed", "declined")
 
 
@@ -164,6 +173,42 @@ class Responder:
         if allow_none and u_l is not None and u_r is not None and abs(u_l - u_r) < self.profile.none_below:
             return "none"
         return "left" if draw < self.p_left(left_id, right_id) else "right"
+
+    def p_options(self, option_ids: list[int | None]) -> np.ndarray:
+        """P(pick option k) for a best-of-K trial (see the module doc); sums to 1."""
+        p, k = self.profile, len(option_ids)
+        u = [self._latent(pk) for pk in option_ids]
+        if any(x is None for x in u):
+            signal = np.full(k, 1.0 / k)  # an unrecognised stimulus: no opinion
+        else:
+            logits = p.beta * np.array(u, dtype=float)
+            weights = np.exp(logits - logits.max())
+            signal = weights / weights.sum()
+        first = np.zeros(k)
+        first[0] = 1.0
+        return p.left_rate * first + p.random_rate / k + (1.0 - p.left_rate - p.random_rate) * signal
+
+    def choose_option(self, option_ids: list[int | None], allow_none: bool = False) -> str:
+        """Option "1".."K", or "none" (abstain, when offered and the two best look alike)."""
+        draw = self.rng.random()  # one draw per trial, whatever the answer
+        known = [u for u in (self._latent(pk) for pk in option_ids) if u is not None]
+        if allow_none and len(known) == len(option_ids):
+            best, second = sorted(known, reverse=True)[:2]
+            if best - second < self.profile.none_below:
+                return "none"
+        cumulative = np.cumsum(self.p_options(option_ids))
+        picked = min(int(np.searchsorted(cumulative, draw, side="right")), len(option_ids) - 1)
+        return str(picked + 1)
+
+    def p_yes(self, sketch_id: int | None) -> float:
+        """P("yes") for a single trial: σ(β·(u − 0.5)), with the profile's bias and lapses."""
+        p = self.profile
+        u = self._latent(sketch_id)
+        signal = 0.5 if u is None else 1.0 / (1.0 + math.exp(min(700.0, -p.beta * (u - YES_ABOVE))))
+        return p.left_rate + p.random_rate * 0.5 + (1.0 - p.left_rate - p.random_rate) * signal
+
+    def answer_single(self, sketch_id: int | None) -> str:
+        return "yes" if self.rng.random() < self.p_yes(sketch_id) else "no"
 
     def _latent(self, sketch_id: int | None) -> float | None:
         """The latent quality of a recognised stimulus; None for one it does not know."""
@@ -296,6 +341,23 @@ def _stimulus(transport: Transport, url: str, identify: Callable[[str], int | No
     return identify(svg_digest(page.content))
 
 
+def _answer(
+    transport: Transport, step: Step, form: Form, responder: Responder, identify: Callable[[str], int | None]
+) -> tuple[str, int]:
+    """The responder's answer to a trial screen of any type, and how many stimuli it did not know."""
+    allow_none = "none" in form.buttons["choice"]
+    if "The sketch" in step.images:  # single: yes / no
+        shown = _stimulus(transport, step.images["The sketch"], identify)
+        return responder.answer_single(shown), int(shown is None)
+    if "Sketch 1" in step.images:  # best of K: options "Sketch 1" .. "Sketch K"
+        k = sum(1 for alt in step.images if alt.startswith("Sketch "))
+        options = [_stimulus(transport, step.images[f"Sketch {n}"], identify) for n in range(1, k + 1)]
+        return responder.choose_option(options, allow_none), sum(pk is None for pk in options)
+    left = _stimulus(transport, step.images["Left sketch"], identify)
+    right = _stimulus(transport, step.images["Right sketch"], identify)
+    return responder.choose(left, right, allow_none), (left is None) + (right is None)
+
+
 def run_participant(
     transport: Transport,
     entry_url: str,
@@ -323,10 +385,8 @@ def run_participant(
             return outcome
         if step.name == "trial":
             form = step.form_with("choice")
-            left = _stimulus(transport, step.images["Left sketch"], identify)
-            right = _stimulus(transport, step.images["Right sketch"], identify)
-            outcome.unrecognised_stimuli += (left is None) + (right is None)
-            choice = responder.choose(left, right, allow_none="none" in form.buttons["choice"])
+            choice, unrecognised = _answer(transport, step, form, responder, identify)
+            outcome.unrecognised_stimuli += unrecognised
             response_ms = responder.response_ms()
             data = form.fields | {"choice": choice, "client_ms": response_ms}
             measured = responder.telemetry()

@@ -2,23 +2,34 @@
 
 Run from the repo root:  .venv/bin/python bench/bench_adaptive.py
 Env: BENCH_ADAPTIVE_PARTICIPANTS (default 16 per study), BENCH_ADAPTIVE_TRIALS (default 100
-per participant), BENCH_ADAPTIVE_SEEDS (default "3,4": crowds averaged),
+per participant), BENCH_ADAPTIVE_SEEDS (default "1,...,10": one crowd and one study pair per
+seed), BENCH_ADAPTIVE_PAIRS_PER_CELL (default 500: a plan of 2,000 pairs, 1.6× the 1,280
+regular answers; 330 gives a plan the size of the answers), BENCH_ADAPTIVE_OUT (a JSON file
+for the raw curves; BENCH_ADAPTIVE_FROM prints the report of such a file),
+BENCH_ADAPTIVE_RANDOM_START (the study's ``adaptive_random_start``; default: the model's, 0.1),
 BENCH_DATABASE_URL (default: temporary SQLite).
 
-Two studies over the same sketches (two categories, two scorers), one ``balanced`` and one
-``adaptive`` (target: the Bradley–Terry ranking; 20% random start, 20% control slice). The
-same simulated crowd of careful workers (``analysis.crowd.simulate_crowd``, truth drawn
-uniformly per sketch, independent of every scorer) goes through the real participant pages,
-so pairs are handed out by the real ``do_draw_trial_list`` and answers recorded by the real
-``do_submit_answer``. Participants arrive one after another; after each, the regular answers
-so far are fitted (Bradley–Terry, ``analysis.bradley_terry.fit``) and ranked against the
-latent truth. Baseline, measured in the same run: the balanced study's curve. Ratio: answers
-the adaptive study needs to reach the balanced study's final τ ÷ the answers the balanced
-study used (< 0.70 meets the issue's "≥ 30% fewer answers").
+Per seed, two studies over the same sketches (two categories, two scorers, the same plan
+settings), one ``balanced`` and one ``adaptive`` (target: the Bradley–Terry ranking; 10% random
+start, 20% control slice: the defaults). The same simulated crowd of careful workers
+(``analysis.crowd.simulate_crowd``, truth drawn uniformly per sketch, independent of every
+scorer) goes through the real participant pages, so pairs are handed out by the real
+``do_draw_trial_list`` and answers recorded by the real ``do_submit_answer``. Participants
+arrive one after another; after each, the regular answers so far are fitted (Bradley–Terry,
+``analysis.bradley_terry.fit``) and ranked against the latent truth of the sketches the plan
+compares (mean Kendall τ over categories).
+
+Baseline, measured in the same run: the balanced study's curve. For the balanced τ reached at
+50%, 75% and 100% of the answers, the ratio is the answers the adaptive study needs to reach it
+(linear interpolation between the participants around the crossing) ÷ the answers the balanced
+study used (≤ 0.70 meets the issue's "≥ 30% fewer answers"); on the
+curves averaged over seeds, and per seed (median, with a seed that does not reach it within the
+budget counted as ∞, and in how many seeds it is ≤ 0.70).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -29,7 +40,11 @@ from bench.django_setup import setup_django  # noqa: E402
 
 PARTICIPANTS = int(os.environ.get("BENCH_ADAPTIVE_PARTICIPANTS", "16"))
 TRIALS = int(os.environ.get("BENCH_ADAPTIVE_TRIALS", "100"))
-SEEDS = [int(s) for s in os.environ.get("BENCH_ADAPTIVE_SEEDS", "3,4").split(",")]
+SEEDS = [int(s) for s in os.environ.get("BENCH_ADAPTIVE_SEEDS", "1,2,3,4,5,6,7,8,9,10").split(",")]
+PAIRS_PER_CELL = int(os.environ.get("BENCH_ADAPTIVE_PAIRS_PER_CELL", "500"))
+OUT = os.environ.get("BENCH_ADAPTIVE_OUT", "")  # a JSON file for the raw curves (optional)
+RANDOM_START = os.environ.get("BENCH_ADAPTIVE_RANDOM_START", "")  # the study setting; empty: its default
+FROM = os.environ.get("BENCH_ADAPTIVE_FROM", "")  # print the report of a saved JSON instead of running
 
 
 def main() -> None:
@@ -40,7 +55,6 @@ def main() -> None:
     from analysis.bradley_terry import fit
     from analysis.crowd import latent_table, simulate_crowd
     from annotation.models import Answer
-    from bench.common import print_header, print_row
     from studies import seeds
     from studies.actions import do_launch_study
     from tests.factories import make_scored_study
@@ -83,26 +97,33 @@ def main() -> None:
         return [category[pk] for pk in sketch_ids]
 
     def study_sketches(study):
-        from sketches.models import Sketch
+        """The sketches the plan compares (not the held-out sources of degradation gold)."""
+        from studies.models import PlannedPair
 
-        return (
-            Sketch.objects.originals()
-            .filter(category__in=study.categories.all())
-            .values_list("pk", flat=True)
+        pairs = PlannedPair.objects.filter(study=study)
+        return set(pairs.values_list("sketch_a_id", flat=True)) | set(
+            pairs.values_list("sketch_b_id", flat=True)
         )
 
+    if FROM:  # print the report of a saved run
+        saved = json.loads(Path(FROM).read_text())
+        SEEDS[:] = saved["seeds"]
+        report(saved["curves"]["balanced"], saved["curves"]["adaptive"], np, saved["pairs_per_cell"])
+        return
     config = dict(
         category_files=("pig", "face"), n=48, held_out=12, n_levels=2, level_edges=[0, 0.25, 1],
-        pairs_per_cell=PARTICIPANTS * (TRIALS - 2 * (TRIALS // 10)) // 4 + 10,
+        pairs_per_cell=PAIRS_PER_CELL,
         trials_per_participant=TRIALS, practice_trials=2, sentinels_per_participant=TRIALS // 10,
         max_sentinel_mistakes=TRIALS // 10, duplicates_per_participant=TRIALS // 10,
-        min_duplicate_distance=TRIALS // 10, break_every=TRIALS, target_participants=10_000,
+        min_duplicate_distance=TRIALS // 10, break_every=TRIALS, target_participants=PARTICIPANTS,
         auto_gold_pairs=0, degradation_gold_pairs=20,
     )  # fmt: skip
     curves: dict[str, list] = {"balanced": [], "adaptive": []}
     for seed in SEEDS:
         for mode in curves:
             extra = {"adaptive_refit_every": max(TRIALS // 2, 1)} if mode == "adaptive" else {}
+            if mode == "adaptive" and RANDOM_START:
+                extra["adaptive_random_start"] = float(RANDOM_START)
             study = make_scored_study(
                 f"bench-{mode}-{seed}", sampling_mode=mode, seed=seed, **config, **extra
             )
@@ -111,35 +132,61 @@ def main() -> None:
             latent = latent_table(study, seeds.rng(study.seed_scheme, "crowd_latent", seed))
             curves[mode].append(curve(study, latent))
 
-    def mean_curve(runs):
-        n = min(len(r) for r in runs)
-        return [(np.mean([r[i][0] for r in runs]), np.mean([r[i][1] for r in runs])) for i in range(n)]
+    if OUT:
+        Path(OUT).write_text(json.dumps({"seeds": SEEDS, "pairs_per_cell": PAIRS_PER_CELL, "curves": curves}))
+    report(curves["balanced"], curves["adaptive"], np, PAIRS_PER_CELL)
 
-    balanced, adapted = mean_curve(curves["balanced"]), mean_curve(curves["adaptive"])
+
+def answers_to_reach(curve, goal):
+    """The answers at which ``curve`` (points (answers, τ)) first reaches ``goal``, linearly
+    interpolated between the two points around the crossing; None if it never does."""
+    previous = None
+    for n, t in curve:
+        if t >= goal:
+            if previous is None or previous[1] >= t:
+                return float(n)
+            n0, t0 = previous
+            return n0 + (n - n0) * (goal - t0) / (t - t0)
+        previous = (n, t)
+    return None
+
+
+def report(balanced_runs, adaptive_runs, np, pairs_per_cell: int) -> None:
+    from bench.common import print_header, print_row
+
+    n = min(len(r) for r in balanced_runs + adaptive_runs)
+    answers = [balanced_runs[0][i][0] for i in range(n)]
+    tau_b = np.array([[r[i][1] for i in range(n)] for r in balanced_runs])
+    tau_a = np.array([[r[i][1] for i in range(n)] for r in adaptive_runs])
     print_header(
-        f"adaptive vs balanced: Kendall τ to the latent order, {len(SEEDS)} crowds of {PARTICIPANTS}"
+        f"adaptive vs balanced: Kendall τ to the latent order, {len(SEEDS)} seeds × {PARTICIPANTS} "
+        f"participants, plan {pairs_per_cell} pairs per cell"
     )
-    print_row("answers (balanced / adaptive)", "τ balanced | τ adaptive")
-    for (na, ta), (nb, tb) in zip(balanced, adapted):
-        print_row(f"{na:.0f} / {nb:.0f}", f"{ta:.3f} | {tb:.3f}")
-    target_answers, target_tau = balanced[-1]
-    reached = next((n for n, t in adapted if t >= target_tau), None)
-    if reached is None:
+    print_row("regular answers", "τ balanced mean ± sd | τ adaptive mean ± sd")
+    for i, count in enumerate(answers):
         print_row(
-            "adaptive reaches the balanced final τ", f"no (final {adapted[-1][1]:.3f} < {target_tau:.3f})"
+            f"{count}",
+            f"{tau_b[:, i].mean():.3f} ± {tau_b[:, i].std():.3f} | {tau_a[:, i].mean():.3f} ± {tau_a[:, i].std():.3f}",
         )
-    else:
+    mean_a = list(zip(answers, tau_a.mean(axis=0)))
+    for share in (0.5, 0.75, 1.0):
+        at = max(int(round(share * n)) - 1, 0)
+        goal, used = tau_b[:, at].mean(), answers[at]
+        reached = answers_to_reach(mean_a, goal)
+        text = "not reached" if reached is None else f"{reached:.0f} ({reached / used:.2f})"
+        per_seed = []
+        for b_run, a_run in zip(tau_b, tau_a):
+            got = answers_to_reach(list(zip(answers, a_run)), b_run[at])
+            per_seed.append(np.inf if got is None else got / used)  # not within the budget: ∞
+        per_seed = np.array(per_seed)
+        seeds_text = (
+            f"per seed median {np.median(per_seed):.2f}, ≤ 0.70 in {int(np.sum(per_seed <= 0.70))} of "
+            f"{per_seed.size}, not within the budget in {int(np.sum(~np.isfinite(per_seed)))}"
+        )
         print_row(
-            f"answers to reach τ = {target_tau:.3f} (balanced: {target_answers:.0f})",
-            f"adaptive: {reached:.0f}",
+            f"balanced τ {goal:.3f} at {used} answers → adaptive answers (ratio)",
+            f"{text}; {seeds_text}",
         )
-        print_row("ratio adaptive ÷ balanced answers (goal ≤ 0.70)", f"{reached / target_answers:.2f}")
-    # the same τ levels, interpolated on the balanced curve
-    for goal in (0.6, 0.7, 0.8):
-        nb = next((n for n, t in balanced if t >= goal), None)
-        na = next((n for n, t in adapted if t >= goal), None)
-        if nb and na:
-            print_row(f"answers to τ ≥ {goal} (balanced → adaptive)", f"{nb:.0f} → {na:.0f} ({na / nb:.2f})")
 
 
 if __name__ == "__main__":

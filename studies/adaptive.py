@@ -37,8 +37,9 @@ def slot_allocations(
 ) -> list[str]:
     """The allocation of each of ``n_slots`` regular slots (see the module doc).
 
-    ``n_budget`` is the number of answers the study plans (its plan size); the random
-    start lasts while ``n_answers < random_start_share * n_budget``.
+    ``n_budget`` is the number of regular answers the study expects (target participants ×
+    regular trials, at most its plan size: ``studies.adaptive_handout.expected_answers``);
+    the random start lasts while ``n_answers < random_start_share * n_budget``.
     """
     if not 0 <= random_start_share <= 1 or not 0 <= control_share <= 1:
         raise ValueError("shares must lie in [0, 1]")

@@ -39,7 +39,7 @@ def do_claim_adaptive_pairs(study: Study, participant_index: int, n: int) -> lis
     """
     Study.objects.select_for_update().only("pk").get(pk=study.pk)
     n_answers = _answered_pairs(study).count()
-    n_budget = PlannedPair.objects.filter(study=study).count()
+    n_budget = expected_answers(study)
     rng = study.rng("adaptive_slots", participant_index)
     kinds = adaptive.slot_allocations(
         n_answers, n_budget, study.adaptive_random_start, study.adaptive_control_share, n, rng
@@ -51,6 +51,17 @@ def do_claim_adaptive_pairs(study: Study, participant_index: int, n: int) -> lis
     random_kind = Allocation.RANDOM_START if adaptive.RANDOM_START in kinds else Allocation.CONTROL
     _mark(rest, random_kind)
     return chosen + rest
+
+
+def expected_answers(study: Study) -> int:
+    """The regular answers the study expects: target participants × regular trials, at most the plan.
+
+    The random start is a share of these, not of the plan: an adaptive study's plan is the
+    universe it chooses from and should be larger than what it collects (a plan no larger
+    than the answers leaves the last participants no choice).
+    """
+    n_plan = PlannedPair.objects.filter(study=study).count()
+    return min(n_plan, study.target_participants * study.regular_trials_per_participant)
 
 
 def _mark(ids: list[int], allocation: str) -> None:

@@ -139,9 +139,10 @@ class Study(models.Model):
         help_text="Adaptive sampling: what the next pairs should inform.",
     )
     adaptive_random_start = models.FloatField(
-        default=0.2,
+        default=0.1,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Adaptive sampling: share of the plan handed out at random before adapting.",
+        help_text="Adaptive sampling: share of the expected answers (target participants × regular trials, "
+        "at most the plan) handed out at random before adapting.",
     )
     adaptive_control_share = models.FloatField(
         default=0.2,

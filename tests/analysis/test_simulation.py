@@ -148,3 +148,84 @@ def test_an_unknown_screen_stops_the_simulation_with_a_clear_error():
     responder = simulation.Responder(simulation.PROFILES["good"], LATENT, np.random.default_rng(0))
     with pytest.raises(simulation.SimulationError, match="unknown participant screen 'survey'"):
         simulation.run_participant(transport, "/p/s/?pid=x", "x", responder, {}.get)
+
+
+# -- best of K and single trials ------------------------------------------------------
+
+KWAY = {1: 0.1, 2: 0.9, 3: 0.5, 4: 0.52, 5: 0.3}
+
+
+def _option_shares(kind: str, options: list, n: int = 4000, allow_none: bool = False) -> dict[str, float]:
+    responder = simulation.Responder(simulation.PROFILES[kind], KWAY, np.random.default_rng(8))
+    answers = [responder.choose_option(options, allow_none) for _ in range(n)]
+    return {a: answers.count(a) / n for a in set(answers)}
+
+
+def test_good_workers_pick_the_best_of_k_by_plackett_luce():
+    responder = simulation.Responder(simulation.PROFILES["good"], KWAY, np.random.default_rng(0))
+    p = responder.p_options([1, 3, 4])  # latent 0.1, 0.5, 0.52: exp(12 u) shares
+    expected = np.exp(12 * np.array([0.1, 0.5, 0.52]))
+    assert p == pytest.approx(expected / expected.sum())
+    assert p.sum() == pytest.approx(1.0)
+    shares = _option_shares("good", [1, 5, 2])  # the best (0.9) is the third option
+    assert shares["3"] > 0.99
+    # with K = 2 it is the pair model
+    assert responder.p_options([2, 1])[0] == pytest.approx(responder.p_left(2, 1))
+
+
+def test_spammers_pick_any_of_k_options_equally_and_position_biased_workers_the_first():
+    shares = _option_shares("spammer", [1, 5, 2, 3])
+    assert all(0.22 < shares[str(k)] < 0.28 for k in range(1, 5))
+    assert _option_shares("left_biased", [1, 5, 2])["1"] > 0.88  # option 1 is the worst here
+
+
+def test_best_of_k_abstains_only_when_offered_and_the_two_best_look_alike():
+    responder = simulation.Responder(simulation.PROFILES["good"], KWAY, np.random.default_rng(0))
+    assert responder.choose_option([1, 3, 4], allow_none=True) == "none"  # 0.52 vs 0.5
+    assert responder.choose_option([1, 3, 4], allow_none=False) != "none"
+    assert responder.choose_option([1, 2, 3], allow_none=True) != "none"  # 0.9 stands out
+    assert responder.p_options([None, 2, 1]) == pytest.approx([1 / 3] * 3)
+
+
+def test_single_trials_say_yes_for_latent_above_the_middle():
+    responder = simulation.Responder(simulation.PROFILES["good"], KWAY, np.random.default_rng(0))
+    assert responder.p_yes(2) > 0.99 and responder.p_yes(1) < 0.01
+    assert responder.p_yes(3) == pytest.approx(0.5) and responder.p_yes(None) == 0.5
+    yes = np.mean([responder.answer_single(4) == "yes" for _ in range(4000)])
+    assert yes == pytest.approx(1 / (1 + np.exp(-12 * 0.02)), abs=0.03)
+    spammer = simulation.Responder(simulation.PROFILES["spammer"], KWAY, np.random.default_rng(1))
+    assert spammer.p_yes(2) == spammer.p_yes(1) == 0.5
+
+
+KWAY_FRAGMENT = """<main id="step" data-step="trial"><form class="trial" method="post" action="/p/s/answer/">
+<input type="hidden" name="token" value="T0K3N">
+<button type="submit" name="choice" value="1" class="sketch"><img src="/p/s/s/T0K3N/left.svg" alt="Sketch 1"></button>
+<button type="submit" name="choice" value="2" class="sketch"><img src="/p/s/s/T0K3N/right.svg" alt="Sketch 2"></button>
+<button type="submit" name="choice" value="3" class="sketch"><img src="/p/s/s/T0K3N/third.svg" alt="Sketch 3"></button>
+</form></main>
+"""
+
+SINGLE_FRAGMENT = """<main id="step" data-step="trial"><form class="trial" method="post" action="/p/s/answer/">
+<input type="hidden" name="token" value="T0K3N">
+<figure class="sketch"><img src="/p/s/s/T0K3N/left.svg" alt="The sketch"></figure>
+<button type="submit" name="choice" value="yes" class="answer">Yes</button>
+<button type="submit" name="choice" value="no" class="answer">No</button>
+</form></main>
+"""
+
+
+@pytest.mark.parametrize(
+    ("fragment", "latent", "expected"),
+    [(KWAY_FRAGMENT, {"left": 1, "right": 5, "third": 2}, "3"), (SINGLE_FRAGMENT, {"left": 2}, "yes")],
+)
+def test_best_of_k_and_single_screens_are_answered_from_the_latent_quality(fragment, latent, expected):
+    transport = ScriptedTransport()
+    transport.pages["/p/s/consent/"] = fragment
+    digests = {
+        simulation.svg_digest(f"<svg>/p/s/s/T0K3N/{side}.svg</svg>".encode()): pk
+        for side, pk in latent.items()
+    }
+    responder = simulation.Responder(simulation.PROFILES["good"], KWAY, np.random.default_rng(0))
+    outcome = simulation.run_participant(transport, "/p/s/?pid=x", "x", responder, digests.get)
+    assert outcome.final_step == "complete" and outcome.unrecognised_stimuli == 0
+    assert transport.sent[-1][1]["choice"] == expected

@@ -71,6 +71,10 @@ def test_a_best_of_k_report_ranks_by_plackett_luce_and_agrees_more_at_large_gaps
     assert b"sketch_id" in files["kway_rankings.csv"] and "kway_agreement_by_level.csv" in files
     html = render_report_html(report, with_figures=False)
     assert "Best of K: Plackett" in html
+    assert report.figure_names() == ["kway_agreement"]  # not the empty pair agreement figure
+    svg = report.figure("kway_agreement").decode()
+    assert "best of 3" in svg and "test-gacl-cos" in svg
+    assert "figures/kway_agreement.pdf" in files
 
 
 def test_a_single_report_fits_a_rising_yes_rate_for_workers_who_say_yes_to_high_q():
@@ -103,3 +107,6 @@ def test_a_single_report_fits_a_rising_yes_rate_for_workers_who_say_yes_to_high_
     files = dict(report_files(report))
     assert b"slope_boot_lo" in files["yes_rate_fits.csv"]
     assert "Single sketches: yes rate" in render_report_html(report, with_figures=False)
+    assert report.figure_names() == ["yes_rate"]
+    svg = report.figure("yes_rate").decode()
+    assert "yes rate against q" in svg and "test-gacl-cos" in svg and "figures/yes_rate.png" in files

@@ -82,6 +82,45 @@ def test_the_preview_shows_the_participants_trial_screen_to_staff_only(researche
     assert refused.status_code == 403 and b"not a researcher" in refused.content
 
 
+@pytest.mark.parametrize(
+    ("config", "expected", "absent"),
+    [
+        (
+            {"trial_type": "best_of_k", "options_per_trial": 3, "allow_no_difference": True},
+            ['alt="Sketch 1"', 'alt="Sketch 2"', 'alt="Sketch 3"', 'name="choice" value="3"', 'value="none"'],
+            ['alt="Sketch 4"', 'value="left"'],
+        ),
+        (
+            {"trial_type": "single"},
+            [
+                'alt="The sketch"',
+                'name="choice" value="yes"',
+                'name="choice" value="no"',
+                "Is this a good drawing",
+            ],
+            ['alt="Left sketch"', 'value="left"'],
+        ),
+    ],
+)
+def test_the_preview_shows_a_best_of_k_or_single_study_in_its_own_layout(
+    researcher, researcher_client, config, expected, absent
+):
+    from studies.models import PlannedPair
+
+    study = make_running_study(f"preview-{config['trial_type']}", owner=researcher, **config)
+    url = reverse("annotation:preview", args=[study.slug])
+    body = researcher_client.get(url).content.decode()
+    assert all(text in body for text in expected) and not any(text in body for text in absent)
+    first = PlannedPair.objects.filter(study=study).order_by("order").first()
+    shown = [first.sketch_a_id, first.sketch_b_id, first.sketch_c_id]
+    for pk in shown[: study.sketches_per_trial]:  # the plan's first trial, in option order
+        assert reverse("sketches:svg", args=[pk]) in body
+    following = researcher_client.post(
+        f"{url}?n=1", {"token": "preview", "choice": expected[-2].split('"')[-2]}, HTTP_HX_REQUEST="true"
+    )
+    assert "Preview 2 of" in following.content.decode()
+
+
 def test_the_preview_of_someone_elses_study_is_not_found(client, other_researcher, study):
     client.force_login(other_researcher)
     assert client.get(reverse("annotation:preview", args=[study.slug])).status_code == 404

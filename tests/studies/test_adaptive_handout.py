@@ -89,3 +89,17 @@ def test_reports_split_answers_by_allocation():
         PlannedPair.objects.filter(study=study, times_assigned__gt=0).values_list("allocation", flat=True)
     )
     assert handed["control"] > 0 and handed["adaptive"] > 0
+
+
+@pytest.mark.django_db
+def test_random_start_is_a_share_of_the_expected_answers_not_of_a_larger_plan():
+    from studies.adaptive_handout import expected_answers
+
+    study = make_scored_study(pairs_per_cell=40, sampling_mode="adaptive", target_participants=1)
+    do_freeze_plan(study)
+    n_plan = PlannedPair.objects.filter(study=study).count()
+    regular = study.regular_trials_per_participant
+    assert n_plan > regular  # the plan is the universe, larger than one participant's answers
+    assert expected_answers(study) == regular
+    study.target_participants = 1000
+    assert expected_answers(study) == n_plan  # never more than the plan
