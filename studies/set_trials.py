@@ -95,7 +95,7 @@ def draw_set_list(
             gold = sentinels[slot]
             gold_id = gold.pk
             if study.trial_type == TrialType.SINGLE:
-                shown = [gold.better_id if rng.random() < 0.5 else gold.worse_id]
+                shown = [single_shown(gold, rng)]
             else:
                 found = by_pk.get(gold.pk, gold)
                 shown = [gold.better_id, gold.worse_id] + _fillers(found, pool, k - 2, rng)
@@ -124,6 +124,20 @@ def draw_set_list(
     return drafts
 
 
+def single_shown(gold: GoldPair, rng: np.random.Generator) -> int:
+    """The one sketch a single-sketch sentinel or practice trial shows, and so its known answer.
+
+    A gold pair says which sketch is better, not that the better one is a good drawing. A
+    degradation-gold pair's ruined copy is a certain "no", its source is not a certain "yes" (a
+    poor original stays poor), so only the copy is shown. Other gold pairs (curated, or reviewed
+    model suggestions) show the better ("yes") or the worse ("no") sketch at random.
+    """
+    coin = rng.random() < 0.5  # drawn in every case, so the list's later draws do not move
+    if gold.source == GoldPair.Source.DEGRADED:
+        return gold.worse_id
+    return gold.better_id if coin else gold.worse_id
+
+
 def draw_practice_sets(
     study: Study, participant_index: int, chosen: list[GoldPair], pool: list[GoldPair]
 ) -> list[PracticeDraft]:
@@ -136,7 +150,7 @@ def draw_practice_sets(
     drafts = []
     for gold in chosen:
         if study.trial_type == TrialType.SINGLE:
-            shown = [gold.better_id if rng.random() < 0.5 else gold.worse_id]
+            shown = [single_shown(gold, rng)]
         else:
             try:
                 fillers = _fillers(by_pk[gold.pk], pool, k - 2, rng)

@@ -80,8 +80,8 @@ def test_best_of_k_answers_follow_the_latent_quality_for_good_workers_only():
 
 def test_single_answers_say_yes_more_for_better_drawings_for_good_workers_only():
     study, result, latent = _run("single", pairs_per_cell=12)
-    # (good workers may be blocked here: a "yes" sentinel shows a degradation-gold SOURCE, which
-    # is better than its degraded copy but not necessarily a good drawing; see the report of #15)
+    # careful workers pass the sentinels: degradation gold shows only its ruined copy (a sure "no")
+    assert {o.final_step for o in result.outcomes if o.profile == "good"} == {"complete"}
     by_kind: dict[str, tuple[list, list]] = {"good": ([], []), "spammer": ([], [])}
     for answer in _regular_answers(study):
         assert answer.choice in ("yes", "no")
