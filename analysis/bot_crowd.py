@@ -11,17 +11,21 @@ telemetry as its kind of client would. The three kinds know different truths:
   such answers would push human–model agreement up);
 - ``fast_clicker`` clients click at random in about a quarter of a second.
 
-Response times are real to the server: the simulated clock of ``analysis.crowd`` stands in for
+Response times are real to the server: a simulated clock (``simulated_clock``) stands in for
 waiting, so the server's own timing sees what a real server would. Use it in tests and
 benchmarks only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+from unittest import mock
 
 import numpy as np
+from django.utils import timezone
 
 from analysis import crowd, results, selectors, simulation
 from scoring.models import SketchScore
@@ -65,6 +69,20 @@ def scorer_truth(study: Study) -> dict[int, float]:
     return crowd.with_degraded_copies(study, latent)  # a model scores a ruined copy low too
 
 
+@contextlib.contextmanager
+def simulated_clock() -> Iterator[list[float]]:
+    """Patch ``timezone.now`` to real time plus an offset; the yielded list's one item is the
+    offset in seconds (add to it to let time pass)."""
+    offset = [0.0]
+    real_now = timezone.now
+
+    def now():
+        return real_now() + timedelta(seconds=offset[0])
+
+    with mock.patch.object(timezone, "now", now):
+        yield offset
+
+
 def run_mix(study: Study, counts: Mapping[str, int], *, seed: int = 0) -> MixResult:
     """Run the mixed crowd through the study's pages, then flag it as the analysis does."""
     scheme = study.seed_scheme
@@ -74,31 +92,26 @@ def run_mix(study: Study, counts: Mapping[str, int], *, seed: int = 0) -> MixRes
     index = crowd.stimulus_index(study)
     kinds: dict[str, str] = {}
     outcomes: dict[str, str] = {}
-    with crowd.simulated_clock() as offset:
+    with simulated_clock() as offset:
 
         def wait(ms: int) -> None:
             offset[0] += ms / 1000.0
 
         for number, profile in enumerate(arrivals):
             panel_id = f"mix-{seed}-{number}"
-            truth = model_truth if profile.kind == "scorer_bot" else human_truth
-            responder = simulation.Responder(
-                profile,
-                truth,
-                seeds.rng(scheme, "crowd_worker", seed, number),
-                telemetry_rng=np.random.default_rng([seed, number, 16]),
-            )
             address = f"198.{18 + number // 250 % 2}.{number % 250}.{7 + number % 200}"  # a /24 each
-            outcome = simulation.run_participant(
-                crowd.DjangoClientTransport(remote_addr=address),
-                crowd.entry_url(study, panel_id),
+            outcome = crowd.run_simulated_participant(
+                study,
                 panel_id,
-                responder,
+                profile,
+                model_truth if profile.kind == "scorer_bot" else human_truth,
                 index.get,
+                crowd.DjangoClientTransport(remote_addr=address),
+                seed=seed,
+                number=number,
                 wait=wait,
             )
             offset[0] += 30.0  # the next participant arrives a little later
-            crowd.do_mark_simulated(study, panel_id)
             kinds[panel_id], outcomes[panel_id] = profile.kind, outcome.final_step
     frame = results.load_frame(study, selectors.EVERYONE)
     result = MixResult()

@@ -15,21 +15,17 @@ or, with ``base_url``, over real HTTP to a running server.
 
 from __future__ import annotations
 
-import contextlib
 import http.cookiejar
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from unittest import mock
 
 import numpy as np
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 
 from analysis import simulation
 from scoring.models import Scorer, SketchScore
@@ -218,20 +214,6 @@ class HttpTransport:
 # -- the crowd ---------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def simulated_clock() -> Iterator[list[float]]:
-    """Patch ``timezone.now`` to real time plus an offset; the yielded list's one item is the
-    offset in seconds (add to it to let time pass)."""
-    offset = [0.0]
-    real_now = timezone.now
-
-    def now():
-        return real_now() + timedelta(seconds=offset[0])
-
-    with mock.patch.object(timezone, "now", now):
-        yield offset
-
-
 def do_mark_simulated(study: Study, panel_id: str) -> int:
     """Label a simulated participant as such (dashboard, report, rankings, exports)."""
     from annotation.models import Participant
@@ -250,6 +232,33 @@ def entry_url(study: Study, panel_id: str) -> str:
     else:
         query = {"pid": panel_id}
     return f"{path}?{urllib.parse.urlencode(query)}"
+
+
+def run_simulated_participant(
+    study: Study,
+    panel_id: str,
+    profile: simulation.Profile,
+    truth: dict[int, float],
+    identify: Callable[[str], int | None],
+    transport: simulation.Transport,
+    *,
+    seed: int,
+    number: int,
+    wait: Callable[[int], None] | None = None,
+) -> simulation.ParticipantOutcome:
+    """One simulated participant, answering from ``truth``, through the study's pages; then
+    labelled simulated. Its random streams follow (seed, number) under the study's seed scheme."""
+    responder = simulation.Responder(
+        profile,
+        truth,
+        seeds.rng(study.seed_scheme, "crowd_worker", seed, number),
+        telemetry_rng=np.random.default_rng([seed, number, 16]),
+    )
+    outcome = simulation.run_participant(
+        transport, entry_url(study, panel_id), panel_id, responder, identify, wait=wait
+    )
+    do_mark_simulated(study, panel_id)
+    return outcome
 
 
 def simulate_crowd(
@@ -285,17 +294,10 @@ def simulate_crowd(
     result = CrowdResult(study.slug)
     for number, profile in enumerate(profiles):
         panel_id = f"sim-{seed}-{number}"
-        responder = simulation.Responder(
-            profile,
-            latent,
-            seeds.rng(scheme, "crowd_worker", seed, number),
-            telemetry_rng=np.random.default_rng([seed, number, 16]),
-        )
-        outcome = simulation.run_participant(
-            transport_factory(), entry_url(study, panel_id), panel_id, responder, index.get
+        outcome = run_simulated_participant(
+            study, panel_id, profile, latent, index.get, transport_factory(), seed=seed, number=number
         )
         result.outcomes.append(outcome)
-        do_mark_simulated(study, panel_id)
         if say:
             say(f"  {panel_id} ({profile.kind}): {outcome.final_step} after {outcome.answered} answers")
     return result
