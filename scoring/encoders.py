@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from scoring.raster import DEFAULT_MARGIN, DEFAULT_SIZE, DEFAULT_STEP, rasterise
+
 IN_FEATURES = 7
 
 
@@ -107,6 +109,58 @@ class ConvEncoder(nn.Module):
         return self.out(pool(h, lengths, self.pooling))
 
 
+class RasterEncoder(nn.Module):
+    """2-D CNN over the sketch drawn as a small image (``"raster"``).
+
+    :func:`scoring.raster.rasterise` draws the stroke-5 input as an antialiased
+    ``size × size`` image; then 3×3 conv blocks with BN + ReLU, a 2×2 max pool after every
+    block but the last, masked-free global pooling (mean ‖ max over pixels, or the mean
+    alone) and a plain ``Linear`` to ``feat_dim`` (``final_bn=True``: ``Linear → BN``).
+    The image is a function of the real points only, so padding never changes a feature.
+    """
+
+    def __init__(
+        self,
+        feat_dim: int = 512,
+        size: int = DEFAULT_SIZE,
+        channels: tuple[int, ...] = (16, 32, 64, 128),
+        pooling: str = "meanmax",
+        final_bn: bool = False,
+        margin: int = DEFAULT_MARGIN,
+        step: float = DEFAULT_STEP,
+    ) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+        if not channels:
+            raise ValueError("channels must name at least one block")
+        if size >> (len(channels) - 1) < 2:
+            raise ValueError(f"size {size} is too small for {len(channels)} pooled blocks")
+        self.feat_dim = feat_dim
+        self.size, self.margin, self.step, self.pooling = size, margin, step, pooling
+        layers: list[nn.Module] = []
+        c_in = 1
+        for i, c_out in enumerate(channels):
+            layers += [
+                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+            ]
+            if i < len(channels) - 1:
+                layers.append(nn.MaxPool2d(2))
+            c_in = c_out
+        self.body = nn.Sequential(*layers)
+        self.out = _feature_layer((2 if pooling == "meanmax" else 1) * c_in, feat_dim, final_bn)
+
+    def image(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return rasterise(x, lengths, self.size, self.margin, self.step)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        h = self.body(self.image(x, lengths)).flatten(2)
+        pooled = h.mean(2) if self.pooling == "mean" else torch.cat([h.mean(2), h.amax(2)], dim=1)
+        return self.out(pooled)
+
+
 class RNNEncoder(nn.Module):
     """Bidirectional GRU/LSTM on packed sequences.
 
@@ -155,6 +209,7 @@ def _small_gru(**kw: Any) -> RNNEncoder:
 #: Registry by name. ``cnn`` is the default (trains in minutes on 2 CPU cores).
 ENCODERS: dict[str, Callable[..., nn.Module]] = {
     "cnn": ConvEncoder,
+    "raster": RasterEncoder,
     "gru": _small_gru,
     "paper_bilstm": _paper_bilstm,
 }
