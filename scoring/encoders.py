@@ -45,6 +45,7 @@ def _feature_layer(in_dim: int, feat_dim: int, final_bn: bool = True) -> nn.Sequ
 
 #: How the CNN summarises its positions: mean ‖ max (default) or the mean alone.
 POOLINGS = ("meanmax", "mean")
+RASTER_POOLINGS = (*POOLINGS, "ink", "inkmean")
 
 
 def pool(h: torch.Tensor, lengths: torch.Tensor, pooling: str) -> torch.Tensor:
@@ -128,9 +129,11 @@ class RasterEncoder(nn.Module):
         final_bn: bool = False,
         margin: int = DEFAULT_MARGIN,
         step: float = DEFAULT_STEP,
+        layer_norm: bool = False,
     ) -> None:
         super().__init__()
-        if pooling not in POOLINGS:
+        self.layer_norm = layer_norm
+        if pooling not in RASTER_POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
         if not channels:
             raise ValueError("channels must name at least one block")
@@ -150,15 +153,43 @@ class RasterEncoder(nn.Module):
                 layers.append(nn.MaxPool2d(2))
             c_in = c_out
         self.body = nn.Sequential(*layers)
-        self.out = _feature_layer((2 if pooling == "meanmax" else 1) * c_in, feat_dim, final_bn)
+        self.out = _feature_layer((1 if pooling in ("mean", "inkmean") else 2) * c_in, feat_dim, final_bn)
 
     def image(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return rasterise(x, lengths, self.size, self.margin, self.step)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        h = self.body(self.image(x, lengths)).flatten(2)
-        pooled = h.mean(2) if self.pooling == "mean" else torch.cat([h.mean(2), h.amax(2)], dim=1)
+        image = self.image(x, lengths)
+        h = self.body(image).flatten(2)
+        if self.pooling == "mean":
+            pooled = h.mean(2)
+        elif self.pooling in ("ink", "inkmean"):
+            # sum over cells ÷ ink at the last resolution: evidence per unit of ink drawn
+            ink = image.sum(dim=(1, 2, 3)) * h.shape[2] / (self.size * self.size)
+            mean = h.sum(2) / ink.clamp(min=1.0)[:, None]
+            pooled = mean if self.pooling == "inkmean" else torch.cat([mean, h.amax(2)], dim=1)
+        else:
+            pooled = torch.cat([h.mean(2), h.amax(2)], dim=1)
+        if self.layer_norm:
+            pooled = nn.functional.layer_norm(pooled, pooled.shape[1:])
         return self.out(pooled)
+
+
+class HybridEncoder(nn.Module):
+    """The 1-D CNN over the point sequence and the raster CNN side by side (``"hybrid"``).
+
+    Feature = ``cnn(x) + raster(x)``: both end in a plain ``Linear``, so the sum is one
+    ``Linear`` over their pooled features concatenated.
+    """
+
+    def __init__(self, feat_dim: int = 512, sequence: dict | None = None, raster: dict | None = None) -> None:
+        super().__init__()
+        self.feat_dim = feat_dim
+        self.sequence = ConvEncoder(feat_dim=feat_dim, **(sequence or {}))
+        self.raster = RasterEncoder(feat_dim=feat_dim, **(raster or {}))
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.sequence(x, lengths) + self.raster(x, lengths)
 
 
 class RNNEncoder(nn.Module):
@@ -210,6 +241,7 @@ def _small_gru(**kw: Any) -> RNNEncoder:
 ENCODERS: dict[str, Callable[..., nn.Module]] = {
     "cnn": ConvEncoder,
     "raster": RasterEncoder,
+    "hybrid": HybridEncoder,
     "gru": _small_gru,
     "paper_bilstm": _paper_bilstm,
 }
