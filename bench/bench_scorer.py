@@ -126,7 +126,7 @@ def main() -> None:
     print_row("paper_bilstm 2x1024 (baseline)", f"{rate_paper:,.0f} sketches/s")
     print_row("gru 1x128 bidirectional (candidate)", f"{rate_gru:,.0f} sketches/s")
     print_row("cnn (1-D, default before issue 10)", f"{rate_cnn:,.0f} sketches/s")
-    print_row("raster (2-D CNN on 48x48, layer-normed)", f"{rate_raster:,.0f} sketches/s")
+    print_row("raster branch alone (2-D CNN, layer-normed)", f"{rate_raster:,.0f} sketches/s")
     print_row(f"{DEFAULT_ENCODER} (default)", f"{rate_default:,.0f} sketches/s   (goal: >= 2,000)")
     print_ratio(
         f"{DEFAULT_ENCODER} / cnn throughput", rate_default, rate_cnn, goal="the cost of the new default"

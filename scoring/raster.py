@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import torch
 
-DEFAULT_SIZE = 48
+DEFAULT_SIZE = 32
 DEFAULT_MARGIN = 2
 DEFAULT_STEP = 0.5
 
