@@ -28,7 +28,7 @@ PER_CATEGORY = 300
 EPOCHS = 6
 SEED = 0
 DEMO_SCORERS = [("demo-gacl-cos", "cos"), ("demo-softmax", "softmax")]
-#: Encoder keyword arguments (the default CNN; tests pass a smaller one).
+#: Encoder keyword arguments (the default encoder; tests pass a smaller one).
 ENCODER_KWARGS: dict = {}
 
 
