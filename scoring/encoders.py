@@ -4,7 +4,8 @@ Every encoder takes ``x`` (B, T, 7) float and ``lengths`` (B,) int and returns
 features (B, feat_dim). Outputs depend only on each sketch's first
 ``lengths[i]`` rows: RNNs run on packed sequences, the CNN zeroes padded
 positions after every layer and pools over real positions only, so padding
-amount and batch composition never change a score (up to float rounding).
+amount and batch composition never change a score (up to float rounding); the
+raster encoder draws only the real points.
 
 The CNN's last layer is a plain ``Linear`` (``final_bn=False``, the default since
 issue 10): ‖f‖ = q then grows with what the convolutions actually detect, and a
@@ -183,8 +184,8 @@ class HybridEncoder(nn.Module):
     Why both (issue 10): the raster branch sees added clutter, wobble and parts that fell
     apart; the sequence branch (stroke order, pen lifts, point count) keeps the most signal
     on unfinished drawings. Alone, the layer-normed raster let q fall for 0.57–0.62 of
-    truncated held-out sketches, the 1-D CNN for 0.65; together 0.67–0.69, and in every
-    family above the 1-D CNN alone (bench/RESULTS.md).
+    truncated held-out sketches, the 1-D CNN for 0.65; together 0.68–0.69, and above the 1-D
+    CNN alone in scribble and displace, level in jitter (bench/RESULTS.md).
     """
 
     def __init__(self, feat_dim: int = 512, sequence: dict | None = None, raster: dict | None = None) -> None:
