@@ -31,6 +31,7 @@ import torch  # noqa: E402
 
 from bench.common import print_header, print_row  # noqa: E402
 from scoring.dataset import categories_with_at_least, load_ndjson_dir, stratified_split  # noqa: E402
+from scoring.encoders import DEFAULT_ENCODER  # noqa: E402
 from scoring.encoding import encode_stored  # noqa: E402
 from scoring.inference import ScoringHandler  # noqa: E402
 from scoring.model_io import DEFAULT_EPOCHS  # noqa: E402
@@ -62,7 +63,7 @@ def main() -> None:
     )
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--encoder", default="cnn")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER)
     parser.add_argument("--encoder-kwargs", default="{}")
     parser.add_argument("--train-options", default="{}", help="JSON of further TrainConfig fields")
     parser.add_argument("--runs", default="cos_sbin,cos,softmax")

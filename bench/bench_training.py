@@ -34,6 +34,7 @@ import torch  # noqa: E402
 
 from bench.common import print_header, print_ratio, print_row  # noqa: E402
 from scoring.dataset import categories_with_at_least, encode_strokes, load_ndjson_dir, stratified_split  # noqa: E402
+from scoring.encoders import DEFAULT_ENCODER  # noqa: E402
 from scoring.model_io import DEFAULT_EPOCHS  # noqa: E402
 from scoring.training import TrainConfig, TrainingCollapsed, train  # noqa: E402
 
@@ -70,7 +71,7 @@ def main() -> None:
     parser.add_argument("--min-count", type=int, default=500)
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--encoder", default="cnn")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER)
     parser.add_argument("--encoder-kwargs", default="{}", help="JSON object")
     parser.add_argument("--runs", default="cos_sbin,cos,softmax")
     parser.add_argument("--seed", type=int, default=0)

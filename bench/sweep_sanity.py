@@ -10,6 +10,11 @@ The degraded copies never reach training.
 
     .venv/bin/python bench/sweep_sanity.py --categories apple,cactus,face,pig --per-category 400 \
         --config 'base={}' --config 's32={"s": 32}' [--json out.json]
+
+Any ``TrainConfig`` field goes in a config, the encoder too (issue 10's input-representation sweep)::
+
+    --config 'raster48={"encoder": "raster", "encoder_kwargs": {"size": 48}}' \
+    --config 'cnn={"encoder": "cnn"}' --config 'hybrid-e20={"encoder": "hybrid", "epochs": 20}'
 """
 
 from __future__ import annotations

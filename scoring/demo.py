@@ -5,7 +5,7 @@ and sketches it has already scored are not scored again.
 
 Choice of data (what a new user waits for): the 5 categories of the in-repo sample
 (ambulance, apple, cactus, face, pig; all have >= 500 sketches in the shared corpus),
-300 training sketches per category, 6 epochs of the default CNN encoder. That is
+300 training sketches per category, 6 epochs of the default encoder. That is
 about 1–2 minutes per scorer on 2 CPU cores, and both scorers score the 9,000
 sketches of those categories in seconds. Training all 21 categories with >= 500
 sketches takes several times longer for the same demonstration, so `train_scorer`
@@ -28,7 +28,7 @@ PER_CATEGORY = 300
 EPOCHS = 6
 SEED = 0
 DEMO_SCORERS = [("demo-gacl-cos", "cos"), ("demo-softmax", "softmax")]
-#: Encoder keyword arguments (the default CNN; tests pass a smaller one).
+#: Encoder keyword arguments (the default encoder; tests pass a smaller one).
 ENCODER_KWARGS: dict = {}
 
 

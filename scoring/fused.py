@@ -1,7 +1,10 @@
-"""An inference-only copy of the default CNN encoder: BatchNorm folded into the layers. Pure torch.
+"""Inference-only copies of the CNN encoders: BatchNorm folded into the layers. Pure torch.
 
 ``fuse_conv_encoder(encoder)`` returns a module with the same outputs as the trained
-:class:`scoring.encoders.ConvEncoder` in eval mode (up to float rounding), but:
+encoder in eval mode (up to float rounding). For the raster encoder
+(:class:`scoring.encoders.RasterEncoder`) it is a copy whose ``Conv2d → BatchNorm2d`` pairs
+are one ``Conv2d`` each (the BN becomes ``Identity``). For the 1-D
+:class:`scoring.encoders.ConvEncoder`:
 
 - every ``Conv1d → BatchNorm1d`` becomes one ``Conv1d`` with a bias (w·γ/σ, β − μ·γ/σ),
   and the final ``Linear → BatchNorm1d`` (older checkpoints) one ``Linear``;
@@ -13,10 +16,12 @@ The handler (:class:`scoring.inference.ScoringHandler`) uses it for the CNN; tra
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
-from scoring.encoders import ConvEncoder, pool
+from scoring.encoders import ConvEncoder, HybridEncoder, RasterEncoder, pool
 
 
 def _fold(
@@ -80,8 +85,43 @@ class FusedConvEncoder(nn.Module):
         return self.out(pool(h, lengths, self.pooling))
 
 
+def fuse_raster_encoder(encoder: RasterEncoder) -> RasterEncoder:
+    """A copy of a trained :class:`RasterEncoder` with every BatchNorm folded into the layer before it."""
+    fused = copy.deepcopy(encoder).eval()
+    layers = list(fused.body)
+    with torch.no_grad():
+        for i, layer in enumerate(layers):
+            if isinstance(layer, nn.BatchNorm2d):
+                conv = layers[i - 1]
+                w, b = _fold(conv.weight, conv.bias, layer)
+                replacement = nn.Conv2d(
+                    conv.in_channels, conv.out_channels, conv.kernel_size, padding=conv.padding
+                )
+                replacement.weight.copy_(w)
+                replacement.bias.copy_(b)
+                layers[i - 1], layers[i] = replacement, nn.Identity()
+        fused.body = nn.Sequential(*[layer for layer in layers if not isinstance(layer, nn.Identity)])
+        if len(fused.out) > 1:  # Linear → BatchNorm1d (final_bn=True)
+            linear = fused.out[0]
+            w, b = _fold(linear.weight, linear.bias, fused.out[1])
+            folded = nn.Linear(linear.in_features, linear.out_features)
+            folded.weight.copy_(w)
+            folded.bias.copy_(b)
+            fused.out = nn.Sequential(folded)
+    return fused.eval()
+
+
 def fuse_conv_encoder(encoder: nn.Module) -> nn.Module:
-    """The fused copy for a trained :class:`ConvEncoder`; any other encoder is returned as it is."""
-    if isinstance(encoder, ConvEncoder) and not encoder.training:
+    """The fused copy of a trained CNN encoder (1-D, raster or both); any other encoder as it is."""
+    if encoder.training:
+        return encoder
+    if isinstance(encoder, ConvEncoder):
         return FusedConvEncoder(encoder)
+    if isinstance(encoder, RasterEncoder):
+        return fuse_raster_encoder(encoder)
+    if isinstance(encoder, HybridEncoder):
+        fused = copy.deepcopy(encoder).eval()
+        fused.sequence = FusedConvEncoder(encoder.sequence)  # type: ignore[assignment]
+        fused.raster = fuse_raster_encoder(encoder.raster)
+        return fused
     return encoder

@@ -17,7 +17,7 @@ from studies.models import StudyState
 from tests.factories import SAMPLE_SCORER_CATEGORIES, make_scored_study, make_sketches
 
 pytestmark = pytest.mark.django_db
-TINY = ["--epochs", "6", "--batch-size", "16", "--lr", "3e-3", "--encoder-kwargs",
+TINY = ["--encoder", "cnn", "--epochs", "6", "--batch-size", "16", "--lr", "3e-3", "--encoder-kwargs",
         '{"feat_dim": 128, "channels": [32, 64, 96]}']  # fmt: skip
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from scoring.dataset import load_ndjson_dir
-from scoring.encoders import ConvEncoder
+from scoring.encoders import ConvEncoder, build_encoder
 from scoring.encoding import encode_stored
 from scoring.fused import FusedConvEncoder, fuse_conv_encoder
 from scoring.inference import ScoringHandler
@@ -52,14 +53,14 @@ def test_a_checkpoint_from_before_issue_10_keeps_its_final_batchnorm_and_its_sco
     from scoring.model_io import TrainConfig, build_model, checkpoint_bytes
 
     kwargs = {"feat_dim": 32, "channels": (8, 8, 8)}
-    old = build_model(TrainConfig(encoder_kwargs={**kwargs, "final_bn": True}), 2)
+    old = build_model(TrainConfig(encoder="cnn", encoder_kwargs={**kwargs, "final_bn": True}), 2)
     bn = old.encoder.out[1]
     with torch.no_grad():  # statistics a trained encoder would have, not the identity
         bn.running_mean.uniform_(-1, 1)
         bn.running_var.uniform_(0.5, 2)
         bn.weight.uniform_(0.5, 2)
     old.eval()
-    legacy = checkpoint_bytes(old, TrainConfig(encoder_kwargs=kwargs), ["pig", "cactus"])
+    legacy = checkpoint_bytes(old, TrainConfig(encoder="cnn", encoder_kwargs=kwargs), ["pig", "cactus"])
     model, config, _ = load_checkpoint(legacy)
     assert config.encoder_kwargs["final_bn"] is True and isinstance(
         model.encoder.out[1], torch.nn.BatchNorm1d
@@ -76,3 +77,37 @@ def test_the_default_cnn_ends_in_a_plain_linear_layer():
     """Issue 10: without the final BN, q fell for more degraded held-out sketches (bench/RESULTS.md)."""
     encoder = ConvEncoder(feat_dim=32, channels=(8, 8, 8))
     assert [type(layer) for layer in encoder.out] == [torch.nn.Linear]
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("raster", {"feat_dim": 32, "size": 32, "channels": (8, 8, 16)}),
+        ("raster", {"feat_dim": 32, "size": 32, "channels": (8, 16), "final_bn": True, "layer_norm": False}),
+        (
+            "hybrid",
+            {
+                "feat_dim": 32,
+                "sequence": {"channels": (8, 8, 8)},
+                "raster": {"size": 32, "channels": (8, 16)},
+            },
+        ),
+    ],
+)
+def test_folding_batchnorm_into_the_raster_and_hybrid_encoders_keeps_their_outputs(name, kwargs):
+    torch.manual_seed(0)
+    encoder = build_encoder(name, **kwargs)
+    X, lengths, _ = _real_batch(32)
+    encoder.train()
+    with torch.no_grad():
+        for _ in range(3):  # running statistics a trained encoder would have, not the identity
+            encoder(X, lengths)
+    encoder.eval()
+    fused = fuse_conv_encoder(encoder)
+    assert fused is not encoder
+    assert not any(isinstance(m, torch.nn.BatchNorm2d | torch.nn.BatchNorm1d) for m in fused.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in encoder.modules())  # the original is untouched
+    with torch.inference_mode():
+        np.testing.assert_allclose(
+            fused(X, lengths).numpy(), encoder(X, lengths).numpy(), rtol=1e-4, atol=1e-4
+        )

@@ -21,6 +21,8 @@ from tests.factories import SAMPLE_SCORER_CATEGORIES, TINY_CNN, make_category, m
 pytestmark = pytest.mark.django_db
 NEEDS_NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
 TINY = [
+    "--encoder",
+    "cnn",
     "--epochs",
     "6",
     "--batch-size",

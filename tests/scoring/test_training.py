@@ -184,7 +184,13 @@ def test_auto_device_picks_cuda_then_mps_then_cpu():
 
 @pytest.mark.parametrize(
     ("name", "kwargs"),
-    [("paper_bilstm", {"hidden": 48, "feat_dim": 64}), ("gru", {}), ("cnn", {})],
+    [
+        ("paper_bilstm", {"hidden": 48, "feat_dim": 64}),
+        ("gru", {}),
+        ("cnn", {}),
+        ("raster", {"size": 32, "channels": (8, 16)}),
+        ("hybrid", {"raster": {"size": 32, "channels": (8, 16)}}),
+    ],
 )
 def test_padded_batch_inference_equals_unpadded_per_sketch_inference(name, kwargs, arrays):
     X, lengths, _, _, _ = arrays
