@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from analysis import bot_screening, results
-from analysis.results import FAST_MS, Frame, reliability_table, status_of
+from analysis.results import FAST_MS, Frame, identity_columns, reliability_table
 from annotation.models import TrialKind
 from studies.models import TrialType
 
@@ -91,12 +91,7 @@ def worker_rows(frame: Frame) -> list[dict]:
         compared = mine & np.isfinite(agree)
         rows.append(
             {
-                "participant_id": p["id"],
-                "panel_id": p["panel_id"],
-                "index": p["index"],
-                "flow_status": p["status"],
-                "status": status_of(p),
-                "analysed": p["id"] in in_scope,
+                **identity_columns(p, in_scope),
                 "trials": int(mine.sum()),
                 "of_trials": p["n_trials"],
                 "no_difference": int(mine.sum()) - n_decided,

@@ -265,6 +265,19 @@ def _across(table, scorers) -> list[dict]:
 # -- worker QA and reliability -------------------------------------------------------------
 
 
+def identity_columns(participant: dict, in_scope: set[int]) -> dict:
+    """The columns every worker-QA row starts with: who, where in the flow, what screening
+    decided, and whether the analysis counts them."""
+    return {
+        "participant_id": participant["id"],
+        "panel_id": participant["panel_id"],
+        "index": participant["index"],
+        "flow_status": participant["status"],
+        "status": status_of(participant),
+        "analysed": participant["id"] in in_scope,
+    }
+
+
 def status_of(participant: dict) -> str:
     """ok, undecided, blocked or unqualified: what live screening decided (blocked wins).
     "undecided" (too little evidence either way) is analysed, and shown as such."""
@@ -363,12 +376,7 @@ def worker_quality(frame: Frame, model: wm.WorkerModel | None = None) -> list[di
         r = computed.get(p["id"], {})
         rows.append(
             {
-                "participant_id": p["id"],
-                "panel_id": p["panel_id"],
-                "index": p["index"],
-                "flow_status": p["status"],
-                "status": status_of(p),
-                "analysed": p["id"] in in_scope,
+                **identity_columns(p, in_scope),
                 "trials": n_main[p["id"]],
                 "of_trials": p["n_trials"],
                 "no_difference": n_main[p["id"]] - r.get("trials", 0),
