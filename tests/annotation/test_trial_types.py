@@ -9,15 +9,9 @@ from annotation.actions import ACCEPTED, REFUSED, REPLAYED, do_finish_instructio
 from annotation.models import Answer, ParticipantStatus
 from annotation.trial_types import option_sketch_ids
 from studies.models import PlannedPair
-from tests.annotation.factories import admitted, main_trials, make_running_study
+from tests.annotation.factories import admitted, known_better, main_trials, make_running_study
 
 pytestmark = pytest.mark.django_db
-
-
-def known_better(trial):
-    if trial.is_practice:
-        return trial.practice_better_sketch_id
-    return trial.gold_pair.better_id if trial.gold_pair_id else None
 
 
 def careful_k(trial) -> str:

@@ -7,7 +7,7 @@ import pytest
 from annotation.models import Answer, Participant, ParticipantStatus
 from annotation.trial_types import option_sketch_ids
 from tests import services
-from tests.annotation.factories import make_running_study
+from tests.annotation.factories import known_better, make_running_study
 from tests.browser.harness import _new_page
 from tests.browser.test_trial_flow import start, wait_for_step, wait_for_trial
 
@@ -21,12 +21,6 @@ def phone_390(browser):
     )
     yield page
     context.close()
-
-
-def known_better(trial):
-    if trial.is_practice:
-        return trial.practice_better_sketch_id
-    return trial.gold_pair.better_id if trial.gold_pair_id else None
 
 
 def best_option(trial) -> str:
