@@ -24,9 +24,23 @@ import torch
 from scoring.encoding import encode_stored
 from scoring.fused import fuse_conv_encoder
 from scoring.gacl import ScorerModel
-from scoring.model_io import TrainConfig, load_checkpoint, pick_device
+from scoring.model_io import TrainConfig, auto_threads, load_checkpoint, pick_device, threads_for_load
 
-__all__ = ["Batch", "Outputs", "ScoreResult", "ScoringHandler", "pick_device"]
+__all__ = [
+    "Batch",
+    "Outputs",
+    "ScoreResult",
+    "ScoringHandler",
+    "auto_threads",
+    "pick_device",
+    "threads_for_load",
+]
+
+#: Sketches per forward call inside :meth:`ScoringHandler.infer` (a batch is cut into slices of
+#: this size, each trimmed to its own longest sketch). Measured on CPU (bench/bench_scoring_fast.py,
+#: bench/RESULTS.md): the hybrid's 32×32 feature maps of 128 sketches stay in cache; at 512 the
+#: raster branch ran at about 0.4 of its speed at 64–128.
+FORWARD_BATCH_SIZE = 128
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,18 @@ class ScoringHandler:
         class_names: list[str],
         device: torch.device,
         fused: bool = True,
+        forward_batch_size: int = FORWARD_BATCH_SIZE,
+        threads: int | str | None = None,
     ):
+        """``threads``: CPU threads for each :meth:`infer` (``"auto"``: :func:`auto_threads` before
+        every call; ``None``: leave torch's setting alone). ``forward_batch_size``: sketches per
+        forward call inside :meth:`infer`."""
+        if forward_batch_size < 1:
+            raise ValueError("forward_batch_size must be >= 1")
+        if not (threads is None or threads == "auto" or (isinstance(threads, int) and threads >= 1)):
+            raise ValueError(f"threads must be None, 'auto' or a positive integer, not {threads!r}")
+        self.forward_batch_size = forward_batch_size
+        self.threads = threads
         model = model.to(device).eval()
         if fused:  # BatchNorm folded into the CNN's layers: same outputs, faster (scoring.fused)
             model = ScorerModel(fuse_conv_encoder(model.encoder), model.head).to(device).eval()
@@ -74,11 +99,13 @@ class ScoringHandler:
         self.device = device
 
     @classmethod
-    def from_bytes(cls, data: bytes, device: str = "auto") -> ScoringHandler:
+    def from_bytes(
+        cls, data: bytes, device: str = "auto", threads: int | str | None = None
+    ) -> ScoringHandler:
         """Load a checkpoint made by :func:`scoring.model_io.checkpoint_bytes`."""
         target = pick_device(device)
         model, config, class_names = load_checkpoint(data, target)
-        return cls(model, config, class_names, target)
+        return cls(model, config, class_names, target, threads=threads)
 
     @property
     def n_classes(self) -> int:
@@ -105,9 +132,21 @@ class ScoringHandler:
         )
 
     def infer(self, batch: Batch) -> Outputs:
-        """Forward pass under ``torch.inference_mode()``."""
+        """Forward pass under ``torch.inference_mode()``, in slices of ``forward_batch_size``
+        sketches on CPU, each trimmed to its own longest sketch (outputs depend on real points only);
+        on CPU with ``threads`` set, the thread count is chosen first."""
+        if self.device.type == "cpu" and self.threads is not None:
+            threads = auto_threads() if self.threads == "auto" else int(self.threads)
+            if threads != torch.get_num_threads():
+                torch.set_num_threads(threads)
+        step = self.forward_batch_size if self.device.type == "cpu" else len(batch.lengths)
+        parts = []
         with torch.inference_mode():
-            logits, q, cos = self.model(batch.x, batch.lengths)
+            for start in range(0, len(batch.lengths), step):
+                lengths = batch.lengths[start : start + step]
+                x = batch.x[start : start + step, : int(lengths.max())]
+                parts.append(self.model(x, lengths))
+            logits, q, cos = (torch.cat(p) if len(parts) > 1 else p[0] for p in zip(*parts, strict=True))
         return Outputs(q, cos, logits.argmax(1))
 
     def postprocess(self, outputs: Outputs, class_indices: Sequence[int] | None = None) -> list[ScoreResult]:

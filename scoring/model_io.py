@@ -10,6 +10,7 @@ working range, ``max_len``.
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -38,7 +39,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0
     device: str = "cpu"  # "auto" = cuda, then mps, then cpu
-    num_threads: int | None = None
+    num_threads: int | None = None  # CPU threads; None = threads_for_load, chosen before every epoch
     s: float = S_DEFAULT
     lambda_g: float = LAMBDA_G_DEFAULT
     l_a: float = L_A
@@ -78,6 +79,25 @@ def pick_device(preferred: str = "auto") -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def threads_for_load(cores: int, load: float) -> int:
+    """CPU threads for torch (scoring and training): the cores the 1-minute load average leaves
+    free, at least 1.
+
+    On a shared machine a multi-threaded op waits at every layer for its slowest thread; with
+    the cores busy, two threads ran the hybrid's forward pass at a fraction of one thread's
+    speed and a training step 5–20× slower (bench/RESULTS.md, issue 10). The load average
+    counts this process too, so a busy worker on a 2-core machine settles on one thread."""
+    if cores < 1:
+        raise ValueError("cores must be >= 1")
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
+def auto_threads() -> int:
+    """:func:`threads_for_load` for this machine now (CPU affinity, 1-minute load average)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return threads_for_load(cores, os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0)
 
 
 def build_model(config: TrainConfig, n_classes: int) -> ScorerModel:

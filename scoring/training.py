@@ -21,6 +21,7 @@ from scoring.gacl import ScorerModel, cut_points_for_epoch
 from scoring.model_io import (  # re-exported: callers of the trainer keep one import
     CHECKPOINT_FORMAT,
     TrainConfig,
+    auto_threads,
     build_model,
     checkpoint_bytes,
     load_checkpoint,
@@ -181,6 +182,20 @@ def check_collapse(metrics: EvalMetrics, config: TrainConfig) -> None:
         raise TrainingCollapsed("training collapsed: " + "; ".join(problems))
 
 
+def _choose_threads(config: TrainConfig, device: torch.device) -> int:
+    """``config.num_threads``, or on CPU the threads the load leaves free (:func:`auto_threads`);
+    set for torch and returned. Two threads on busy cores made a step 5–20× slower (issue 10)."""
+    if config.num_threads:
+        threads = config.num_threads
+    elif device.type == "cpu":
+        threads = auto_threads()
+    else:
+        return torch.get_num_threads()
+    if threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    return threads
+
+
 def train(
     config: TrainConfig,
     X_train: np.ndarray,
@@ -194,7 +209,9 @@ def train(
     """Train ``config`` on the arrays; evaluate on the held-out arrays.
 
     Adam (lr ``config.lr``) with cosine annealing over all steps; seeded
-    (torch + numpy). ``progress`` gets a dict after every epoch. Raises
+    (torch + numpy). ``progress`` gets a dict after every epoch (with the CPU threads it ran on:
+    ``config.num_threads``, or when None the cores the load average leaves free, chosen before
+    every epoch, so two runs agree up to float rounding unless ``num_threads`` is pinned). Raises
     :class:`TrainingCollapsed` instead of returning a useless scorer.
     """
     class_names = list(config.class_names) or [
@@ -205,8 +222,6 @@ def train(
     y_train, y_test = np.asarray(y_train, np.int64), np.asarray(y_test, np.int64)
     _check_inputs(X_train, len_train, y_train, n_classes, "train")
     _check_inputs(X_test, len_test, y_test, n_classes, "test")
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
     rng = _seed_everything(config.seed)
     device = pick_device(config.device)
     model = build_model(config, n_classes).to(device)
@@ -222,6 +237,7 @@ def train(
     history: list[dict[str, float]] = []
     started = time.perf_counter()
     for epoch in range(config.epochs):
+        threads = _choose_threads(config, device)
         model.train()
         warm = epoch < config.warmup_epochs and config.variant != "softmax"
         gacl_epoch = epoch - config.warmup_epochs
@@ -257,6 +273,7 @@ def train(
             "train_accuracy": correct / seen,
             "cut_points": float(n_cut or 0),
             "seconds": time.perf_counter() - started,
+            "threads": float(threads),
         }
         history.append(record)
         if progress is not None:

@@ -111,3 +111,91 @@ def test_folding_batchnorm_into_the_raster_and_hybrid_encoders_keeps_their_outpu
         np.testing.assert_allclose(
             fused(X, lengths).numpy(), encoder(X, lengths).numpy(), rtol=1e-4, atol=1e-4
         )
+
+
+def _hybrid_with_trained_statistics(**kwargs):
+    """A default-shaped hybrid scorer (random weights) whose BatchNorms hold running statistics."""
+    from scoring.model_io import TrainConfig, build_model
+
+    torch.manual_seed(0)
+    config = TrainConfig(encoder="hybrid", encoder_kwargs=kwargs, class_names=["pig", "cactus"])
+    model = build_model(config, 2).train()
+    X, lengths, _ = _real_batch(64)
+    with torch.no_grad():
+        for _ in range(3):
+            model(X, lengths)
+    return model.eval(), config
+
+
+def test_max_pool_2x2_equals_nn_max_pool_on_ties_odd_sizes_and_negatives():
+    from scoring.fused import max_pool_2x2
+
+    g = torch.Generator().manual_seed(0)
+    for shape in [(3, 4, 8, 8), (2, 5, 7, 9), (1, 1, 2, 3)]:
+        h = torch.randint(-2, 3, shape, generator=g).float()  # many ties, zeros and negatives
+        assert torch.equal(max_pool_2x2(h), torch.nn.functional.max_pool2d(h, 2))
+
+
+def test_the_fast_raster_branch_gives_exactly_the_outputs_of_todays_fused_branch_on_real_sketches():
+    """Strided-view pooling changes no value: the same floats as ``fuse_raster_encoder`` (the path
+    before it), which itself matches the trained branch up to rounding (test above)."""
+    from scoring.fused import MaxPool2x2, fast_raster_encoder, fuse_raster_encoder
+
+    model, _ = _hybrid_with_trained_statistics()
+    X, lengths, _ = _real_batch(64)
+    today, fast = fuse_raster_encoder(model.encoder.raster), fast_raster_encoder(model.encoder.raster)
+    assert sum(isinstance(m, MaxPool2x2) for m in fast.modules()) == 3
+    assert not any(isinstance(m, torch.nn.MaxPool2d) for m in fast.modules())
+    with torch.inference_mode():
+        assert torch.equal(fast(X, lengths), today(X, lengths))
+        np.testing.assert_allclose(
+            fast(X, lengths).numpy(), model.encoder.raster(X, lengths).numpy(), rtol=1e-4, atol=1e-4
+        )
+
+
+def test_the_handler_scores_a_hybrid_in_slices_with_the_outputs_of_one_unfused_pass():
+    from scoring.model_io import checkpoint_bytes
+
+    model, config = _hybrid_with_trained_statistics()
+    data = checkpoint_bytes(model, config, ["pig", "cactus"])
+    X, lengths, _ = _real_batch(64)
+    plain = ScoringHandler(
+        *load_checkpoint(data, "cpu"), torch.device("cpu"), fused=False, forward_batch_size=64
+    )
+    whole = ScoringHandler(*load_checkpoint(data, "cpu"), torch.device("cpu"), forward_batch_size=64)
+    sliced = ScoringHandler(
+        *load_checkpoint(data, "cpu"), torch.device("cpu"), forward_batch_size=7, threads=1
+    )
+    before = torch.get_num_threads()
+    try:
+        a, b, c = (h.infer(h.batch_of(X.numpy(), lengths.numpy())) for h in (plain, whole, sliced))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    # Slicing (each slice trimmed to its own longest sketch) and one thread change only float rounding.
+    np.testing.assert_allclose(c.q.numpy(), b.q.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(c.cos_theta.numpy(), b.cos_theta.numpy(), atol=1e-6)
+    assert torch.equal(b.predicted, c.predicted)
+    np.testing.assert_allclose(c.q.numpy(), a.q.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(c.cos_theta.numpy(), a.cos_theta.numpy(), atol=1e-5)
+    assert torch.equal(a.predicted, c.predicted)
+
+
+def test_threads_for_load_leaves_busy_cores_alone_and_never_goes_below_one():
+    from scoring.inference import threads_for_load
+
+    assert threads_for_load(2, 0.0) == 2
+    assert threads_for_load(2, 0.4) == 2
+    assert threads_for_load(2, 1.0) == 1  # this worker or another job keeps one core busy
+    assert threads_for_load(2, 6.0) == 1
+    assert threads_for_load(16, 3.2) == 13
+    with pytest.raises(ValueError, match="cores"):
+        threads_for_load(0, 0.0)
+
+
+def test_the_handler_refuses_a_bad_thread_count_or_slice_size():
+    model, config = _hybrid_with_trained_statistics()
+    for kwargs, message in (({"threads": 0}, "threads"), ({"threads": "many"}, "threads"),
+                            ({"forward_batch_size": 0}, "forward_batch_size")):  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            ScoringHandler(model, config, ["pig", "cactus"], torch.device("cpu"), **kwargs)

@@ -90,6 +90,23 @@ def test_training_is_reproducible_with_the_same_seed(arrays, trained):
     np.testing.assert_allclose(again.outputs.q, trained.outputs.q, rtol=1e-5)
 
 
+def test_each_epoch_records_its_cpu_threads_pinned_or_chosen_for_the_load(arrays, trained, monkeypatch):
+    from scoring import training
+
+    assert [h["threads"] for h in trained.history] == [2.0] * 6  # num_threads pins them
+    chosen = iter([1, 2])
+    monkeypatch.setattr(training, "auto_threads", lambda: next(chosen))
+    before = torch.get_num_threads()
+    try:
+        result = _train(
+            arrays, epochs=2, num_threads=None, collapse_fraction=1.01, min_accuracy_over_chance=0.0
+        )
+        assert [h["threads"] for h in result.history] == [1.0, 2.0]  # chosen again before every epoch
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_the_softmax_baseline_trains_too(arrays):
     result = _train(arrays, variant="softmax")
     assert result.metrics.accuracy > 0.6
