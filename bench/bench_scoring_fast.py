@@ -4,7 +4,7 @@ the run hits every variant alike.
 
 1. forward: the handler's path today (``ScoringHandler.infer``: both branches with BatchNorm
    folded, 2×2 max pools as strided-view maxima, forward in slices of ``FORWARD_BATCH_SIZE``,
-   CPU threads chosen for the load) against **today's** = the default encoder's forward as on
+   CPU threads measured: 1 or all cores, whichever is faster now) against **today's** = the default encoder's forward as on
    main at 32403a4 (1-D branch fused, raster branch BN-folded with ``nn.MaxPool2d``, batch 512,
    torch's default thread count), on the same real sketches: goal >= 1.3x, and >= 2,000
    sketches/s on 2 cores under load. Each lever is also timed alone, and the slice size swept.
@@ -55,7 +55,7 @@ from scoring import checkpoints, stored_input  # noqa: E402
 from scoring.actions import do_start_scoring_run  # noqa: E402
 from scoring.fused import FusedConvEncoder, fast_raster_encoder, fuse_raster_encoder  # noqa: E402
 from scoring.gacl import ScorerModel  # noqa: E402
-from scoring.inference import FORWARD_BATCH_SIZE, ScoringHandler, auto_threads  # noqa: E402
+from scoring.inference import FORWARD_BATCH_SIZE, ScoringHandler  # noqa: E402
 from scoring.model_io import TrainConfig, build_model, checkpoint_bytes, load_checkpoint  # noqa: E402
 from scoring.models import JobStatus, Scorer, ScoringRun  # noqa: E402
 from scoring.runs import DEFAULT_TASK_BATCH_SIZE  # noqa: E402
@@ -245,11 +245,15 @@ def forward_part(args, n, config, data, X, lengths, handler, plain, today, pools
     print_header(
         f"bench_scoring_fast: forward pass, {n:,} real sketches ({', '.join(CATEGORIES)}), default encoder "
         f"{config.encoder!r}, {CORES} cores; median of {args.rounds} interleaved rounds; load average "
-        f"{min(loads):.1f}–{max(loads):.1f} over the rounds (auto threads chose {auto_threads()} at the end)"
+        f"{min(loads):.1f}–{max(loads):.1f} over the rounds"
     )
     for name, times in seconds.items():
         rate = n / float(np.median(times))
         print_row(name, f"{rate:,.0f} sketches/s   ({median_ratio(seconds[today_name], times):.2f}x today's)")
+    chooser = handler.thread_chooser
+    if chooser is not None:
+        costs = ", ".join(f"{t} thread(s) {1e6 * c:.0f} µs" for t, c in chooser.cost.items() if c is not None)
+        print_row("handler's thread choice, last cost per sketch", f"{costs}; now {chooser.best}")
     print_row(
         "new path vs unfused model: max relative q error",
         f"{q_error:.1e}; same predictions: {same_predictions}",

@@ -17,8 +17,8 @@ against softmax measured in the same run.
     .venv/bin/python bench/bench_training.py [--epochs 12] [--encoder cnn] [--runs cos_sbin,cos,softmax]
         [--threads auto|N]
 
-``--threads auto`` (the default) leaves ``TrainConfig.num_threads`` unset, so training picks the
-cores the load average leaves free before every epoch (``scoring.model_io.threads_for_load``);
+``--threads auto`` (the default) leaves ``TrainConfig.num_threads`` unset, so training measures
+1 thread against all cores per step and uses the faster (``scoring.model_io.ThreadChooser``);
 a number pins it (the path before issue 10's part 4 ran on torch's default, every core).
 
 Encoded stroke-5 arrays are cached under the system temp dir (never in the repo).
@@ -116,7 +116,7 @@ def main() -> None:
                 progress=lambda h, name=name: print(
                     f"    {name} epoch {int(h['epoch'])}: loss {h['loss']:.3f}, train top-1 "
                     f"{h['train_accuracy']:.3f}, cut points {int(h['cut_points'])}, {h['seconds']:.0f} s, "
-                    f"{int(h['threads'])} thread(s), load {os.getloadavg()[0]:.1f}",
+                    f"{h['threads']:.2f} threads (mean), load {os.getloadavg()[0]:.1f}",
                     file=sys.stderr, flush=True,
                 ),
             )  # fmt: skip
@@ -154,7 +154,8 @@ def main() -> None:
             f"{name}: epochs",
             f"fastest {epoch_seconds.min():.1f} s, median {np.median(epoch_seconds):.1f} s -> "
             f"{len(epoch_seconds)} × fastest = {epoch_seconds.min() * len(epoch_seconds):.0f} s; threads "
-            f"{sorted({int(h['threads']) for h in result.history})}; load {load_before:.1f} -> {load_after:.1f}",
+            f"(mean per epoch) {min(h['threads'] for h in result.history):.2f}–"
+            f"{max(h['threads'] for h in result.history):.2f}; load {load_before:.1f} -> {load_after:.1f}",
         )
 
     base = results.get("softmax", {})

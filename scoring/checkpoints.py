@@ -59,8 +59,8 @@ def read_verified(scorer: Scorer) -> bytes:
 
 def scoring_threads() -> int | str:
     """CPU threads of a worker's forward pass: ``SKETCHQ_SCORING_THREADS`` = ``auto`` (the default:
-    the cores the load average leaves free, at least 1, chosen before every forward pass;
-    :func:`scoring.inference.threads_for_load`) or a positive integer."""
+    1 or all cores, whichever the handler measures faster; :class:`scoring.model_io.ThreadChooser`)
+    or a positive integer."""
     value = str(getattr(settings, "SKETCHQ_SCORING_THREADS", "auto")).strip().lower()
     if value == "auto":
         return "auto"

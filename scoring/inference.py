@@ -15,6 +15,7 @@ This module reads checkpoints through :mod:`scoring.model_io`; it never imports 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,16 +25,14 @@ import torch
 from scoring.encoding import encode_stored
 from scoring.fused import fuse_conv_encoder
 from scoring.gacl import ScorerModel
-from scoring.model_io import TrainConfig, auto_threads, load_checkpoint, pick_device, threads_for_load
+from scoring.model_io import ThreadChooser, TrainConfig, cpu_cores, load_checkpoint, pick_device, use_threads
 
 __all__ = [
     "Batch",
     "Outputs",
     "ScoreResult",
     "ScoringHandler",
-    "auto_threads",
     "pick_device",
-    "threads_for_load",
 ]
 
 #: Sketches per forward call inside :meth:`ScoringHandler.infer` (a batch is cut into slices of
@@ -81,8 +80,8 @@ class ScoringHandler:
         forward_batch_size: int = FORWARD_BATCH_SIZE,
         threads: int | str | None = None,
     ):
-        """``threads``: CPU threads for each :meth:`infer` (``"auto"``: :func:`auto_threads` before
-        every call; ``None``: leave torch's setting alone). ``forward_batch_size``: sketches per
+        """``threads``: CPU threads of :meth:`infer` on CPU (``"auto"``: measured, per slice, by a
+        :class:`scoring.model_io.ThreadChooser`; ``None``: leave torch's setting alone). ``forward_batch_size``: sketches per
         forward call inside :meth:`infer`."""
         if forward_batch_size < 1:
             raise ValueError("forward_batch_size must be >= 1")
@@ -90,6 +89,7 @@ class ScoringHandler:
             raise ValueError(f"threads must be None, 'auto' or a positive integer, not {threads!r}")
         self.forward_batch_size = forward_batch_size
         self.threads = threads
+        self.thread_chooser = ThreadChooser(cpu_cores()) if threads == "auto" else None
         model = model.to(device).eval()
         if fused:  # BatchNorm folded into the CNN's layers: same outputs, faster (scoring.fused)
             model = ScorerModel(fuse_conv_encoder(model.encoder), model.head).to(device).eval()
@@ -134,18 +134,23 @@ class ScoringHandler:
     def infer(self, batch: Batch) -> Outputs:
         """Forward pass under ``torch.inference_mode()``, in slices of ``forward_batch_size``
         sketches on CPU, each trimmed to its own longest sketch (outputs depend on real points only);
-        on CPU with ``threads`` set, the thread count is chosen first."""
-        if self.device.type == "cpu" and self.threads is not None:
-            threads = auto_threads() if self.threads == "auto" else int(self.threads)
-            if threads != torch.get_num_threads():
-                torch.set_num_threads(threads)
-        step = self.forward_batch_size if self.device.type == "cpu" else len(batch.lengths)
+        on CPU with ``threads`` set, each slice's thread count is chosen first."""
+        cpu = self.device.type == "cpu"
+        step = self.forward_batch_size if cpu else len(batch.lengths)
         parts = []
         with torch.inference_mode():
             for start in range(0, len(batch.lengths), step):
                 lengths = batch.lengths[start : start + step]
                 x = batch.x[start : start + step, : int(lengths.max())]
+                if not cpu or self.threads is None:
+                    parts.append(self.model(x, lengths))
+                    continue
+                threads = self.thread_chooser.choose() if self.thread_chooser else int(self.threads)
+                use_threads(threads)
+                started = time.perf_counter()
                 parts.append(self.model(x, lengths))
+                if self.thread_chooser is not None:
+                    self.thread_chooser.record(threads, len(lengths), time.perf_counter() - started)
             logits, q, cos = (torch.cat(p) if len(parts) > 1 else p[0] for p in zip(*parts, strict=True))
         return Outputs(q, cos, logits.argmax(1))
 

@@ -166,31 +166,71 @@ def test_the_handler_scores_a_hybrid_in_slices_with_the_outputs_of_one_unfused_p
     sliced = ScoringHandler(
         *load_checkpoint(data, "cpu"), torch.device("cpu"), forward_batch_size=7, threads=1
     )
+    measured = ScoringHandler(
+        *load_checkpoint(data, "cpu"), torch.device("cpu"), forward_batch_size=7, threads="auto"
+    )
     before = torch.get_num_threads()
     try:
-        a, b, c = (h.infer(h.batch_of(X.numpy(), lengths.numpy())) for h in (plain, whole, sliced))
-        assert torch.get_num_threads() == 1
+        a, b, c, d = (
+            h.infer(h.batch_of(X.numpy(), lengths.numpy())) for h in (plain, whole, sliced, measured)
+        )
+        assert all(
+            cost is not None for cost in measured.thread_chooser.cost.values()
+        )  # 10 slices: both tried
     finally:
         torch.set_num_threads(before)
     # Slicing (each slice trimmed to its own longest sketch) and one thread change only float rounding.
     np.testing.assert_allclose(c.q.numpy(), b.q.numpy(), rtol=1e-5)
     np.testing.assert_allclose(c.cos_theta.numpy(), b.cos_theta.numpy(), atol=1e-6)
-    assert torch.equal(b.predicted, c.predicted)
+    assert torch.equal(b.predicted, c.predicted) and torch.equal(c.predicted, d.predicted)
+    np.testing.assert_allclose(d.q.numpy(), c.q.numpy(), rtol=1e-5)
     np.testing.assert_allclose(c.q.numpy(), a.q.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(c.cos_theta.numpy(), a.cos_theta.numpy(), atol=1e-5)
     assert torch.equal(a.predicted, c.predicted)
 
 
-def test_threads_for_load_leaves_busy_cores_alone_and_never_goes_below_one():
-    from scoring.inference import threads_for_load
+def _drive(chooser, seconds_per_unit, calls):
+    """Run ``calls`` choose/record rounds where thread count t costs ``seconds_per_unit[t]``."""
+    chosen = []
+    for _ in range(calls):
+        t = chooser.choose()
+        chosen.append(t)
+        chooser.record(t, 128, 128 * seconds_per_unit[t])
+    return chosen
 
-    assert threads_for_load(2, 0.0) == 2
-    assert threads_for_load(2, 0.4) == 2
-    assert threads_for_load(2, 1.0) == 1  # this worker or another job keeps one core busy
-    assert threads_for_load(2, 6.0) == 1
-    assert threads_for_load(16, 3.2) == 13
-    with pytest.raises(ValueError, match="cores"):
-        threads_for_load(0, 0.0)
+
+def test_the_thread_chooser_tries_both_then_keeps_the_faster_and_rarely_pays_for_the_slower():
+    from scoring.model_io import ThreadChooser
+
+    chooser = ThreadChooser(2, min_interval=4, max_interval=64)
+    busy = {1: 1e-4, 2: 2e-3}  # cores taken by other jobs: two threads 20x slower
+    chosen = _drive(chooser, busy, 400)
+    assert chosen[:2] == [2, 1]  # each candidate once, all cores first
+    assert chooser.best == 1 and chooser.interval == 64  # every losing probe doubled the wait
+    assert chosen.count(2) <= 2 + 5 + 400 // 64  # the two tries, the back-off probes, then 1 per 64
+
+
+def test_the_thread_chooser_switches_when_the_cores_free_up_or_fill_again():
+    from scoring.model_io import ThreadChooser
+
+    chooser = ThreadChooser(2, min_interval=4, max_interval=16)
+    _drive(chooser, {1: 1e-4, 2: 2e-3}, 100)
+    assert chooser.best == 1
+    free = {1: 1e-4, 2: 0.6e-4}  # the other jobs ended: two threads now win
+    chosen = _drive(chooser, free, 40)
+    assert chooser.best == 2 and chosen[-10:].count(2) >= 8  # switched; 1 is still probed, less and less
+    # The machine fills up again: the current choice slows down sharply, so the other is probed next.
+    chooser.record(2, 128, 128 * 2e-3)
+    assert chooser.choose() == 1
+
+
+def test_the_thread_chooser_on_one_core_always_says_one_and_refuses_nonsense():
+    from scoring.model_io import ThreadChooser
+
+    assert set(_drive(ThreadChooser(1), {1: 1e-4}, 20)) == {1}
+    for kwargs in ({"cores": 0}, {"cores": 2, "min_interval": 0}, {"cores": 2, "alpha": 0}):
+        with pytest.raises(ValueError):
+            ThreadChooser(**kwargs)
 
 
 def test_the_handler_refuses_a_bad_thread_count_or_slice_size():
