@@ -9,9 +9,17 @@ epochs, batch size and optimiser:
   * softmax (biased linear classifier, q = feature norm): the baseline.
 
 Reported per run: held-out top-1, Spearman(q, cosθ_y) pooled and mean per class,
-training seconds; then ratios against softmax measured in the same run.
+training seconds, the load average before and after, the CPU threads each epoch ran on and the
+projection from the fastest epoch (epochs × fastest epoch: what the run would take if every epoch
+ran as fast as its quickest, the nearest this shared machine gets to an idle one); then ratios
+against softmax measured in the same run.
 
     .venv/bin/python bench/bench_training.py [--epochs 12] [--encoder cnn] [--runs cos_sbin,cos,softmax]
+        [--threads auto|N]
+
+``--threads auto`` (the default) leaves ``TrainConfig.num_threads`` unset, so training measures
+1 thread against all cores per step and uses the faster (``scoring.model_io.ThreadChooser``);
+a number pins it (the path before issue 10's part 4 ran on torch's default, every core).
 
 Encoded stroke-5 arrays are cached under the system temp dir (never in the repo).
 """
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -30,7 +39,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 from bench.common import print_header, print_ratio, print_row  # noqa: E402
 from scoring.dataset import categories_with_at_least, encode_strokes, load_ndjson_dir, stratified_split  # noqa: E402
@@ -75,17 +83,17 @@ def main() -> None:
     parser.add_argument("--encoder-kwargs", default="{}", help="JSON object")
     parser.add_argument("--runs", default="cos_sbin,cos,softmax")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", default="auto", help="'auto' or a number of CPU threads to pin")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    pinned = None if args.threads == "auto" else int(args.threads)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
 
     X, lengths, y, categories = load_arrays(args.data, args.per_category, args.min_count, 100)
     train_idx, test_idx = stratified_split(y, 0.2, seed=args.seed)
     print_header(
         f"bench_training: {len(categories)} categories, {len(train_idx)} train / {len(test_idx)} held out, "
-        f"encoder={args.encoder}, epochs={args.epochs}, batch={args.batch_size}, {args.threads} threads"
+        f"encoder={args.encoder}, epochs={args.epochs}, batch={args.batch_size}, threads {args.threads}"
     )
     results: dict[str, dict[str, float | str]] = {}
     for name in args.runs.split(","):
@@ -95,9 +103,11 @@ def main() -> None:
             epochs=args.epochs,
             batch_size=args.batch_size,
             seed=args.seed,
+            num_threads=pinned,
             class_names=categories,
             **RUNS[name],  # type: ignore[arg-type]
         )
+        load_before = os.getloadavg()[0]
         try:
             result = train(
                 config,
@@ -105,7 +115,8 @@ def main() -> None:
                 X[test_idx], lengths[test_idx], y[test_idx],
                 progress=lambda h, name=name: print(
                     f"    {name} epoch {int(h['epoch'])}: loss {h['loss']:.3f}, train top-1 "
-                    f"{h['train_accuracy']:.3f}, cut points {int(h['cut_points'])}, {h['seconds']:.0f} s",
+                    f"{h['train_accuracy']:.3f}, cut points {int(h['cut_points'])}, {h['seconds']:.0f} s, "
+                    f"{h['threads']:.2f} threads (mean), load {os.getloadavg()[0]:.1f}",
                     file=sys.stderr, flush=True,
                 ),
             )  # fmt: skip
@@ -115,6 +126,9 @@ def main() -> None:
             continue
         m = result.metrics
         q = result.outputs.q
+        ends = [h["seconds"] for h in result.history]
+        epoch_seconds = np.diff([0.0, *ends])
+        load_after = os.getloadavg()[0]
         results[name] = {
             "accuracy": m.accuracy,
             "spearman_q_cos": m.spearman_q_cos,
@@ -124,12 +138,24 @@ def main() -> None:
             "q_p10": float(np.percentile(q, 10)),
             "q_median": float(np.median(q)),
             "q_p90": float(np.percentile(q, 90)),
+            "fastest_epoch_s": float(epoch_seconds.min()),
+            "projection_s": float(epoch_seconds.min() * len(epoch_seconds)),
+            "threads": [h["threads"] for h in result.history],
+            "load_before": load_before,
+            "load_after": load_after,
         }
         print_row(
             name,
             f"top-1 {m.accuracy:.3f}  Spearman(q,cos) {m.spearman_q_cos:+.3f} "
             f"(per class {m.spearman_q_cos_per_class:+.3f})  {result.seconds:.0f} s  "
             f"q p10/median/p90 {np.percentile(q, 10):.1f}/{np.median(q):.1f}/{np.percentile(q, 90):.1f}",
+        )
+        print_row(
+            f"{name}: epochs",
+            f"fastest {epoch_seconds.min():.1f} s, median {np.median(epoch_seconds):.1f} s -> "
+            f"{len(epoch_seconds)} × fastest = {epoch_seconds.min() * len(epoch_seconds):.0f} s; threads "
+            f"(mean per epoch) {min(h['threads'] for h in result.history):.2f}–"
+            f"{max(h['threads'] for h in result.history):.2f}; load {load_before:.1f} -> {load_after:.1f}",
         )
 
     base = results.get("softmax", {})
@@ -143,6 +169,11 @@ def main() -> None:
             )
             print_ratio(
                 f"{name}: train time / softmax train time", float(r["seconds"]), float(base["seconds"])
+            )
+            print_ratio(
+                f"{name}: fastest epoch / softmax's fastest epoch",
+                float(r["fastest_epoch_s"]),
+                float(base["fastest_epoch_s"]),
             )
             print_row(
                 f"{name}: Spearman(q,cos) minus softmax's",

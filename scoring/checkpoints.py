@@ -12,6 +12,8 @@ import hashlib
 import threading
 from collections import OrderedDict
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 
 from scoring.errors import CheckpointError
@@ -55,8 +57,21 @@ def read_verified(scorer: Scorer) -> bytes:
     return data
 
 
+def scoring_threads() -> int | str:
+    """CPU threads of a worker's forward pass: ``SKETCHQ_SCORING_THREADS`` = ``auto`` (the default:
+    1 or all cores, whichever the handler measures faster; :class:`scoring.model_io.ThreadChooser`)
+    or a positive integer."""
+    value = str(getattr(settings, "SKETCHQ_SCORING_THREADS", "auto")).strip().lower()
+    if value == "auto":
+        return "auto"
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise ImproperlyConfigured(f"SKETCHQ_SCORING_THREADS must be 'auto' or a positive integer, not {value!r}")
+
+
 def load_handler(scorer: Scorer, device: str = "auto") -> ScoringHandler:
-    """The inference handler for ``scorer``, loaded and verified at most once per process."""
+    """The inference handler for ``scorer``, loaded and verified at most once per process
+    (its CPU thread count from :func:`scoring_threads`)."""
     key = f"{scorer.checkpoint_sha256}:{device}"
     with _lock:
         if key in _cache:
@@ -64,7 +79,7 @@ def load_handler(scorer: Scorer, device: str = "auto") -> ScoringHandler:
             return _cache[key]
     data = read_verified(scorer)
     try:
-        handler = ScoringHandler.from_bytes(data, device=device)
+        handler = ScoringHandler.from_bytes(data, device=device, threads=scoring_threads())
     except ValueError as exc:
         raise CheckpointError(f"scorer {scorer.name!r}: {exc}") from exc
     with _lock:

@@ -2,8 +2,17 @@
 
 ``fuse_conv_encoder(encoder)`` returns a module with the same outputs as the trained
 encoder in eval mode (up to float rounding). For the raster encoder
-(:class:`scoring.encoders.RasterEncoder`) it is a copy whose ``Conv2d → BatchNorm2d`` pairs
-are one ``Conv2d`` each (the BN becomes ``Identity``). For the 1-D
+(:class:`scoring.encoders.RasterEncoder`) it is :func:`fast_raster_encoder`, a copy in which
+
+- every ``Conv2d → BatchNorm2d`` pair is one ``Conv2d`` with a bias (the final
+  ``Linear → BatchNorm1d`` of ``final_bn=True`` one ``Linear``);
+- each 2×2 max pool is the elementwise maximum of the four strided views of its input
+  (``h[..., ::2, ::2]`` …), the same values as ``nn.MaxPool2d(2)`` (a maximum is exact) at
+  about a fifth of its cost on CPU: ``max_pool2d`` computed its index tensor even under
+  ``inference_mode`` and took 30 % of the hybrid's forward pass (issue 10, bench/RESULTS.md).
+
+(:func:`fuse_raster_encoder`, the copy that keeps ``nn.MaxPool2d``, is the path before that
+change; ``bench/bench_scoring_fast.py`` times it as "today's".) For the 1-D
 :class:`scoring.encoders.ConvEncoder`:
 
 - every ``Conv1d → BatchNorm1d`` becomes one ``Conv1d`` with a bias (w·γ/σ, β − μ·γ/σ),
@@ -11,7 +20,8 @@ are one ``Conv2d`` each (the BN becomes ``Identity``). For the 1-D
 - the input is transposed once into a contiguous ``(B, C, T)`` tensor;
 - each level's length mask is built once, as a ``(B, 1, T)`` tensor, and multiplied in place.
 
-The handler (:class:`scoring.inference.ScoringHandler`) uses it for the CNN; training never does.
+The hybrid encoder gets both branches fused. The handler
+(:class:`scoring.inference.ScoringHandler`) scores with these; training never does.
 """
 
 from __future__ import annotations
@@ -111,6 +121,41 @@ def fuse_raster_encoder(encoder: RasterEncoder) -> RasterEncoder:
     return fused.eval()
 
 
+def max_pool_2x2(h: torch.Tensor) -> torch.Tensor:
+    """``nn.MaxPool2d(2)`` of ``(B, C, H, W)`` (odd rows/columns dropped, as it does), as the
+    elementwise maximum of the four strided views: equal values, no index tensor."""
+    h = h[:, :, : h.shape[2] // 2 * 2, : h.shape[3] // 2 * 2]
+    out = torch.maximum(h[:, :, ::2, ::2], h[:, :, ::2, 1::2])
+    torch.maximum(out, h[:, :, 1::2, ::2], out=out)
+    return torch.maximum(out, h[:, :, 1::2, 1::2], out=out)
+
+
+class MaxPool2x2(nn.Module):
+    """``nn.MaxPool2d(2)`` for inference: :func:`max_pool_2x2`."""
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return max_pool_2x2(h)
+
+
+def _is_plain_2x2_pool(layer: nn.Module) -> bool:
+    if not isinstance(layer, nn.MaxPool2d):
+        return False
+    pairs = (layer.kernel_size, layer.stride, layer.padding, layer.dilation)
+    return [p if isinstance(p, tuple) else (p, p) for p in pairs] == [(2, 2), (2, 2), (0, 0), (1, 1)] and (
+        not layer.ceil_mode and not layer.return_indices
+    )
+
+
+def fast_raster_encoder(encoder: RasterEncoder) -> RasterEncoder:
+    """:func:`fuse_raster_encoder`, then every ``nn.MaxPool2d(2)`` replaced by :class:`MaxPool2x2`.
+
+    Still a :class:`RasterEncoder` (its own ``forward``: drawing, pooling over pixels, layer
+    norm), so only the layers differ."""
+    fused = fuse_raster_encoder(encoder)
+    fused.body = nn.Sequential(*[MaxPool2x2() if _is_plain_2x2_pool(m) else m for m in fused.body])
+    return fused.eval()
+
+
 def fuse_conv_encoder(encoder: nn.Module) -> nn.Module:
     """The fused copy of a trained CNN encoder (1-D, raster or both); any other encoder as it is."""
     if encoder.training:
@@ -118,10 +163,10 @@ def fuse_conv_encoder(encoder: nn.Module) -> nn.Module:
     if isinstance(encoder, ConvEncoder):
         return FusedConvEncoder(encoder)
     if isinstance(encoder, RasterEncoder):
-        return fuse_raster_encoder(encoder)
+        return fast_raster_encoder(encoder)
     if isinstance(encoder, HybridEncoder):
-        fused = copy.deepcopy(encoder).eval()
+        fused = copy.deepcopy(encoder).eval()  # HybridEncoder's own forward, fused branches
         fused.sequence = FusedConvEncoder(encoder.sequence)  # type: ignore[assignment]
-        fused.raster = fuse_raster_encoder(encoder.raster)
+        fused.raster = fast_raster_encoder(encoder.raster)
         return fused
     return encoder

@@ -15,6 +15,7 @@ This module reads checkpoints through :mod:`scoring.model_io`; it never imports 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,9 +25,21 @@ import torch
 from scoring.encoding import encode_stored
 from scoring.fused import fuse_conv_encoder
 from scoring.gacl import ScorerModel
-from scoring.model_io import TrainConfig, load_checkpoint, pick_device
+from scoring.model_io import ThreadChooser, TrainConfig, cpu_cores, load_checkpoint, pick_device, use_threads
 
-__all__ = ["Batch", "Outputs", "ScoreResult", "ScoringHandler", "pick_device"]
+__all__ = [
+    "Batch",
+    "Outputs",
+    "ScoreResult",
+    "ScoringHandler",
+    "pick_device",
+]
+
+#: Sketches per forward call inside :meth:`ScoringHandler.infer` (a batch is cut into slices of
+#: this size, each trimmed to its own longest sketch). Measured on CPU (bench/bench_scoring_fast.py,
+#: bench/RESULTS.md): the hybrid's 32×32 feature maps of 128 sketches stay in cache; at 512 the
+#: raster branch ran at about 0.4 of its speed at 64–128.
+FORWARD_BATCH_SIZE = 128
 
 
 @dataclass(frozen=True)
@@ -64,7 +77,19 @@ class ScoringHandler:
         class_names: list[str],
         device: torch.device,
         fused: bool = True,
+        forward_batch_size: int = FORWARD_BATCH_SIZE,
+        threads: int | str | None = None,
     ):
+        """``threads``: CPU threads of :meth:`infer` on CPU (``"auto"``: measured, per slice, by a
+        :class:`scoring.model_io.ThreadChooser`; ``None``: leave torch's setting alone). ``forward_batch_size``: sketches per
+        forward call inside :meth:`infer`."""
+        if forward_batch_size < 1:
+            raise ValueError("forward_batch_size must be >= 1")
+        if not (threads is None or threads == "auto" or (isinstance(threads, int) and threads >= 1)):
+            raise ValueError(f"threads must be None, 'auto' or a positive integer, not {threads!r}")
+        self.forward_batch_size = forward_batch_size
+        self.threads = threads
+        self.thread_chooser = ThreadChooser(cpu_cores()) if threads == "auto" else None
         model = model.to(device).eval()
         if fused:  # BatchNorm folded into the CNN's layers: same outputs, faster (scoring.fused)
             model = ScorerModel(fuse_conv_encoder(model.encoder), model.head).to(device).eval()
@@ -74,11 +99,13 @@ class ScoringHandler:
         self.device = device
 
     @classmethod
-    def from_bytes(cls, data: bytes, device: str = "auto") -> ScoringHandler:
+    def from_bytes(
+        cls, data: bytes, device: str = "auto", threads: int | str | None = None
+    ) -> ScoringHandler:
         """Load a checkpoint made by :func:`scoring.model_io.checkpoint_bytes`."""
         target = pick_device(device)
         model, config, class_names = load_checkpoint(data, target)
-        return cls(model, config, class_names, target)
+        return cls(model, config, class_names, target, threads=threads)
 
     @property
     def n_classes(self) -> int:
@@ -105,9 +132,26 @@ class ScoringHandler:
         )
 
     def infer(self, batch: Batch) -> Outputs:
-        """Forward pass under ``torch.inference_mode()``."""
+        """Forward pass under ``torch.inference_mode()``, in slices of ``forward_batch_size``
+        sketches on CPU, each trimmed to its own longest sketch (outputs depend on real points only);
+        on CPU with ``threads`` set, each slice's thread count is chosen first."""
+        cpu = self.device.type == "cpu"
+        step = self.forward_batch_size if cpu else len(batch.lengths)
+        parts = []
         with torch.inference_mode():
-            logits, q, cos = self.model(batch.x, batch.lengths)
+            for start in range(0, len(batch.lengths), step):
+                lengths = batch.lengths[start : start + step]
+                x = batch.x[start : start + step, : int(lengths.max())]
+                if not cpu or self.threads is None:
+                    parts.append(self.model(x, lengths))
+                    continue
+                threads = self.thread_chooser.choose() if self.thread_chooser else int(self.threads)
+                use_threads(threads)
+                started = time.perf_counter()
+                parts.append(self.model(x, lengths))
+                if self.thread_chooser is not None:
+                    self.thread_chooser.record(threads, len(lengths), time.perf_counter() - started)
+            logits, q, cos = (torch.cat(p) if len(parts) > 1 else p[0] for p in zip(*parts, strict=True))
         return Outputs(q, cos, logits.argmax(1))
 
     def postprocess(self, outputs: Outputs, class_indices: Sequence[int] | None = None) -> list[ScoreResult]:

@@ -10,6 +10,7 @@ working range, ``max_len``.
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -38,7 +39,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0
     device: str = "cpu"  # "auto" = cuda, then mps, then cpu
-    num_threads: int | None = None
+    num_threads: int | None = None  # CPU threads; None = measured per step (ThreadChooser)
     s: float = S_DEFAULT
     lambda_g: float = LAMBDA_G_DEFAULT
     l_a: float = L_A
@@ -78,6 +79,82 @@ def pick_device(preferred: str = "auto") -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class ThreadChooser:
+    """Chooses torch's CPU thread count by measurement: the faster of 1 and all ``cores`` per unit
+    of work (a sketch, a training step), as measured on the work itself.
+
+    Why (issue 10 part 4, bench/RESULTS.md): on a shared machine a multi-threaded op waits at every
+    layer for whichever thread the scheduler parked, so with the cores busy two threads ran the
+    hybrid's forward pass at 0.3–0.5 of one thread's speed and a training step 5–20× slower, while
+    on free cores two threads were 1.6–2× faster. The load average could not tell the two apart (it
+    lags and counts this process), so the chooser times both:
+
+    - ``choose()`` returns each candidate once, then the one with the lower cost per unit;
+    - the current choice's cost is a moving average (``alpha``); the other one is re-probed after
+      ``interval`` calls, and its cost is that fresh probe. A probe that loses doubles the interval
+      (up to ``max_interval``), so a choice 20× slower is rarely paid for; one that wins becomes the
+      choice and the interval starts over; a call that costs twice the current average re-probes next.
+
+    Pure: no torch call; :func:`use_threads` applies a choice.
+    """
+
+    def __init__(
+        self, cores: int, min_interval: int = 4, max_interval: int = 256, alpha: float = 0.3
+    ) -> None:
+        if cores < 1:
+            raise ValueError("cores must be >= 1")
+        if not 1 <= min_interval <= max_interval or not 0 < alpha <= 1:
+            raise ValueError("need 1 <= min_interval <= max_interval and 0 < alpha <= 1")
+        self.candidates = (cores, 1) if cores > 1 else (1,)
+        self.cost: dict[int, float | None] = dict.fromkeys(self.candidates)
+        self.min_interval, self.max_interval, self.alpha = min_interval, max_interval, alpha
+        self.interval = min_interval
+        self.since_probe = 0
+
+    @property
+    def best(self) -> int:
+        known = {c: v for c, v in self.cost.items() if v is not None}
+        return min(known, key=lambda c: known[c]) if known else self.candidates[0]
+
+    def choose(self) -> int:
+        for candidate, cost in self.cost.items():
+            if cost is None:
+                return candidate
+        if len(self.candidates) == 1:
+            return self.candidates[0]
+        if self.since_probe >= self.interval:
+            self.since_probe = 0
+            return next(c for c in self.candidates if c != self.best)
+        self.since_probe += 1
+        return self.best
+
+    def record(self, threads: int, units: float, seconds: float) -> None:
+        if threads not in self.cost or units <= 0:
+            return
+        per_unit = max(seconds, 0.0) / units
+        before, best = self.cost[threads], self.best
+        if before is None or threads != best:  # first measurement or a probe: fresh information
+            self.cost[threads] = per_unit
+            if before is not None:  # a probe
+                won = self.best == threads
+                self.interval = self.min_interval if won else min(2 * self.interval, self.max_interval)
+            return
+        self.cost[threads] = (1 - self.alpha) * before + self.alpha * per_unit
+        if per_unit > 2 * before and self.best == threads:  # sharply slower, still ahead: probe next
+            self.since_probe = self.interval
+
+
+def use_threads(threads: int) -> None:
+    """Set torch's intra-op CPU threads (no call when unchanged)."""
+    if threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
 
 
 def build_model(config: TrainConfig, n_classes: int) -> ScorerModel:

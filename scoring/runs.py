@@ -4,15 +4,19 @@
 checkpoint bytes and sha256, categories) before it writes the run and queues
 one ``score_batch`` task per ``task_batch_size`` sketches on the ``gpu`` queue.
 ``do_score_batch`` is what each task runs: load the checkpoint once per process
-→ preprocess → infer → upsert ``SketchScore`` → recount the run's progress.
+→ preprocess → infer → upsert ``SketchScore`` → recount the run's progress; the database
+work of one chunk overlaps the forward pass of the next (``do_score_and_store``).
 Re-running a batch (a redelivered task) rewrites the same rows and recounts,
 so ``done`` stays exact.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,9 +36,15 @@ from sketches.models import Category, Sketch
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TASK_BATCH_SIZE = 512
-#: Sketches per forward pass inside one task.
-INFER_BATCH_SIZE = 512
+#: Sketches per task. 2,048 since issue 10 part 4 (was 512): each task has a fixed cost (the message,
+#: run and row queries, the first chunk's read and the last one's write, the recount) that 512-sketch
+#: tasks paid four times as often; a real worker reached 0.83 of the raw forward pass at 2,000 per task
+#: against 0.74 at 512 (bench/RESULTS.md). Still 13 tasks for the 26,100 shared sketches.
+DEFAULT_TASK_BATCH_SIZE = 2048
+#: Sketches read, scored and written per step of a task (``do_score_and_store``): small enough
+#: that reading the next chunk and writing the previous one overlap most of a task's forward
+#: passes, large enough that a query's fixed cost stays small (bench/RESULTS.md, issue 10).
+INFER_BATCH_SIZE = 128
 MAX_ERRORS_KEPT = 50
 UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING)
 
@@ -152,11 +162,10 @@ def do_score_batch(run_id: int, sketch_ids: Sequence[int]) -> int:
     )
     if rows:
         try:
-            scored = do_score_rows(handler, rows)
+            do_score_and_store(handler, run, rows)
         except ValueError as exc:
             _do_record_failure(run_id, f"sketches {sketch_ids[0]}…{sketch_ids[-1]}: {exc}", fail=True)
             return 0
-        do_upsert_scores(run, scored)
     do_refresh_run_progress(run_id)
     return len(rows)
 
@@ -172,23 +181,44 @@ class ScoredRows:
     correct: np.ndarray
 
 
-def do_score_rows(handler: ScoringHandler, rows: list[tuple[int, str]]) -> ScoredRows:
-    """``(sketch id, category slug)`` rows → the handler's ``preprocess`` (here: stored encoder input,
-    :mod:`scoring.stored_input`) → ``infer`` → ``postprocess``, in forward passes of INFER_BATCH_SIZE."""
-    index = {slug: i for i, slug in enumerate(handler.class_names)}
-    unknown = sorted({slug for _, slug in rows if slug not in index})
-    if unknown:
-        raise ValueError(f"the checkpoint has no class for {', '.join(unknown)}")
-    category_ids = dict(Category.objects.filter(slug__in=handler.class_names).values_list("slug", "pk"))
-    class_category = [category_ids.get(slug) for slug in handler.class_names]
-    ids = np.asarray([pk for pk, _ in rows], dtype=np.int64)
-    targets = [index[slug] for _, slug in rows]
-    X, lengths = stored_input.do_encode_or_read(ids.tolist(), handler.config.max_len)
-    results = []
-    for start in range(0, len(rows), INFER_BATCH_SIZE):
-        stop = start + INFER_BATCH_SIZE
-        batch = handler.batch_of(X[start:stop], lengths[start:stop])
-        results += handler.postprocess(handler.infer(batch), targets[start:stop])
+@functools.cache
+def _forward_thread() -> ThreadPoolExecutor:
+    """The process's compute thread for forward passes (created at first use, after any fork)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sketchq-forward")
+
+
+if hasattr(os, "register_at_fork"):  # a forked child must not inherit a pool whose thread did not fork
+    os.register_at_fork(after_in_child=_forward_thread.cache_clear)
+
+
+def overlap_db_and_forward() -> bool:
+    """``SKETCHQ_SCORING_OVERLAP`` (default on): run forward passes on the compute thread while this
+    thread reads and writes the database; off, everything runs in turn on this thread."""
+    return bool(getattr(settings, "SKETCHQ_SCORING_OVERLAP", True))
+
+
+class _SameThread:
+    """``submit`` that runs at once on the calling thread (the serial path)."""
+
+    def submit(self, fn, /, *args) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+def score_arrays(
+    handler: ScoringHandler,
+    ids: np.ndarray,
+    X: np.ndarray,
+    lengths: np.ndarray,
+    targets: list[int],
+    class_category: list[int | None],
+) -> ScoredRows:
+    """Pure: stored encoder input of some sketches → ``batch_of`` → ``infer`` → ``postprocess`` → arrays."""
+    results = handler.postprocess(handler.infer(handler.batch_of(X, lengths)), targets)
     return ScoredRows(
         ids,
         np.asarray([r.q for r in results], dtype=np.float64),
@@ -196,6 +226,35 @@ def do_score_rows(handler: ScoringHandler, rows: list[tuple[int, str]]) -> Score
         [class_category[r.predicted_class_index] for r in results],
         np.asarray([r.correct for r in results], dtype=bool),
     )
+
+
+def do_score_and_store(handler: ScoringHandler, run: ScoringRun, rows: list[tuple[int, str]]) -> None:
+    """Score ``(sketch id, category slug)`` rows and upsert their scores, ``INFER_BATCH_SIZE`` at a time.
+
+    While chunk k's forward pass runs on the compute thread (torch releases the GIL), this thread,
+    which owns the database connection, writes chunk k − 1's scores and reads chunk k + 1's stored
+    encoder input (:mod:`scoring.stored_input`), so most database time hides behind the network.
+    One transaction: a chunk that fails (``ValueError``) leaves nothing written."""
+    index = {slug: i for i, slug in enumerate(handler.class_names)}
+    unknown = sorted({slug for _, slug in rows if slug not in index})
+    if unknown:
+        raise ValueError(f"the checkpoint has no class for {', '.join(unknown)}")
+    category_ids = dict(Category.objects.filter(slug__in=handler.class_names).values_list("slug", "pk"))
+    class_category = [category_ids.get(slug) for slug in handler.class_names]
+    forward = _forward_thread() if overlap_db_and_forward() else _SameThread()
+    pending: Future[ScoredRows] | None = None
+    with transaction.atomic():
+        for start in range(0, len(rows), INFER_BATCH_SIZE):
+            chunk = rows[start : start + INFER_BATCH_SIZE]
+            ids = np.asarray([pk for pk, _ in chunk], dtype=np.int64)
+            X, lengths = stored_input.do_encode_or_read(ids.tolist(), handler.config.max_len)
+            targets = [index[slug] for _, slug in chunk]
+            future = forward.submit(score_arrays, handler, ids, X, lengths, targets, class_category)
+            if pending is not None:
+                do_upsert_scores(run, pending.result())
+            pending = future
+        if pending is not None:
+            do_upsert_scores(run, pending.result())
 
 
 def do_upsert_scores(run: ScoringRun, scored: ScoredRows) -> None:

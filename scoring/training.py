@@ -20,11 +20,14 @@ from scipy.stats import spearmanr
 from scoring.gacl import ScorerModel, cut_points_for_epoch
 from scoring.model_io import (  # re-exported: callers of the trainer keep one import
     CHECKPOINT_FORMAT,
+    ThreadChooser,
     TrainConfig,
     build_model,
     checkpoint_bytes,
+    cpu_cores,
     load_checkpoint,
     pick_device,
+    use_threads,
 )
 
 __all__ = [
@@ -194,7 +197,10 @@ def train(
     """Train ``config`` on the arrays; evaluate on the held-out arrays.
 
     Adam (lr ``config.lr``) with cosine annealing over all steps; seeded
-    (torch + numpy). ``progress`` gets a dict after every epoch. Raises
+    (torch + numpy). ``progress`` gets a dict after every epoch (with the mean CPU threads its
+    steps ran on: ``config.num_threads``, or when None on CPU 1 or all cores, whichever a
+    :class:`scoring.model_io.ThreadChooser` measures faster per step, so two runs agree up to
+    float rounding unless ``num_threads`` is pinned). Raises
     :class:`TrainingCollapsed` instead of returning a useless scorer.
     """
     class_names = list(config.class_names) or [
@@ -205,8 +211,6 @@ def train(
     y_train, y_test = np.asarray(y_train, np.int64), np.asarray(y_test, np.int64)
     _check_inputs(X_train, len_train, y_train, n_classes, "train")
     _check_inputs(X_test, len_test, y_test, n_classes, "test")
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
     rng = _seed_everything(config.seed)
     device = pick_device(config.device)
     model = build_model(config, n_classes).to(device)
@@ -221,8 +225,10 @@ def train(
 
     history: list[dict[str, float]] = []
     started = time.perf_counter()
+    chooser = ThreadChooser(cpu_cores()) if not config.num_threads and device.type == "cpu" else None
     for epoch in range(config.epochs):
         model.train()
+        thread_steps: list[int] = []
         warm = epoch < config.warmup_epochs and config.variant != "softmax"
         gacl_epoch = epoch - config.warmup_epochs
         n_cut = None
@@ -232,6 +238,9 @@ def train(
         total_loss, correct, seen = 0.0, 0, 0
         for start in range(0, len(order), config.batch_size):
             idx = order[start : start + config.batch_size]
+            threads = chooser.choose() if chooser else config.num_threads or torch.get_num_threads()
+            use_threads(threads)
+            step_started = time.perf_counter()
             xb, lb, yb = X_all[idx].to(device), L_all[idx].to(device), Y_all[idx].to(device)
             if warm:  # normalised softmax (Eq. 4) + G: learn classes before margins
                 logits, q, cos = model(xb, lb)
@@ -242,6 +251,9 @@ def train(
             loss.backward()
             optimiser.step()
             scheduler.step()
+            if chooser is not None:
+                chooser.record(threads, 1, time.perf_counter() - step_started)
+            thread_steps.append(threads)
             total_loss += float(loss.detach()) * len(idx)
             correct += (
                 int((cos.detach().argmax(1) == yb).sum())
@@ -257,6 +269,7 @@ def train(
             "train_accuracy": correct / seen,
             "cut_points": float(n_cut or 0),
             "seconds": time.perf_counter() - started,
+            "threads": float(np.mean(thread_steps)),  # mean CPU threads over the epoch's steps
         }
         history.append(record)
         if progress is not None:

@@ -217,3 +217,48 @@ def test_a_cancelled_run_does_nothing_more(scorer, django_capture_on_commit_call
     assert run.status == JobStatus.FAILED and run.errors == ["cancelled by researcher"]
     assert not SketchScore.objects.exists()
     assert not do_cancel_run(run)  # already finished
+
+
+def test_a_task_scores_in_overlapped_chunks_with_the_scores_of_one_forward_pass(
+    scorer, sketches, monkeypatch
+):
+    """``do_score_and_store`` reads, scores and writes ``INFER_BATCH_SIZE`` sketches at a time (the
+    forward pass on a compute thread); chunking changes no score and the upsert covers every chunk."""
+    import numpy as np
+
+    from scoring import runs, stored_input
+
+    monkeypatch.setattr(runs, "INFER_BATCH_SIZE", 50)  # 240 sketches: 5 chunks, the last one short
+    run = ScoringRun.objects.create(scorer=scorer, total=240, task_batch_size=240)
+    run.categories.set({s.category for s in sketches})
+    ids = sorted(s.pk for s in sketches)
+    assert do_score_batch(run.pk, ids) == 240
+    run.refresh_from_db()
+    assert run.status == JobStatus.DONE and run.done == 240
+    handler = ScoringHandler.from_bytes(scorer.checkpoint.read(), device="cpu")
+    X, lengths = stored_input.do_encode_or_read(ids, handler.config.max_len)
+    expected = handler.infer(handler.batch_of(X, lengths)).q.numpy()
+    stored = dict(SketchScore.objects.filter(run=run).values_list("sketch_id", "q"))
+    np.testing.assert_allclose([stored[pk] for pk in ids], expected, rtol=1e-5)
+
+
+def test_a_chunk_that_fails_mid_task_leaves_none_of_the_tasks_scores_written(scorer, sketches, monkeypatch):
+    from scoring import runs, stored_input
+
+    real = stored_input.do_encode_or_read
+    calls = []
+
+    def fail_on_third_chunk(ids, max_len):
+        calls.append(len(ids))
+        if len(calls) == 3:
+            raise ValueError("sketch 123 has no points")
+        return real(ids, max_len)
+
+    monkeypatch.setattr(runs, "INFER_BATCH_SIZE", 50)
+    monkeypatch.setattr(runs.stored_input, "do_encode_or_read", fail_on_third_chunk)
+    run = ScoringRun.objects.create(scorer=scorer, total=240, task_batch_size=240)
+    run.categories.set({s.category for s in sketches})
+    assert do_score_batch(run.pk, sorted(s.pk for s in sketches)) == 0
+    run.refresh_from_db()
+    assert run.status == JobStatus.FAILED and "has no points" in run.errors[-1]
+    assert calls == [50, 50, 50] and not SketchScore.objects.filter(run=run).exists()

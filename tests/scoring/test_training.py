@@ -90,6 +90,33 @@ def test_training_is_reproducible_with_the_same_seed(arrays, trained):
     np.testing.assert_allclose(again.outputs.q, trained.outputs.q, rtol=1e-5)
 
 
+def test_each_epoch_records_its_cpu_threads_pinned_or_measured_per_step(arrays, trained, monkeypatch):
+    from scoring import training
+
+    assert [h["threads"] for h in trained.history] == [2.0] * 6  # num_threads pins them
+
+    class Alternating:  # stands in for the measured choice: 2, 1, 2, 1, … threads
+        def __init__(self, cores):
+            self.calls = 0
+
+        def choose(self):
+            self.calls += 1
+            return 2 if self.calls % 2 else 1
+
+        def record(self, threads, units, seconds):
+            assert threads in (1, 2) and units == 1 and seconds > 0
+
+    monkeypatch.setattr(training, "ThreadChooser", Alternating)
+    before = torch.get_num_threads()
+    try:
+        result = _train(
+            arrays, epochs=2, num_threads=None, collapse_fraction=1.01, min_accuracy_over_chance=0.0
+        )
+        assert all(1.4 <= h["threads"] <= 1.6 for h in result.history)  # chosen again before every step
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_the_softmax_baseline_trains_too(arrays):
     result = _train(arrays, variant="softmax")
     assert result.metrics.accuracy > 0.6
