@@ -333,6 +333,11 @@ LOGGING = {
 
 # Device for scoring workers: auto (cuda, then mps, then cpu), cpu, cuda or mps.
 SKETCHQ_SCORING_DEVICE = os.environ.get("SKETCHQ_SCORING_DEVICE", "auto")
+# CPU threads of a worker's forward pass: auto (measured: one thread vs all cores, re-checked now
+# and then) or a positive integer (scoring/README.md).
+SKETCHQ_SCORING_THREADS = os.environ.get("SKETCHQ_SCORING_THREADS", "auto")
+# Scoring tasks read and write the next chunk of sketches while the forward pass runs on another thread.
+SKETCHQ_SCORING_OVERLAP = env_bool("SKETCHQ_SCORING_OVERLAP", True)
 # Scorer sanity report: at moderate severity q must fall for at least this share of held-out
 # sketches in every degradation family (scoring/README.md), or a live launch needs an override.
 try:
