@@ -22,17 +22,21 @@ per-process cache (``annotation.pictures``); only sketches not in it cost one mo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from functools import cache
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import InterfaceError, OperationalError, connection, models
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
 from annotation.models import Answer, Participant, Trial
 from sketches.models import Category, Sketch
 from studies.models import GoldPair, Study
+
+T = TypeVar("T")
 
 #: What answering (and the screen that follows it) reads of the study; the rest is deferred.
 STUDY_FIELDS = {
@@ -146,6 +150,33 @@ def _prepared_cursor_class():
     return PreparedCursor
 
 
+def on_live_connection(transaction: Callable[[], T]) -> T:
+    """Run ``transaction`` (one whole transaction that is safe to run twice) without Django's
+    per-request health check, a ``SELECT 1`` round trip before the first statement
+    (``CONN_HEALTH_CHECKS``). Instead, when the transaction fails because the connection is
+    gone (PostgreSQL restarted, a backend killed, a network cut), Django has closed it, and
+    ``transaction`` runs once more on a fresh connection. Any other error is raised as it is.
+
+    Safe for the answer because an answer is idempotent per trial token: if the first run had
+    committed before the connection broke (a lost COMMIT reply), the second finds the answer
+    stored and replays it. Inside an outer transaction nothing can be retried: the health check
+    then stays as configured."""
+    if connection.in_atomic_block:
+        return transaction()
+    connection.health_check_done = True  # reset by Django at the next request
+    connection.ensure_connection()  # no round trip when connected
+    used = connection.connection
+    try:
+        return transaction()
+    except (OperationalError, InterfaceError):
+        # Django replaces a connection whose rollback failed; one it kept must pass is_usable.
+        if connection.connection is used:
+            if connection.is_usable():
+                raise  # the statement failed, not the link
+            connection.close()
+        return transaction()
+
+
 @contextmanager
 def prepared_cursor():
     """A Django cursor (queries logged and counted as usual) whose statements PostgreSQL plans once
@@ -154,7 +185,7 @@ def prepared_cursor():
         with connection.cursor() as cursor:
             yield cursor
         return
-    connection.close_if_health_check_failed()
+    connection.close_if_health_check_failed()  # a no-op inside on_live_connection
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:  # Django's default, which turns even prepare=True off
