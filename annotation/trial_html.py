@@ -16,6 +16,7 @@ difference" offered or not, a notice, text with markup characters) and requires 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 
@@ -47,7 +48,11 @@ _NONE = '<button type="submit" name="choice" value="none" class="none">No visibl
 
 
 def _text(value) -> str:
-    """What ``{{ value }}`` writes under autoescape."""
+    """What ``{{ value }}`` writes under autoescape. Whole numbers are localized as the template
+    does only when asked for (``USE_THOUSAND_SEPARATOR``); otherwise their digits, at a fraction
+    of ``localize``'s cost."""
+    if type(value) is int and not settings.USE_THOUSAND_SEPARATOR:
+        return str(value)
     return conditional_escape(localize(value))
 
 

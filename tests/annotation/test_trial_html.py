@@ -52,6 +52,13 @@ def test_the_fragment_is_exactly_what_the_templates_render(change):
     assert "<script>" not in fragment
 
 
+def test_numbers_follow_the_thousand_separator_setting_as_the_templates_do(settings):
+    settings.USE_THOUSAND_SEPARATOR = True
+    context = trial_step_context(make_running_study("fragment-numbers")) | {"done": 1234, "total": 100000}
+    assert pair_trial_fragment(context) == templated(context)
+    assert 'max="100,000"' in templated(context)
+
+
 @pytest.mark.parametrize(
     "change",
     [
