@@ -261,13 +261,13 @@ def trial_and_next_rows(participant_id: int, token: str, next_position: int) -> 
 
 
 @cache
-def _answer_fields(vendor: str):
-    return [f for f in Answer._meta.concrete_fields if not f.primary_key]
+def _answer_fields(vendor: str) -> tuple:
+    return tuple(f for f in Answer._meta.concrete_fields if not f.primary_key)
 
 
 @cache
-def _participant_fields(names: tuple[str, ...]):
-    return [Participant._meta.get_field(name) for name in names]
+def _participant_fields(names: tuple[str, ...]) -> tuple:
+    return tuple(Participant._meta.get_field(name) for name in names)
 
 
 #: Fields whose value goes to the database as it is on the instance (every parameter is then sent
@@ -295,6 +295,25 @@ def _saved_value(field, instance, adding: bool):
     return field.get_db_prep_save(field.pre_save(instance, adding), connection)
 
 
+@cache
+def _savers(fields: tuple, adding: bool) -> tuple:
+    """Per field, ``_saved_value``'s choice made once: (attname, None) for a plain field, whose value
+    goes as it is, else (attname, the field) for the ORM's ``pre_save`` and ``get_db_prep_save``."""
+    return tuple((f.attname, None if _is_plain(f, adding) else f) for f in fields)
+
+
+def _saved_texts(instance, fields: tuple, adding: bool) -> list:
+    """``_as_text(_saved_value(field, instance, adding))`` for each field, in order."""
+    values = []
+    for attname, field in _savers(fields, adding):
+        if field is None:
+            value = getattr(instance, attname)
+        else:
+            value = field.get_db_prep_save(field.pre_save(instance, adding), connection)
+        values.append(_as_text(value))
+    return values
+
+
 def _cast(field) -> str:
     return f"%s::{field.db_type(connection)}"
 
@@ -304,6 +323,8 @@ def _as_text(value):
     a prepared statement on its parameter types, and NULL, True or a float would each make a new one."""
     if value is None or isinstance(value, str):
         return value
+    if type(value) is int:  # the most common after text (bool, a subclass, is below)
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if hasattr(value, "isoformat"):
@@ -334,11 +355,11 @@ def store_answer(answer: Answer, participant: Participant, update_fields: list[s
         answer.save(force_insert=True)
         participant.save(update_fields=update_fields)
         return
-    params = [_saved_value(f, answer, True) for f in _answer_fields(connection.vendor)]
-    params += [_saved_value(f, participant, False) for f in _participant_fields(tuple(update_fields))]
-    params.append(participant.pk)
+    params = _saved_texts(answer, _answer_fields(connection.vendor), True)
+    params += _saved_texts(participant, _participant_fields(tuple(update_fields)), False)
+    params.append(_as_text(participant.pk))
     with prepared_cursor() as cursor:
-        cursor.execute(_store_sql(connection.vendor, tuple(update_fields)), [_as_text(p) for p in params])
+        cursor.execute(_store_sql(connection.vendor, tuple(update_fields)), params)
         answer.pk = cursor.fetchone()[0]
     answer._state.adding, answer._state.db = False, connection.alias
 

@@ -97,6 +97,8 @@ def test_the_answer_statement_sends_what_the_orm_would_save_and_loads_what_the_o
             if not (adding and getattr(field, "auto_now_add", False)):  # pre_save stamps "now" each call
                 orm = field.get_db_prep_save(field.pre_save(instance, adding), connection)
                 assert hot_queries._saved_value(field, instance, adding) == orm, field.name
+                [sent] = hot_queries._saved_texts(instance, (field,), adding)
+                assert sent == hot_queries._as_text(orm), field.name
     locked = hot_queries.lock_participant(participant.pk, study.slug)
     fresh = Participant.objects.select_related("study").get(pk=participant.pk)
     for field in Participant._meta.concrete_fields:
