@@ -18,6 +18,9 @@ participant row locked with its study, the trial with the one after the current 
 the INSERT of the answer together with the UPDATE of the participant (one statement on
 PostgreSQL, through a data-modifying ``WITH``). The next screen's pictures come from a
 per-process cache (``annotation.pictures``); only sketches not in it cost one more statement.
+The answer's transaction runs through :func:`on_live_connection`: no per-request health check
+(``SELECT 1``), one retry on a fresh connection when the old one is dead. So an answer is five
+round trips: BEGIN, the three statements, COMMIT.
 """
 
 from __future__ import annotations
