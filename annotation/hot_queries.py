@@ -157,8 +157,9 @@ def on_live_connection(transaction: Callable[[], T]) -> T:
     """Run ``transaction`` (one whole transaction that is safe to run twice) without Django's
     per-request health check, a ``SELECT 1`` round trip before the first statement
     (``CONN_HEALTH_CHECKS``). Instead, when the transaction fails because the connection is
-    gone (PostgreSQL restarted, a backend killed, a network cut), Django has closed it, and
-    ``transaction`` runs once more on a fresh connection. Any other error is raised as it is.
+    gone (PostgreSQL restarted, a backend killed, a network cut: Django has replaced it after
+    its rollback failed, or it fails Django's ``is_usable``, asked only then), ``transaction``
+    runs once more on a fresh connection. Any other error is raised as it is.
 
     Safe for the answer because an answer is idempotent per trial token: if the first run had
     committed before the connection broke (a lost COMMIT reply), the second finds the answer
