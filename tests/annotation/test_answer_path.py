@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from annotation import pictures
 from annotation.models import Answer
+from tests import services
 from tests.annotation.factories import at_trials, main_trials, make_running_study
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +75,7 @@ def test_the_task_page_reads_no_session_either():
     assert "sessionid" not in client.cookies
 
 
+@services.requires_postgres()  # store_answer uses the ORM itself elsewhere
 def test_the_answer_statement_sends_what_the_orm_would_save_and_loads_what_the_orm_would_load():
     """``hot_queries`` skips ``get_db_prep_save`` for plain fields and ``Model.__init__`` when
     loading rows: both must give the ORM's own values, field by field."""
