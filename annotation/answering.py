@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation import trial_types
-from annotation.hot_queries import lock_participant, store_answer, trial_and_next_rows
+from annotation.hot_queries import lock_participant, on_live_connection, store_answer, trial_and_next_rows
 from annotation.models import (
     Answer,
     Participant,
@@ -126,6 +126,20 @@ def do_submit_answer(
     received = now or timezone.now()
     token, choice = str(token or "")[:64], str(choice or "")[:16]
     pk = participant if isinstance(participant, int) else participant.pk
+    return on_live_connection(
+        lambda: _submit(pk, token, choice, client_ms, study_slug, received, telemetry or Telemetry())
+    )
+
+
+def _submit(
+    pk: int,
+    token: str,
+    choice: str,
+    client_ms,
+    study_slug: str | None,
+    received: datetime,
+    telemetry: Telemetry,
+) -> SubmitResult:
     with transaction.atomic():
         locked = lock_participant(pk, study_slug)  # the study row is read, not locked
         study = locked.study
@@ -146,7 +160,7 @@ def do_submit_answer(
             client_response_ms=clean_client_ms(client_ms),
             created_at=received,
             **_checks(trial, choice),
-            **(telemetry or Telemetry()).answer_fields(),
+            **telemetry.answer_fields(),
         )
         blocked_now, completed_now = _advance(locked, study, trial, answer, received)
         # Straight on to the next trial: its server clock starts now, in this transaction.

@@ -18,21 +18,28 @@ participant row locked with its study, the trial with the one after the current 
 the INSERT of the answer together with the UPDATE of the participant (one statement on
 PostgreSQL, through a data-modifying ``WITH``). The next screen's pictures come from a
 per-process cache (``annotation.pictures``); only sketches not in it cost one more statement.
+The answer's transaction runs through :func:`on_live_connection`: no per-request health check
+(``SELECT 1``), one retry on a fresh connection when the old one is dead. So an answer is five
+round trips: BEGIN, the three statements, COMMIT.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from functools import cache
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import InterfaceError, OperationalError, connection, models
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
 from annotation.models import Answer, Participant, Trial
 from sketches.models import Category, Sketch
 from studies.models import GoldPair, Study
+
+T = TypeVar("T")
 
 #: What answering (and the screen that follows it) reads of the study; the rest is deferred.
 STUDY_FIELDS = {
@@ -146,6 +153,34 @@ def _prepared_cursor_class():
     return PreparedCursor
 
 
+def on_live_connection(transaction: Callable[[], T]) -> T:
+    """Run ``transaction`` (one whole transaction that is safe to run twice) without Django's
+    per-request health check, a ``SELECT 1`` round trip before the first statement
+    (``CONN_HEALTH_CHECKS``). Instead, when the transaction fails because the connection is
+    gone (PostgreSQL restarted, a backend killed, a network cut: Django has replaced it after
+    its rollback failed, or it fails Django's ``is_usable``, asked only then), ``transaction``
+    runs once more on a fresh connection. Any other error is raised as it is.
+
+    Safe for the answer because an answer is idempotent per trial token: if the first run had
+    committed before the connection broke (a lost COMMIT reply), the second finds the answer
+    stored and replays it. Inside an outer transaction nothing can be retried: the health check
+    then stays as configured."""
+    if connection.in_atomic_block:
+        return transaction()
+    connection.health_check_done = True  # reset by Django at the next request
+    connection.ensure_connection()  # no round trip when connected
+    used = connection.connection
+    try:
+        return transaction()
+    except (OperationalError, InterfaceError):
+        # Django replaces a connection whose rollback failed; one it kept must pass is_usable.
+        if connection.connection is used:
+            if connection.is_usable():
+                raise  # the statement failed, not the link
+            connection.close()
+        return transaction()
+
+
 @contextmanager
 def prepared_cursor():
     """A Django cursor (queries logged and counted as usual) whose statements PostgreSQL plans once
@@ -154,7 +189,7 @@ def prepared_cursor():
         with connection.cursor() as cursor:
             yield cursor
         return
-    connection.close_if_health_check_failed()
+    connection.close_if_health_check_failed()  # a no-op inside on_live_connection
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:  # Django's default, which turns even prepare=True off
@@ -230,13 +265,13 @@ def trial_and_next_rows(participant_id: int, token: str, next_position: int) -> 
 
 
 @cache
-def _answer_fields(vendor: str):
-    return [f for f in Answer._meta.concrete_fields if not f.primary_key]
+def _answer_fields(vendor: str) -> tuple:
+    return tuple(f for f in Answer._meta.concrete_fields if not f.primary_key)
 
 
 @cache
-def _participant_fields(names: tuple[str, ...]):
-    return [Participant._meta.get_field(name) for name in names]
+def _participant_fields(names: tuple[str, ...]) -> tuple:
+    return tuple(Participant._meta.get_field(name) for name in names)
 
 
 #: Fields whose value goes to the database as it is on the instance (every parameter is then sent
@@ -264,6 +299,25 @@ def _saved_value(field, instance, adding: bool):
     return field.get_db_prep_save(field.pre_save(instance, adding), connection)
 
 
+@cache
+def _savers(fields: tuple, adding: bool) -> tuple:
+    """Per field, ``_saved_value``'s choice made once: (attname, None) for a plain field, whose value
+    goes as it is, else (attname, the field) for the ORM's ``pre_save`` and ``get_db_prep_save``."""
+    return tuple((f.attname, None if _is_plain(f, adding) else f) for f in fields)
+
+
+def _saved_texts(instance, fields: tuple, adding: bool) -> list:
+    """``_as_text(_saved_value(field, instance, adding))`` for each field, in order."""
+    values = []
+    for attname, field in _savers(fields, adding):
+        if field is None:
+            value = getattr(instance, attname)
+        else:
+            value = field.get_db_prep_save(field.pre_save(instance, adding), connection)
+        values.append(_as_text(value))
+    return values
+
+
 def _cast(field) -> str:
     return f"%s::{field.db_type(connection)}"
 
@@ -273,6 +327,8 @@ def _as_text(value):
     a prepared statement on its parameter types, and NULL, True or a float would each make a new one."""
     if value is None or isinstance(value, str):
         return value
+    if type(value) is int:  # the most common after text (bool, a subclass, is below)
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if hasattr(value, "isoformat"):
@@ -303,11 +359,11 @@ def store_answer(answer: Answer, participant: Participant, update_fields: list[s
         answer.save(force_insert=True)
         participant.save(update_fields=update_fields)
         return
-    params = [_saved_value(f, answer, True) for f in _answer_fields(connection.vendor)]
-    params += [_saved_value(f, participant, False) for f in _participant_fields(tuple(update_fields))]
-    params.append(participant.pk)
+    params = _saved_texts(answer, _answer_fields(connection.vendor), True)
+    params += _saved_texts(participant, _participant_fields(tuple(update_fields)), False)
+    params.append(_as_text(participant.pk))
     with prepared_cursor() as cursor:
-        cursor.execute(_store_sql(connection.vendor, tuple(update_fields)), [_as_text(p) for p in params])
+        cursor.execute(_store_sql(connection.vendor, tuple(update_fields)), params)
         answer.pk = cursor.fetchone()[0]
     answer._state.adding, answer._state.db = False, connection.alias
 

@@ -177,7 +177,11 @@ class Participant(models.Model):
                 condition=Q(practice_position__lte=F("n_practice")), name="participant_practice_in_list"
             ),
         ]
-        indexes = [models.Index(fields=["status", "last_seen_at"], name="participant_idle_sweep")]
+        # Only ``status``, which few answers change: an index on a column every answer writes
+        # (``last_seen_at``, the positions) would make each answer's UPDATE a non-HOT one, with a new
+        # entry in every index of the table (migration 0009). The idle sweep filters the in-progress
+        # rows of each study on ``last_seen_at`` (a few thousand rows, every few minutes).
+        indexes = [models.Index(fields=["status"], name="participant_status")]
 
     def __str__(self) -> str:
         return f"{self.panel_id} in {self.study_id} (#{self.index}, {self.status})"

@@ -38,6 +38,7 @@ from annotation.models import Participant, ParticipantStatus, RefusalReason
 from annotation.network import client_network
 from annotation.outcomes import NOTICE_OUTCOMES, outcome_context
 from annotation.steps import current_step, feedback_trial
+from annotation.trial_html import pair_trial_fragment
 from sketches import render as sketch_render
 from studies.errors import StudyConfigError
 from studies.models import Study
@@ -158,6 +159,10 @@ def _show_step(request, participant: Participant, *, feedback_for=None, notice: 
     if step.name == "trial":
         do_mark_served(participant)  # the trial is being sent: its server clock starts now
     context = step.context | {"step_template": step.template, "step_name": step.name}
+    if request.htmx:
+        fragment = pair_trial_fragment(context)  # the answer's usual response, without the template engine
+        if fragment is not None:
+            return HttpResponse(fragment)
     template = "annotation/task.html#step" if request.htmx else "annotation/task.html"
     return render(request, template, context)
 

@@ -10,8 +10,9 @@ What it does, in one run:
 3. ``BENCH_PARTICIPANTS`` (default 100) asyncio clients (a minimal HTTP/1.1 client on asyncio
    streams: httpx costs several ms of CPU per request, taken from the server on 2 cores), enter
    through the real pages (link → consent → instructions), untimed.
-4. Saturation: every client posts as fast as it can, for ``BENCH_SECONDS`` each: baseline,
-   trials, baseline again. Ratio = trials/s ÷ mean baseline requests/s.
+4. Saturation: every client posts as fast as it can, for ``BENCH_SECONDS`` each: baseline, then
+   ``BENCH_ROUNDS`` (3) times answers and baseline again, in turn. Ratio = mean answers/s ÷ mean
+   baseline requests/s; each answer phase's ratio to the two baselines around it is shown too.
 5. Server CPU per whole trial: every client answers and then fetches whatever pictures the
    next trial's page links to, as a browser does (none since they are inline); the CPU time of the gunicorn workers and of their PostgreSQL
    backends (from /proc) is divided by the trials done. The same for a baseline request.
@@ -56,6 +57,8 @@ PARTICIPANTS = int(os.environ.get("BENCH_PARTICIPANTS", "100"))
 MANY = int(os.environ.get("BENCH_MANY", "300"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+#: Saturated answer phases, each between two baseline phases (``BENCH_ROUNDS``).
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 #: Think time of a fast crowdworker between answers (seconds, uniform).
 THINK_SECONDS = tuple(float(x) for x in os.environ.get("BENCH_THINK", "1.0,3.0").split(","))
 TOKEN = re.compile(r'name="token" value="([\w-]+)"')
@@ -217,6 +220,9 @@ def start_gunicorn(database_url: str, port: int) -> subprocess.Popen:
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1",
         "CELERY_BROKER_URL": "",
+        # Each worker keeps its connection for the whole run: with the default 60 s a backend that ends
+        # mid-interval takes its CPU time out of the count (it read negative).
+        "DATABASE_CONN_MAX_AGE": "3600",
     }
     command = [
         sys.executable,
@@ -383,9 +389,17 @@ async def measure(port: int, slug: str, server: subprocess.Popen, database_url: 
     await run_phase(few, "baseline", 2, None)  # warm-up: every worker process has served
     await run_phase(few, "answer", 2, None)  # and prepared its statements
     results = {}
-    results["baseline_1"] = await run_phase(few, "baseline", SECONDS, None)
-    results["trials"] = await run_phase(few, "answer", SECONDS, None)
-    results["baseline_2"] = await run_phase(few, "baseline", SECONDS, None)
+    # Saturated, alternating: baseline, answers, baseline, answers, …, baseline (ROUNDS answer phases of
+    # SECONDS each); each answer phase is compared with the two baseline phases around it, so a change of
+    # load on the shared machine during the run moves both sides of a ratio alike.
+    baselines = [await run_phase(few, "baseline", SECONDS, None)]
+    answers = []
+    for _ in range(ROUNDS):
+        answers.append(await run_phase(few, "answer", SECONDS, None))
+        baselines.append(await run_phase(few, "baseline", SECONDS, None))
+    results["baselines"], results["answers"] = baselines, answers
+    results["baseline_1"] = (baselines[0][0], [x for rate, lat in baselines for x in lat])
+    results["trials"] = (statistics.mean(r for r, _ in answers), [x for rate, lat in answers for x in lat])
     for action in ("baseline", "trial"):
         before = server_cpu_seconds(server, database_url)
         rate, latencies = await run_phase(few, action, SECONDS, None)
@@ -403,13 +417,21 @@ def report(results: dict, counts: dict) -> None:
     print_header(f"Trials: {PARTICIPANTS} participants, gunicorn {WORKERS} sync workers, PostgreSQL")
     for label, (statements, round_trips) in counts.items():
         print_row(f"{label}: statements / round trips", f"{statements} / {round_trips}")
-    baseline = statistics.mean([results["baseline_1"][0], results["baseline_2"][0]])
-    answers = results["trials"][0]
+    baseline_rates = [rate for rate, _ in results["baselines"]]
+    answer_rates = [rate for rate, _ in results["answers"]]
+    ratios = [a / statistics.mean(baseline_rates[i : i + 2]) for i, a in enumerate(answer_rates)]
+    baseline, answers = statistics.mean(baseline_rates), statistics.mean(answer_rates)
     print_row(
-        "saturated: baseline (1 INSERT) requests/s",
-        f"{results['baseline_1'][0]:.0f} then {results['baseline_2'][0]:.0f}",
+        "saturated: baseline (1 INSERT) requests/s, in turn", " ".join(f"{r:.0f}" for r in baseline_rates)
     )
-    print_row("saturated: answers/s (answer + next trial's HTML)", f"{answers:.0f}")
+    print_row(
+        "saturated: answers/s (answer + next trial's HTML), in turn",
+        " ".join(f"{r:.0f}" for r in answer_rates),
+    )
+    print_row(
+        "ratio of each answer phase to the baselines around it",
+        " ".join(f"{r:.3f}" for r in ratios) + f" (median {statistics.median(ratios):.3f})",
+    )
     print_row("answer response (next trial's HTML, pictures inline), bytes", f"{results['answer_bytes']:.0f}")
     for label, key in (("saturated baseline", "baseline_1"), ("saturated answers", "trials")):
         lat = results[key][1]

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from annotation import pictures
 from annotation.models import Answer
+from tests import services
 from tests.annotation.factories import at_trials, main_trials, make_running_study
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +75,7 @@ def test_the_task_page_reads_no_session_either():
     assert "sessionid" not in client.cookies
 
 
+@services.requires_postgres()  # store_answer uses the ORM itself elsewhere
 def test_the_answer_statement_sends_what_the_orm_would_save_and_loads_what_the_orm_would_load():
     """``hot_queries`` skips ``get_db_prep_save`` for plain fields and ``Model.__init__`` when
     loading rows: both must give the ORM's own values, field by field."""
@@ -97,6 +99,8 @@ def test_the_answer_statement_sends_what_the_orm_would_save_and_loads_what_the_o
             if not (adding and getattr(field, "auto_now_add", False)):  # pre_save stamps "now" each call
                 orm = field.get_db_prep_save(field.pre_save(instance, adding), connection)
                 assert hot_queries._saved_value(field, instance, adding) == orm, field.name
+                [sent] = hot_queries._saved_texts(instance, (field,), adding)
+                assert sent == hot_queries._as_text(orm), field.name
     locked = hot_queries.lock_participant(participant.pk, study.slug)
     fresh = Participant.objects.select_related("study").get(pk=participant.pk)
     for field in Participant._meta.concrete_fields:
