@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 from django.conf import settings
 
 from sketches.degradations import FAMILIES
+from tests.factories import SAMPLE_DIR
 
 SCRIPT = Path(settings.BASE_DIR) / "bench" / "sweep_sanity.py"
 
@@ -85,3 +88,25 @@ def test_saved_members_are_read_back_by_glob_and_scored_as_one_ensemble(sweep, t
     assert "| both (2) | 0.750 | nan | 0.750 |" in capsys.readouterr().out  # 3 of 4 right; q0 constant
     with pytest.raises(SystemExit, match="no saved member"):
         sweep.saved_members(tmp_path, "missing-*.npz")
+
+
+def test_a_two_seed_sweep_saves_both_members_and_their_saved_ensemble_scores_the_same(
+    sweep, tmp_path, monkeypatch
+):
+    out, saved = tmp_path / "rows.json", tmp_path / "members"
+    config = 'tiny={"batch_size": 16, "min_accuracy_over_chance": 0, "collapse_fraction": 1.01}'
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["sweep_sanity.py", "--data", str(SAMPLE_DIR), "--categories", "pig,cactus", "--per-category", "30",
+         "--epochs", "1", "--seeds", "0,1", "--config", config, "--save", str(saved), "--threads", "1",
+         "--json", str(out)],
+    )  # fmt: skip
+    sweep.main()
+    rows = json.loads(out.read_text())
+    assert [r["name"] for r in rows] == ["tiny s0", "tiny s1", "tiny ensemble of 2"]
+    assert [r["options"]["seed"] for r in rows[:2]] == [0, 1]
+    assert sorted(p.name for p in saved.iterdir()) == ["tiny-seed0.npz", "tiny-seed1.npz"]
+    again = sweep.ensemble_row(sweep.saved_members(saved, "tiny-seed*.npz"))
+    assert again["shares"] == rows[2]["shares"] and again["top1"] == rows[2]["top1"]
+    assert len(sweep.saved_members(saved, "tiny-seed0.npz")[0]["q0"]) == 12  # 20 % of 2 × 30 held out
