@@ -68,7 +68,10 @@ STUDY = {
     "pairs_per_cell": 100,
     "sampling_mode": "natural",
     "n_levels": 10,
-    "trials_per_participant": 160,
+    # Enough that no participant finishes during the measured phases (a finished page is cheaper
+    # than a trial): at ~850 answers/s on a quiet machine, 100 participants answer ~200 each in
+    # the warm-up and three saturated phases of 8 s, then more in the CPU and paced phases.
+    "trials_per_participant": 600,
     "practice_trials": 0,
     "sentinels_per_participant": 4,
     "duplicates_per_participant": 4,
@@ -410,6 +413,7 @@ async def measure(port: int, slug: str, server: subprocess.Popen, database_url: 
     results["paced_trials"] = await run_phase(few, "trial", SECONDS * 2, THINK_SECONDS)
     results["paced_many"] = await run_phase(workers[:MANY], "trial", SECONDS * 2, THINK_SECONDS)
     results["still_answering"] = sum(1 for w in workers if w.token)
+    results["ran_out"] = sum(1 for w in few if not w.token)
     return results
 
 
@@ -441,6 +445,11 @@ def report(results: dict, counts: dict) -> None:
         "participants still on a trial at the end (none blocked or finished)",
         f"{results['still_answering']} of {max(PARTICIPANTS, MANY)}",
     )
+    if results["ran_out"]:
+        print(
+            f"  INVALID: {results['ran_out']} of the {PARTICIPANTS} measured participants left the trials "
+            "(finished or blocked) during the measured phases; their cheaper pages were counted as trials"
+        )
     cpu = results["cpu_trial"] * 1000
     print_row(
         f"server CPU per whole trial: answer + {results['pictures_per_trial']:.0f} picture GETs (ms)",
