@@ -200,12 +200,17 @@ def psychometric_figure(
     ax.set_ylim(40, 102)
     ax.set_xlabel("normalised |Δq|")
     ax.set_ylabel("% agreement with q")
+    _finish_panel(ax, legend=bool(methods), title=title)
+    return _render(fig, fmt, dpi)
+
+
+def _finish_panel(ax, *, legend: bool, title: str | None) -> None:
+    """The one-panel figures' common finish: light grid, small legend bottom right, optional title."""
     ax.grid(alpha=0.3)
-    if methods:
+    if legend:
         ax.legend(fontsize=7, loc="lower right")
     if title:
         ax.set_title(title, fontsize=10)
-    return _render(fig, fmt, dpi)
 
 
 def yes_rate_figure(
@@ -233,9 +238,5 @@ def yes_rate_figure(
     ax.set_ylim(0, 102)
     ax.set_xlabel("q (scorer)")
     ax.set_ylabel("% answered yes")
-    ax.grid(alpha=0.3)
-    if curves_by_method:
-        ax.legend(fontsize=7, loc="lower right")
-    if title:
-        ax.set_title(title, fontsize=10)
+    _finish_panel(ax, legend=bool(curves_by_method), title=title)
     return _render(fig, fmt, dpi)

@@ -61,7 +61,7 @@ def scoring_threads() -> int | str:
     """CPU threads of a worker's forward pass: ``SKETCHQ_SCORING_THREADS`` = ``auto`` (the default:
     1 or all cores, whichever the handler measures faster; :class:`scoring.model_io.ThreadChooser`)
     or a positive integer."""
-    value = str(getattr(settings, "SKETCHQ_SCORING_THREADS", "auto")).strip().lower()
+    value = str(settings.SKETCHQ_SCORING_THREADS).strip().lower()
     if value == "auto":
         return "auto"
     if value.isdigit() and int(value) >= 1:

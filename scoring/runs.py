@@ -194,7 +194,7 @@ if hasattr(os, "register_at_fork"):  # a forked child must not inherit a pool wh
 def overlap_db_and_forward() -> bool:
     """``SKETCHQ_SCORING_OVERLAP`` (default on): run forward passes on the compute thread while this
     thread reads and writes the database; off, everything runs in turn on this thread."""
-    return bool(getattr(settings, "SKETCHQ_SCORING_OVERLAP", True))
+    return bool(settings.SKETCHQ_SCORING_OVERLAP)
 
 
 class _SameThread:
