@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from scoring.cpu_memory import keep_freed_memory
 from scoring.encoding import encode_stored
 from scoring.fused import fuse_conv_encoder
 from scoring.gacl import ScorerModel
@@ -90,6 +91,8 @@ class ScoringHandler:
         self.forward_batch_size = forward_batch_size
         self.threads = threads
         self.thread_chooser = ThreadChooser(cpu_cores()) if threads == "auto" else None
+        if device.type == "cpu":  # activations reuse freed heap instead of fresh pages (cpu_memory)
+            keep_freed_memory()
         model = model.to(device).eval()
         if fused:  # BatchNorm folded into the CNN's layers: same outputs, faster (scoring.fused)
             model = ScorerModel(fuse_conv_encoder(model.encoder), model.head).to(device).eval()
