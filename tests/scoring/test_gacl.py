@@ -23,6 +23,7 @@ from scoring.gacl import (
     soft_bin,
     soft_bin_paper,
 )
+from scoring.model_io import DEFAULT_COS_MARGINS, DEFAULT_L_A, DEFAULT_U_A, TrainConfig
 
 S = 64.0
 
@@ -43,9 +44,18 @@ def _grid(n_q: int = 25, n_theta: int = 25) -> tuple[torch.Tensor, torch.Tensor]
     return torch.meshgrid(a, theta, indexing="ij")
 
 
-def _A_of_magnitude(variant: str, a: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    l_m, u_m = default_margin_range(variant, S)
-    return _target_logit(variant, map_magnitude(a, L_A, U_A, l_m, u_m), theta, S)
+def _A_of_magnitude(
+    variant: str, a: torch.Tensor, theta: torch.Tensor, l_a: float = L_A, u_a: float = U_A, margins=None
+) -> torch.Tensor:
+    l_m, u_m = margins or default_margin_range(variant, S)
+    return _target_logit(variant, map_magnitude(a, l_a, u_a, l_m, u_m), theta, S)
+
+
+def _training_default(variant: str) -> tuple[float, float, tuple[float, float]]:
+    """(l_a, u_a, margin range) of a default :class:`TrainConfig` for ``variant``, resolved by the head."""
+    config = TrainConfig(variant=variant, s=S)
+    head = GACLHead(8, 3, variant, s=S, l_a=config.l_a, u_a=config.u_a, margin_range=config.margin_range)
+    return config.l_a, config.u_a, head.margin_range
 
 
 @pytest.mark.parametrize(
@@ -120,29 +130,48 @@ def test_lambda_g_150_exceeds_every_variants_lower_bound(variant):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_regularised_loss_pushes_q_up_at_l_a_and_down_at_u_a(variant):
+def test_lambda_g_150_exceeds_every_variants_lower_bound_at_the_training_defaults(variant):
+    l_a, u_a, margins = _training_default(variant)
+    head = GACLHead(8, 3, variant, s=S, l_a=l_a, u_a=u_a, margin_range=margins)
+    assert 0 < head.lambda_g_lower_bound() < TrainConfig().lambda_g == LAMBDA_G_DEFAULT
+
+
+def test_the_training_defaults_are_5_to_50_and_cos_margins_s_times_035_to_1():
+    assert (DEFAULT_L_A, DEFAULT_U_A, DEFAULT_COS_MARGINS) == (5.0, 50.0, (0.35, 1.0))
+    assert _training_default("cos") == (5.0, 50.0, (0.35 * S, S))
+    assert TrainConfig(variant="cos", s=32.0).margin_range == (0.35 * 32, 32.0)  # scales with s
+    assert TrainConfig(variant="cos", margin_range=[20, 40]).margin_range == (20.0, 40.0)
+    for variant in ("sca", "mul", "add"):  # the paper's ranges
+        assert _training_default(variant)[2] == default_margin_range(variant, S)
+    assert TrainConfig(variant="softmax").margin_range is None
+
+
+@pytest.mark.parametrize("working", ["authors' code", "training default"])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_regularised_loss_pushes_q_up_at_l_a_and_down_at_u_a(variant, working):
     """Optimality constraint (§3.3): ∂L/∂q < 0 at l_a and > 0 at u_a, for any R and θ.
 
     L = −log(e^A / (e^A + R)) + λ_g·G(q). At u_a, G' = 0 exactly, so the sign is
     that of the cross-entropy part, positive wherever e^A/(e^A + R) < 1 is
     representable; it is checked separately to avoid float round-off in G'.
     """
+    l_a, u_a, margins = (L_A, U_A, None) if working == "authors' code" else _training_default(variant)
     theta = torch.linspace(0.05, math.pi / 2 - 0.05, 20)
     for rest in (1e-3, 1.0, 1e3, 1e8):  # R = Σ_{j≠y} e^{s cosθ_j}
         log_rest = torch.tensor(math.log(rest))
-        a = torch.full_like(theta, L_A, requires_grad=True)
-        A = _A_of_magnitude(variant, a, theta)
-        loss = -A + torch.logaddexp(A, log_rest) + LAMBDA_G_DEFAULT * regulariser(a, U_A)
+        a = torch.full_like(theta, l_a, requires_grad=True)
+        A = _A_of_magnitude(variant, a, theta, l_a, u_a, margins)
+        loss = -A + torch.logaddexp(A, log_rest) + LAMBDA_G_DEFAULT * regulariser(a, u_a)
         (grad,) = torch.autograd.grad(loss.sum(), a)
         assert (grad < 0).all(), rest
 
-        a = torch.full_like(theta, U_A - 1e-9, requires_grad=True)  # inside the clamp
-        A = _A_of_magnitude(variant, a, theta)
+        a = torch.full_like(theta, u_a - 1e-9, requires_grad=True)  # inside the clamp
+        A = _A_of_magnitude(variant, a, theta, l_a, u_a, margins)
         (ce_grad,) = torch.autograd.grad((-A + torch.logaddexp(A, log_rest)).sum(), a)
         p_rest = torch.sigmoid(log_rest - A.detach())
         assert (ce_grad >= 0).all() and (ce_grad[p_rest > 1e-6] > 0).all(), rest
-    at = torch.tensor(U_A, requires_grad=True)
-    (reg_grad,) = torch.autograd.grad(regulariser(at, U_A), at)
+    at = torch.tensor(u_a, requires_grad=True)
+    (reg_grad,) = torch.autograd.grad(regulariser(at, u_a), at)
     assert abs(reg_grad.item()) < 1e-15
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -164,7 +165,8 @@ def test_a_checkpoint_round_trip_gives_identical_scores(trained, sketches, array
     model, config, class_names = load_checkpoint(data)
     assert class_names == CATEGORIES
     assert (config.encoder, config.variant, config.max_len) == ("cnn", "cos", 100)
-    assert config.encoder_kwargs == SMALL_CNN and (config.l_a, config.u_a) == (10.0, 100.0)
+    assert config.encoder_kwargs == SMALL_CNN and (config.l_a, config.u_a) == (5.0, 50.0)
+    assert config.margin_range == (22.4, 64.0)  # the cos default s·[0.35, 1.0], named in the checkpoint
 
     q0, cos0, pred0 = predict(trained.model, X[te], lengths[te], torch.device("cpu"))
     q1, cos1, pred1 = predict(model, X[te], lengths[te], torch.device("cpu"))
@@ -178,6 +180,24 @@ def test_a_checkpoint_round_trip_gives_identical_scores(trained, sketches, array
     np.testing.assert_allclose([r.cos_theta_y for r in results], cos0[np.arange(len(te)), y[te]], atol=1e-6)
     assert [r.predicted_class_index for r in results] == pred0.tolist()
     assert np.mean([r.correct for r in results]) == pytest.approx(trained.metrics.accuracy)
+
+
+def test_a_checkpoint_that_left_the_range_to_the_old_defaults_loads_with_the_papers_values(trained, arrays):
+    """Checkpoints written before issue 10's sixth session may leave l_a, u_a or the margins to the
+    defaults of their day: they meant [10, 100] and the paper's s·[0.35, 0.8], and score as written."""
+    X, lengths, _, _, te = arrays
+    payload = torch.load(io.BytesIO(save_checkpoint(trained)), weights_only=True)
+    for key in ("l_a", "u_a"):
+        del payload["config"][key]
+    payload["config"]["margin_range"] = None
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    model, config, _ = load_checkpoint(buffer.getvalue())
+    assert (config.l_a, config.u_a, config.margin_range) == (10.0, 100.0, (22.4, 51.2))
+    assert model.head.margin_range == (22.4, 51.2)
+    q0, _, _ = predict(trained.model, X[te], lengths[te], torch.device("cpu"))
+    q1, _, _ = predict(model, X[te], lengths[te], torch.device("cpu"))
+    np.testing.assert_array_equal(q0, q1)
 
 
 def test_scores_do_not_depend_on_batch_size(trained, sketches):
