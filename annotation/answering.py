@@ -8,6 +8,9 @@ tabs, retries and double clicks:
 * a trial that is not the current one → refused and logged;
 * any trial while a break is due → refused until the break ends (``do_end_break``);
 * a blocked, finished or timed-out participant → refused and logged;
+* over the participant's answer rate (``rate``, counted in the locked row by
+  ``ratelimit.count_answer``) → "rate limited", nothing written or logged, the participant to
+  wait ``retry_after`` seconds; every other outcome counts one answer request;
 * a sentinel answered wrongly → one more mistake; more than ``max_sentinel_mistakes``
   blocks the participant at once (every planned pair of theirs, answered or not, goes back
   to the pool), and the live checks of ``studies.screening`` (sequential tests, too-fast
@@ -25,8 +28,14 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from annotation import trial_types
-from annotation.hot_queries import lock_participant, on_live_connection, store_answer, trial_and_next_rows
+from annotation import ratelimit, trial_types
+from annotation.hot_queries import (
+    lock_participant,
+    on_live_connection,
+    save_answer_count,
+    store_answer,
+    trial_and_next_rows,
+)
 from annotation.models import (
     Answer,
     Participant,
@@ -42,7 +51,7 @@ from studies import screening
 from studies.actions import do_release_planned_pairs
 from studies.models import Study, StudyState
 
-ACCEPTED, REPLAYED, REFUSED = "accepted", "replayed", "refused"
+ACCEPTED, REPLAYED, REFUSED, RATE_LIMITED = "accepted", "replayed", "refused", "rate_limited"
 MAX_CLIENT_MS = 24 * 3600 * 1000
 
 _REFUSAL_FOR_STATUS = {
@@ -73,12 +82,14 @@ _UPDATED_FIELDS = [
     "completed_at",
     "blocked_at",
     "trial_served_at",
+    "answer_window",
+    "answers_in_window",
 ]
 
 
 @dataclass(frozen=True)
 class SubmitResult:
-    outcome: str  # ACCEPTED | REPLAYED | REFUSED
+    outcome: str  # ACCEPTED | REPLAYED | REFUSED | RATE_LIMITED
     participant: Participant  # state after the submission
     trial: Trial | None = None
     answer: Answer | None = None
@@ -88,6 +99,8 @@ class SubmitResult:
     #: The trial now due (its screen is the response), already marked served, when the
     #: participant goes straight on to another trial; empty otherwise.
     upcoming: tuple[Trial, ...] = ()
+    #: RATE_LIMITED: the seconds to wait (``Retry-After``).
+    retry_after: int = 0
 
     @property
     def stored(self) -> bool:
@@ -113,11 +126,14 @@ def do_submit_answer(
     study_slug: str | None = None,
     now: datetime | None = None,
     telemetry: Telemetry | None = None,
+    rate: str | None = None,
 ) -> SubmitResult:
     """Store ``choice`` for the participant's trial ``token``; see the module docstring.
 
     ``participant`` is a Participant or its id; with ``study_slug`` it must belong to that
-    study (else ``Participant.DoesNotExist``). Kept to few round trips: lock (with the
+    study (else ``Participant.DoesNotExist``). ``rate`` ("600/min"): the participant's answer
+    rate limit, counted in their row (the answer view passes ``SKETCHQ_PARTICIPANT_RATE``);
+    None (callers that are not a participant's browser: benches, simulations) counts nothing. Kept to few round trips: lock (with the
     study), one query for the trial and the one after it, and the INSERT with the UPDATE
     (one statement on PostgreSQL): three statements in all, prepared (``hot_queries``); the
     screen that follows adds one more only for sketches its process has not drawn yet
@@ -127,7 +143,7 @@ def do_submit_answer(
     token, choice = str(token or "")[:64], str(choice or "")[:16]
     pk = participant if isinstance(participant, int) else participant.pk
     return on_live_connection(
-        lambda: _submit(pk, token, choice, client_ms, study_slug, received, telemetry or Telemetry())
+        lambda: _submit(pk, token, choice, client_ms, study_slug, received, telemetry or Telemetry(), rate)
     )
 
 
@@ -139,18 +155,26 @@ def _submit(
     study_slug: str | None,
     received: datetime,
     telemetry: Telemetry,
+    rate: str | None,
 ) -> SubmitResult:
     with transaction.atomic():
         locked = lock_participant(pk, study_slug)  # the study row is read, not locked
+        if rate is not None:
+            # Counted on the locked row; saved with the answer (store_answer), or on its own below.
+            retry_after = ratelimit.count_answer(locked, rate, received.timestamp())
+            if retry_after:
+                return SubmitResult(RATE_LIMITED, locked, retry_after=retry_after)
         study = locked.study
         trial, upcoming = _trial_and_next(locked, token)
         if trial is None:
-            return _do_refuse(locked, token, choice, RefusalReason.UNKNOWN_TOKEN)
+            return _do_refuse(locked, token, choice, RefusalReason.UNKNOWN_TOKEN, counted=rate is not None)
         if trial.answer_id is not None:
+            if rate is not None:
+                save_answer_count(locked)
             return SubmitResult(REPLAYED, locked, trial, Answer.objects.get(pk=trial.answer_id))
         reason = _refusal(locked, study, trial, choice)
         if reason:
-            return _do_refuse(locked, token, choice, reason, trial)
+            return _do_refuse(locked, token, choice, reason, trial, counted=rate is not None)
         answer = Answer(
             trial=trial,
             choice=choice,
@@ -206,8 +230,11 @@ def _refusal(participant: Participant, study: Study, trial: Trial, choice: str) 
     return None
 
 
-def _do_refuse(participant, token, choice, reason, trial=None) -> SubmitResult:
+def _do_refuse(participant, token, choice, reason, trial=None, *, counted: bool = False) -> SubmitResult:
+    """Log the refusal; ``counted``: also save the answer rate count taken on the locked row."""
     RefusedSubmission.objects.create(participant=participant, token=token, choice=choice, reason=reason)
+    if counted:
+        save_answer_count(participant)
     return SubmitResult(REFUSED, participant, trial, reason=reason)
 
 

@@ -369,6 +369,24 @@ def store_answer(answer: Answer, participant: Participant, update_fields: list[s
 
 
 @cache
+def _answer_count_sql(vendor: str) -> str:
+    return (
+        f"UPDATE {_table(Participant)} SET {_column(Participant, 'answer_window')} = %s, "
+        f"{_column(Participant, 'answers_in_window')} = %s WHERE {_q('id')} = %s"
+    )
+
+
+def save_answer_count(participant: Participant) -> None:
+    """Save the (locked) participant's answer rate count alone: for an answer request that stores
+    no answer (a replay, a refusal); a stored answer saves it in its own statement."""
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _answer_count_sql(connection.vendor),
+            [participant.answer_window, participant.answers_in_window, participant.pk],
+        )
+
+
+@cache
 def _stimulus_sql(vendor: str, side: str) -> str:  # side: left, right, third or fourth
     sketch = _column(Trial, f"{side}_sketch")
     strokes = f"k.{_column(Sketch, 'strokes')}"
