@@ -28,6 +28,7 @@ from annotation.admission import (
 )
 from annotation.answering import (
     ACCEPTED,
+    RATE_LIMITED,
     REFUSED,
     REPLAYED,
     SubmitResult,
@@ -41,6 +42,7 @@ from annotation.review import ReviewError, do_decide_on_panel, do_override_analy
 
 __all__ = [
     "ACCEPTED",
+    "RATE_LIMITED",
     "REFUSED",
     "REPLAYED",
     "EntryRefused",

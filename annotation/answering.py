@@ -1,13 +1,19 @@
 """Storing an answer: idempotent, in order, and with the worker checks done on the server.
 
-``do_submit_answer`` is one transaction holding a row lock on the participant, so
-everything a participant sends is handled one at a time, whatever the number of
-tabs, retries and double clicks:
+``do_submit_answer`` handles everything a participant sends one at a time, whatever the
+number of tabs, retries and double clicks. The usual answer (on PostgreSQL) takes no lock:
+it reads the participant row with its version, and one statement stores the answer and
+updates the row only if the row is still that version (``_submit_unlocked``), so it is as if
+it had run alone at that moment. Everything else, and any answer whose row changed between
+read and write, is one transaction holding a row lock on the participant (``_submit_locked``):
 
 * the same trial answered again (any choice) → the stored answer comes back, "replayed";
 * a trial that is not the current one → refused and logged;
 * any trial while a break is due → refused until the break ends (``do_end_break``);
 * a blocked, finished or timed-out participant → refused and logged;
+* over the participant's answer rate (``rate``, counted in the locked row by
+  ``ratelimit.count_answer``) → "rate limited", nothing written or logged, the participant to
+  wait ``retry_after`` seconds; every other outcome counts one answer request;
 * a sentinel answered wrongly → one more mistake; more than ``max_sentinel_mistakes``
   blocks the participant at once (every planned pair of theirs, answered or not, goes back
   to the pool), and the live checks of ``studies.screening`` (sequential tests, too-fast
@@ -22,11 +28,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from annotation import trial_types
-from annotation.hot_queries import lock_participant, on_live_connection, store_answer, trial_and_next_rows
+from annotation import ratelimit, trial_types
+from annotation.hot_queries import (
+    lock_participant,
+    on_live_connection,
+    read_participant,
+    save_answer_count,
+    store_answer,
+    store_answer_if_unchanged,
+    trial_and_next_rows,
+)
 from annotation.models import (
     Answer,
     Participant,
@@ -42,7 +56,7 @@ from studies import screening
 from studies.actions import do_release_planned_pairs
 from studies.models import Study, StudyState
 
-ACCEPTED, REPLAYED, REFUSED = "accepted", "replayed", "refused"
+ACCEPTED, REPLAYED, REFUSED, RATE_LIMITED = "accepted", "replayed", "refused", "rate_limited"
 MAX_CLIENT_MS = 24 * 3600 * 1000
 
 _REFUSAL_FOR_STATUS = {
@@ -73,12 +87,14 @@ _UPDATED_FIELDS = [
     "completed_at",
     "blocked_at",
     "trial_served_at",
+    "answer_window",
+    "answers_in_window",
 ]
 
 
 @dataclass(frozen=True)
 class SubmitResult:
-    outcome: str  # ACCEPTED | REPLAYED | REFUSED
+    outcome: str  # ACCEPTED | REPLAYED | REFUSED | RATE_LIMITED
     participant: Participant  # state after the submission
     trial: Trial | None = None
     answer: Answer | None = None
@@ -88,6 +104,8 @@ class SubmitResult:
     #: The trial now due (its screen is the response), already marked served, when the
     #: participant goes straight on to another trial; empty otherwise.
     upcoming: tuple[Trial, ...] = ()
+    #: RATE_LIMITED: the seconds to wait (``Retry-After``).
+    retry_after: int = 0
 
     @property
     def stored(self) -> bool:
@@ -113,21 +131,26 @@ def do_submit_answer(
     study_slug: str | None = None,
     now: datetime | None = None,
     telemetry: Telemetry | None = None,
+    rate: str | None = None,
 ) -> SubmitResult:
     """Store ``choice`` for the participant's trial ``token``; see the module docstring.
 
     ``participant`` is a Participant or its id; with ``study_slug`` it must belong to that
-    study (else ``Participant.DoesNotExist``). Kept to few round trips: lock (with the
-    study), one query for the trial and the one after it, and the INSERT with the UPDATE
-    (one statement on PostgreSQL): three statements in all, prepared (``hot_queries``); the
-    screen that follows adds one more only for sketches its process has not drawn yet
-    (``annotation.pictures``).
+    study (else ``Participant.DoesNotExist``). ``rate`` ("600/min"): the participant's answer
+    rate limit, counted in their row (the answer view passes ``SKETCHQ_PARTICIPANT_RATE``);
+    None (callers that are not a participant's browser: benches, simulations) counts nothing.
+
+    Kept to few round trips: the participant (with the study), one query for the trial and the
+    one after it, and the INSERT with the UPDATE (one statement on PostgreSQL): three statements
+    in all, prepared (``hot_queries``), and on PostgreSQL no BEGIN or COMMIT for the usual answer
+    (three round trips); the locked way adds BEGIN and COMMIT. The screen that follows adds one
+    more only for sketches its process has not drawn yet (``annotation.pictures``).
     """
     received = now or timezone.now()
     token, choice = str(token or "")[:64], str(choice or "")[:16]
     pk = participant if isinstance(participant, int) else participant.pk
     return on_live_connection(
-        lambda: _submit(pk, token, choice, client_ms, study_slug, received, telemetry or Telemetry())
+        lambda: _submit(pk, token, choice, client_ms, study_slug, received, telemetry or Telemetry(), rate)
     )
 
 
@@ -139,29 +162,97 @@ def _submit(
     study_slug: str | None,
     received: datetime,
     telemetry: Telemetry,
+    rate: str | None,
+) -> SubmitResult:
+    """Without a lock first (PostgreSQL), else, and for anything but a plain accepted answer, locked."""
+    args = (pk, token, choice, client_ms, study_slug, received, telemetry, rate)
+    if connection.vendor == "postgresql":
+        done = _submit_unlocked(*args)
+        if done is not None:
+            return done
+    return _submit_locked(*args)
+
+
+def _submit_unlocked(
+    pk: int,
+    token: str,
+    choice: str,
+    client_ms,
+    study_slug: str | None,
+    received: datetime,
+    telemetry: Telemetry,
+    rate: str | None,
+) -> SubmitResult | None:
+    """The usual answer in three statements and no transaction of its own: the participant read
+    (not locked, with its row version), the trials, then one statement that stores the answer and
+    updates the participant only if the row is still that version (``store_answer_if_unchanged``).
+    Under that condition the write is what the locked way would have written, from the same state.
+    None (nothing written) for everything else: a replay, a refusal, an answer that blocks or
+    completes the participant (pairs to release), or a row changed since the read (another tab, a
+    double click, a page view): ``_submit_locked`` then does it all again under the lock."""
+    participant, version = read_participant(pk, study_slug)
+    if rate is not None:
+        retry_after = ratelimit.count_answer(participant, rate, received.timestamp())
+        if retry_after:  # nothing to write: the same answer as under the lock
+            return SubmitResult(RATE_LIMITED, participant, retry_after=retry_after)
+    study = participant.study
+    trial, upcoming = _trial_and_next(participant, token)
+    if trial is None or trial.answer_id is not None or _refusal(participant, study, trial, choice):
+        return None
+    answer = _new_answer(participant, trial, choice, client_ms, received, telemetry)
+    blocked_now, completed_now = _advance(participant, study, trial, answer, received)
+    if blocked_now or completed_now:
+        return None
+    shows_trial = participant.status == ParticipantStatus.ACTIVE and not participant.break_due
+    participant.trial_served_at = received if shows_trial else None
+    if not store_answer_if_unchanged(answer, participant, _UPDATED_FIELDS, version):
+        return None
+    return SubmitResult(ACCEPTED, participant, trial, answer, upcoming=upcoming if shows_trial else ())
+
+
+def _new_answer(participant, trial, choice, client_ms, received, telemetry) -> Answer:
+    return Answer(
+        trial=trial,
+        choice=choice,
+        chosen_sketch_id=_chosen_sketch_id(trial, choice),
+        served_at=participant.trial_served_at,
+        server_response_ms=_elapsed_ms(participant.trial_served_at, received),
+        client_response_ms=clean_client_ms(client_ms),
+        created_at=received,
+        **_checks(trial, choice),
+        **telemetry.answer_fields(),
+    )
+
+
+def _submit_locked(
+    pk: int,
+    token: str,
+    choice: str,
+    client_ms,
+    study_slug: str | None,
+    received: datetime,
+    telemetry: Telemetry,
+    rate: str | None,
 ) -> SubmitResult:
     with transaction.atomic():
         locked = lock_participant(pk, study_slug)  # the study row is read, not locked
+        if rate is not None:
+            # Counted on the locked row; saved with the answer (store_answer), or on its own below.
+            retry_after = ratelimit.count_answer(locked, rate, received.timestamp())
+            if retry_after:
+                return SubmitResult(RATE_LIMITED, locked, retry_after=retry_after)
         study = locked.study
         trial, upcoming = _trial_and_next(locked, token)
         if trial is None:
-            return _do_refuse(locked, token, choice, RefusalReason.UNKNOWN_TOKEN)
+            return _do_refuse(locked, token, choice, RefusalReason.UNKNOWN_TOKEN, counted=rate is not None)
         if trial.answer_id is not None:
+            if rate is not None:
+                save_answer_count(locked)
             return SubmitResult(REPLAYED, locked, trial, Answer.objects.get(pk=trial.answer_id))
         reason = _refusal(locked, study, trial, choice)
         if reason:
-            return _do_refuse(locked, token, choice, reason, trial)
-        answer = Answer(
-            trial=trial,
-            choice=choice,
-            chosen_sketch_id=_chosen_sketch_id(trial, choice),
-            served_at=locked.trial_served_at,
-            server_response_ms=_elapsed_ms(locked.trial_served_at, received),
-            client_response_ms=clean_client_ms(client_ms),
-            created_at=received,
-            **_checks(trial, choice),
-            **telemetry.answer_fields(),
-        )
+            return _do_refuse(locked, token, choice, reason, trial, counted=rate is not None)
+        answer = _new_answer(locked, trial, choice, client_ms, received, telemetry)
         blocked_now, completed_now = _advance(locked, study, trial, answer, received)
         # Straight on to the next trial: its server clock starts now, in this transaction.
         shows_trial = locked.status == ParticipantStatus.ACTIVE and not locked.break_due
@@ -206,8 +297,11 @@ def _refusal(participant: Participant, study: Study, trial: Trial, choice: str) 
     return None
 
 
-def _do_refuse(participant, token, choice, reason, trial=None) -> SubmitResult:
+def _do_refuse(participant, token, choice, reason, trial=None, *, counted: bool = False) -> SubmitResult:
+    """Log the refusal; ``counted``: also save the answer rate count taken on the locked row."""
     RefusedSubmission.objects.create(participant=participant, token=token, choice=choice, reason=reason)
+    if counted:
+        save_answer_count(participant)
     return SubmitResult(REFUSED, participant, trial, reason=reason)
 
 

@@ -13,14 +13,18 @@ Connection poolers: a prepared statement lives in one server connection. PgBounc
 pooler that cannot track prepared statements, set ``DATABASE_PREPARE=0`` (this module then
 sends the same SQL unprepared).
 
-An answer is three statements inside one transaction (``BEGIN`` and ``COMMIT`` aside): the
-participant row locked with its study, the trial with the one after the current one, and
-the INSERT of the answer together with the UPDATE of the participant (one statement on
-PostgreSQL, through a data-modifying ``WITH``). The next screen's pictures come from a
+An answer is three statements: the participant row with its study, the trial with the one after
+the current one, and the INSERT of the answer together with the UPDATE of the participant (one
+statement on PostgreSQL, through a data-modifying ``WITH``). The usual answer runs them without a
+transaction of its own and without a lock: the participant is read with its row version
+(``xmin``, ``read_participant``), and the write applies only if the row is still that version
+(``store_answer_if_unchanged``; a concurrent writer makes it wait, then find the row changed).
+Otherwise, and for replays, refusals and answers that block or complete, the three statements
+run in one transaction with the participant row locked (``lock_participant``, ``store_answer``). The next screen's pictures come from a
 per-process cache (``annotation.pictures``); only sketches not in it cost one more statement.
 The answer's transaction runs through :func:`on_live_connection`: no per-request health check
-(``SELECT 1``), one retry on a fresh connection when the old one is dead. So an answer is five
-round trips: BEGIN, the three statements, COMMIT.
+(``SELECT 1``), one retry on a fresh connection when the old one is dead. So the usual answer is
+three round trips, the locked way five (BEGIN, the three statements, COMMIT).
 """
 
 from __future__ import annotations
@@ -230,6 +234,33 @@ def lock_participant(pk: int, study_slug: str | None = None) -> Participant:
 
 
 @cache
+def _read_sql(vendor: str, with_slug: bool) -> str:
+    """``_lock_sql`` without the lock, and with the row version's ``xmin`` (PostgreSQL only)."""
+    lock = _lock_sql(vendor, with_slug)
+    if lock.endswith(" FOR UPDATE OF p"):
+        lock = lock[: -len(" FOR UPDATE OF p")]
+    head, _, rest = lock.partition("SELECT ")
+    return f"{head}SELECT p.xmin::text, {rest}"
+
+
+def read_participant(pk: int, study_slug: str | None = None) -> tuple[Participant, str]:
+    """The participant row, not locked, with ``.study`` (as ``lock_participant``), and its version:
+    PostgreSQL's ``xmin`` of the row read, which any later UPDATE of the row changes
+    (``store_answer_if_unchanged``). PostgreSQL only."""
+    params = [pk, study_slug] if study_slug is not None else [pk]
+    with prepared_cursor() as cursor:
+        cursor.execute(_read_sql(connection.vendor, study_slug is not None), params)
+        row = cursor.fetchone()
+    if row is None:
+        raise Participant.DoesNotExist(f"participant {pk} not found")
+    loaders = _loaders(connection.vendor)
+    split = 1 + len(loaders["participant"])
+    participant = loaders["participant"].load(row[1:split])
+    participant.study = loaders["study"].load(row[split:])
+    return participant, row[0]
+
+
+@cache
 def _trials_sql(vendor: str) -> str:
     t = _loaders(vendor)["trial"]
     answer = _table(Answer)
@@ -366,6 +397,61 @@ def store_answer(answer: Answer, participant: Participant, update_fields: list[s
         cursor.execute(_store_sql(connection.vendor, tuple(update_fields)), params)
         answer.pk = cursor.fetchone()[0]
     answer._state.adding, answer._state.db = False, connection.alias
+
+
+@cache
+def _store_if_unchanged_sql(vendor: str, update_fields: tuple[str, ...]) -> str:
+    fields = _answer_fields(vendor)
+    columns = ", ".join(_q(f.column) for f in fields)
+    values = ", ".join(_cast(f) for f in fields)
+    updates = ", ".join(
+        f"{_q(Participant._meta.get_field(n).column)} = {_cast(Participant._meta.get_field(n))}"
+        for n in update_fields
+    )
+    return (
+        f"WITH p AS (UPDATE {_table(Participant)} SET {updates} "
+        f"WHERE {_q('id')} = %s::bigint AND xmin = %s::xid RETURNING {_q('id')}) "
+        f"INSERT INTO {_table(Answer)} ({columns}) SELECT {values} FROM p RETURNING {_q('id')}"
+    )
+
+
+def store_answer_if_unchanged(
+    answer: Answer, participant: Participant, update_fields: list[str], version: str
+) -> bool:
+    """``store_answer`` in one statement outside any lock, applied only if the participant row is
+    still the version ``read_participant`` returned (no request, of this participant or of anyone
+    else, has updated it since): then the UPDATE and the INSERT are one atomic statement, and True.
+    Otherwise neither is written, and False (the caller goes the locked way). A concurrent writer
+    holding the row makes this statement wait for it, and then find the row changed. PostgreSQL only."""
+    params = _saved_texts(participant, _participant_fields(tuple(update_fields)), False)
+    params += [_as_text(participant.pk), version]
+    params += _saved_texts(answer, _answer_fields(connection.vendor), True)
+    with prepared_cursor() as cursor:
+        cursor.execute(_store_if_unchanged_sql(connection.vendor, tuple(update_fields)), params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    answer.pk = row[0]
+    answer._state.adding, answer._state.db = False, connection.alias
+    return True
+
+
+@cache
+def _answer_count_sql(vendor: str) -> str:
+    return (
+        f"UPDATE {_table(Participant)} SET {_column(Participant, 'answer_window')} = %s, "
+        f"{_column(Participant, 'answers_in_window')} = %s WHERE {_q('id')} = %s"
+    )
+
+
+def save_answer_count(participant: Participant) -> None:
+    """Save the (locked) participant's answer rate count alone: for an answer request that stores
+    no answer (a replay, a refusal); a stored answer saves it in its own statement."""
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _answer_count_sql(connection.vendor),
+            [participant.answer_window, participant.answers_in_window, participant.pk],
+        )
 
 
 @cache

@@ -134,6 +134,14 @@ class Participant(models.Model):
     last_seen_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     blocked_at = models.DateTimeField(null=True, blank=True)
+    answer_window = models.BigIntegerField(
+        default=0,
+        help_text="Start (Unix seconds) of the answer rate limit's current window; 0 before the first answer "
+        "(annotation.ratelimit.count_answer).",
+    )
+    answers_in_window = models.PositiveIntegerField(
+        default=0, help_text="Answer requests counted in that window (accepted, replayed or refused)."
+    )
     analysis_override = models.CharField(
         max_length=7,
         choices=AnalysisOverride.choices,

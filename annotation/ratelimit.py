@@ -1,8 +1,11 @@
 """Rate limits for the participant pages: a fixed window per participant (or per client
-address before the browser has entered), counted in the cache shared by all web processes
-(``CACHE_URL``: Redis in every shipped deployment).
+address before the browser has entered), counted where every web process sees the same count.
 
-* A browser holding a participant cookie counts against ``SKETCHQ_PARTICIPANT_RATE``, its own.
+* A browser holding a participant cookie counts against ``SKETCHQ_PARTICIPANT_RATE``, its own:
+  its answers in its participant row (``count_answer``: the answer's transaction locks and
+  UPDATEs that row anyway, so the count costs no round trip), its other requests in the cache
+  shared by all web processes (``CACHE_URL``: Redis in every shipped deployment). Answers and the
+  other pages each have the whole rate.
 * A browser without one (the first click on the panel link) counts against
   ``SKETCHQ_ENTRY_RATE`` for its address: generous, so that many people behind one address
   (a campus, a mobile carrier's NAT) are not shut out, and a flood from one address cannot
@@ -29,6 +32,7 @@ from config.client_address import client_address
 UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600}
 
 
+@lru_cache(maxsize=16)
 def parse_rate(rate: str) -> tuple[int, int]:
     """``"600/min"`` → (600, 60)."""
     count, _, unit = rate.partition("/")
@@ -86,18 +90,62 @@ def too_many(request, retry_after: int, slug: str | None):
     return response
 
 
+def _seconds_left(now: float, window: int) -> int:
+    """``Retry-After`` for a request refused at ``now``: the rest of the window, and a second more."""
+    return max(1, int(window - now % window) + 1)
+
+
+def refused_by_cache(request, slug: str | None):
+    """Count this request in the cache (per participant, or per address without a cookie): the 429
+    page once over the rate, else None."""
+    who, rate = _client(request, slug)
+    limit, window = parse_rate(rate)
+    now = time.time()
+    key = f"ratelimit:participant:{who}:{int(now // window)}"
+    if count(key, window) > limit:
+        return too_many(request, _seconds_left(now, window), slug)
+    return None
+
+
 def participant_rate_limited(view):
     """429 with a "please wait" page once a client exceeds its rate; nothing else runs."""
 
     @wraps(view)
     def limited(request, *args, **kwargs):
         slug = kwargs.get("slug")
-        who, rate = _client(request, slug)
-        limit, window = parse_rate(rate)
-        now = time.time()
-        key = f"ratelimit:participant:{who}:{int(now // window)}"
-        if count(key, window) > limit:
-            return too_many(request, max(1, int(window - now % window) + 1), slug)
+        return refused_by_cache(request, slug) or view(request, *args, **kwargs)
+
+    return limited
+
+
+def entry_rate_limited(view):
+    """For a view that counts its participant itself (the answer: ``count_answer``, in the row):
+    only a request without a participant cookie is counted here, against its address."""
+
+    @wraps(view)
+    def limited(request, *args, **kwargs):
+        slug = kwargs.get("slug")
+        if identity.participant_id(request, slug) is None:
+            refused = refused_by_cache(request, slug)
+            if refused is not None:
+                return refused
         return view(request, *args, **kwargs)
 
     return limited
+
+
+def count_answer(participant, rate: str, now: float) -> int:
+    """Count one answer request in ``participant``'s row, which the caller holds locked and saves
+    (``answer_window``, ``answers_in_window``): the same fixed window as the cache's counters,
+    shared by every web process because it is in the database. Returns 0, or when the request is
+    over ``rate`` (``SKETCHQ_PARTICIPANT_RATE``) the seconds to wait (``Retry-After``), counting
+    nothing: the caller then writes nothing either."""
+    limit, window = parse_rate(rate)
+    start = int(now // window) * window
+    if participant.answer_window != start:
+        participant.answer_window, participant.answers_in_window = start, 1
+        return 0
+    if participant.answers_in_window >= limit:
+        return _seconds_left(now, window)
+    participant.answers_in_window += 1
+    return 0

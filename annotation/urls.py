@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from annotation import staff_views, views
+from annotation.ratelimit import entry_rate_limited as entry_limited
 from annotation.ratelimit import participant_rate_limited as limited
 
 app_name = "annotation"
@@ -11,7 +12,7 @@ urlpatterns = [
     path("<slug:slug>/instructions/", limited(views.instructions), name="instructions"),
     path("<slug:slug>/break/", limited(views.end_break), name="end_break"),
     path("<slug:slug>/questions/", limited(views.questions), name="questions"),
-    path("<slug:slug>/answer/", limited(views.answer), name="answer"),
+    path("<slug:slug>/answer/", entry_limited(views.answer), name="answer"),  # counts in the row
     re_path(
         r"^(?P<slug>[-\w]+)/s/(?P<token>[-\w]{1,32})/(?P<side>left|right|third|fourth)\.svg$",
         limited(views.stimulus),

@@ -17,8 +17,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation import identity, panels, telemetry
+from annotation import identity, panels, ratelimit, telemetry
 from annotation.actions import (
+    RATE_LIMITED,
     REFUSED,
     REPLAYED,
     EntryRefused,
@@ -291,7 +292,9 @@ def end_break(request, participant: Participant):
 
 @require_POST
 def answer(request, slug: str):
-    """The hot path: the action looks the cookie's participant up itself, under its lock."""
+    """The hot path: the action looks the cookie's participant up itself, under its lock, and counts
+    the answer against the participant's rate in that row (no cache round trip; a request without
+    a cookie was counted against its address by ``ratelimit.entry_rate_limited``)."""
     pk = identity.participant_id(request, slug)
     if pk is None:
         return _no_session(request, slug)
@@ -307,9 +310,12 @@ def answer(request, slug: str):
             post.get("client_ms"),
             study_slug=slug,
             telemetry=measured,
+            rate=settings.SKETCHQ_PARTICIPANT_RATE,
         )
-    except Participant.DoesNotExist:
-        return _no_session(request, slug)
+    except Participant.DoesNotExist:  # no row to count in: the cache counts this cookie
+        return ratelimit.refused_by_cache(request, slug) or _no_session(request, slug)
+    if result.outcome == RATE_LIMITED:
+        return ratelimit.too_many(request, result.retry_after, slug)
     now = result.participant
     if result.outcome == REFUSED:
         return _after_post(request, now, notice=_refusal_notice(result))

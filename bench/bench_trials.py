@@ -21,7 +21,7 @@ What it does, in one run:
    the client sees it, with ``BENCH_PARTICIPANTS`` (100) and ``BENCH_MANY`` (300) participants.
 
 Each trial request is the real thing: an htmx POST of the answer (CSRF, the participant cookie,
-the rate limit, the locked transaction) whose response is the next trial's HTML with its two
+the participant rate limit counted in their row, the answer statements) whose response is the next trial's HTML with its two
 pictures inline. The baseline has the same middleware and CSRF check, no rate limit and no
 participant. Finally the database is dropped (BENCH_KEEP_DB=1 keeps it).
 

@@ -1,9 +1,10 @@
 """Scale-out: two gunicorn instances on different ports, one PostgreSQL, one Redis.
 
 Nothing a participant needs lives in a web process: the participant cookie is signed with the
-shared secret key, the state is in PostgreSQL, and the rate-limit counters are in Redis. A
-participant whose requests alternate between the instances (as behind a round-robin proxy)
-gets every answer stored once, in order, and one shared rate limit.
+shared secret key, the state is in PostgreSQL, and the rate-limit counters are in Redis (pages)
+and in the participant row (answers). A participant whose requests alternate between the
+instances (as behind a round-robin proxy) gets every answer stored once, in order, and one
+shared rate limit for their answers and one for their other pages.
 """
 
 from __future__ import annotations
@@ -99,16 +100,18 @@ def test_a_participant_alternating_between_two_instances_has_every_answer_stored
     study = make_running_study("scale-out")
     browser = requests.Session()  # cookies ignore ports: one browser for both instances
     sent = 0
+    counted = {"pages": 0, "answers": 0}  # the participant's two rate limits
 
     def call(method, path, **kwargs):
         nonlocal sent
         base = two_instances[sent % 2]
         sent += 1
+        counted["answers" if path.endswith("/answer/") else "pages"] += 1
         return browser.request(method, base + path, timeout=30, allow_redirects=False, **kwargs)
 
     entry = call("GET", f"/p/{study.slug}/?PROLIFIC_PID=SCALE-1")
     assert entry.status_code == 302
-    sent = 0  # the entry counted against the address; from here on, against the participant
+    sent, counted["pages"] = 0, 0  # the entry counted against the address; from here on, the participant
     page = call("GET", f"/p/{study.slug}/task/").text
     headers = {"X-CSRFToken": CSRF.search(page).group(1), "HX-Request": "true"}
     call("POST", f"/p/{study.slug}/consent/", data={"decision": "accept"}, headers=headers)
@@ -135,7 +138,16 @@ def test_a_participant_alternating_between_two_instances_has_every_answer_stored
     practice = [(True, i) for i in range(participant.n_practice)]
     assert order == practice + [(False, i) for i in range(participant.n_trials)]
 
-    # One rate limit for the participant, whichever instance counts it.
-    assert sent < RATE
-    statuses = [call("GET", f"/p/{study.slug}/task/").status_code for _ in range(RATE - sent + 2)]
+    # One rate limit for the participant's pages (in Redis) and one for their answers (in their row),
+    # whichever instance counts them.
+    assert counted["pages"] < RATE and counted["answers"] < RATE
+    statuses = [call("GET", f"/p/{study.slug}/task/").status_code for _ in range(RATE - counted["pages"] + 2)]
     assert statuses.count(429) == 2 and statuses[-2:] == [429, 429]
+    data = {"token": answered[-1].token, "choice": unbiased_choice(answered[-1])}  # a replay, counted too
+    replays = [
+        call("POST", f"/p/{study.slug}/answer/", data=data, headers=headers)
+        for _ in range(RATE - counted["answers"] + 2)
+    ]
+    assert [r.status_code for r in replays].count(429) == 2 and replays[-1].status_code == 429
+    assert 1 <= int(replays[-1].headers["Retry-After"]) <= 3601
+    assert Answer.objects.filter(trial__participant=participant).count() == len(answered)
