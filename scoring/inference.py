@@ -114,6 +114,21 @@ class ScoringHandler:
     def n_classes(self) -> int:
         return len(self.class_names)
 
+    def leaves_a_core_free(self) -> bool:
+        """Whether the next forward pass leaves a CPU core to other work: always on a GPU; on CPU
+        when it runs on fewer threads than there are cores (pinned so, or one thread measured faster,
+        as under load). A caller may then overlap its database work with the forward pass; with every
+        core in the forward, that work only stalls one of its threads (bench/RESULTS.md)."""
+        if self.device.type != "cpu":
+            return True
+        if self.thread_chooser is not None:
+            threads = self.thread_chooser.best
+        elif self.threads is not None:
+            threads = int(self.threads)
+        else:
+            threads = torch.get_num_threads()
+        return threads < cpu_cores()
+
     def preprocess(self, strokes_list: Sequence[Sequence[np.ndarray]]) -> Batch:
         """Normalised sketches (``(n, 2)`` arrays per stroke) → padded stroke-5 tensors."""
         if len(strokes_list) == 0:

@@ -193,7 +193,8 @@ if hasattr(os, "register_at_fork"):  # a forked child must not inherit a pool wh
 
 def overlap_db_and_forward() -> bool:
     """``SKETCHQ_SCORING_OVERLAP`` (default on): run forward passes on the compute thread while this
-    thread reads and writes the database; off, everything runs in turn on this thread."""
+    thread reads and writes the database, whenever the forward leaves a core free
+    (``ScoringHandler.leaves_a_core_free``); off, everything runs in turn on this thread."""
     return bool(settings.SKETCHQ_SCORING_OVERLAP)
 
 
@@ -233,7 +234,8 @@ def do_score_and_store(handler: ScoringHandler, run: ScoringRun, rows: list[tupl
 
     While chunk k's forward pass runs on the compute thread (torch releases the GIL), this thread,
     which owns the database connection, writes chunk k − 1's scores and reads chunk k + 1's stored
-    encoder input (:mod:`scoring.stored_input`), so most database time hides behind the network.
+    encoder input (:mod:`scoring.stored_input`), so most database time hides behind the network;
+    only while the forward leaves a CPU core free (a GPU, or one thread under load), else in turn.
     One transaction: a chunk that fails (``ValueError``) leaves nothing written."""
     index = {slug: i for i, slug in enumerate(handler.class_names)}
     unknown = sorted({slug for _, slug in rows if slug not in index})
@@ -241,10 +243,13 @@ def do_score_and_store(handler: ScoringHandler, run: ScoringRun, rows: list[tupl
         raise ValueError(f"the checkpoint has no class for {', '.join(unknown)}")
     category_ids = dict(Category.objects.filter(slug__in=handler.class_names).values_list("slug", "pk"))
     class_category = [category_ids.get(slug) for slug in handler.class_names]
-    forward = _forward_thread() if overlap_db_and_forward() else _SameThread()
+    overlap, same_thread = overlap_db_and_forward(), _SameThread()
     pending: Future[ScoredRows] | None = None
     with transaction.atomic():
         for start in range(0, len(rows), INFER_BATCH_SIZE):
+            # Chosen per chunk: with every core in the forward (free cores, two threads measured
+            # faster) the database work would only stall it, so it runs in turn instead.
+            forward = _forward_thread() if overlap and handler.leaves_a_core_free() else same_thread
             chunk = rows[start : start + INFER_BATCH_SIZE]
             ids = np.asarray([pk for pk, _ in chunk], dtype=np.int64)
             X, lengths = stored_input.do_encode_or_read(ids.tolist(), handler.config.max_len)

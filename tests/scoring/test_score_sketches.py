@@ -262,3 +262,49 @@ def test_a_chunk_that_fails_mid_task_leaves_none_of_the_tasks_scores_written(sco
     run.refresh_from_db()
     assert run.status == JobStatus.FAILED and "has no points" in run.errors[-1]
     assert calls == [50, 50, 50] and not SketchScore.objects.filter(run=run).exists()
+
+
+def test_database_work_overlaps_the_forward_only_while_it_leaves_a_core_free(scorer, sketches, monkeypatch):
+    """With every core in the forward pass the chunks run in turn on the task's thread; with a core
+    free they run on the compute thread. Same scores either way."""
+    import threading
+
+    from scoring import runs
+    from scoring.inference import ScoringHandler
+
+    monkeypatch.setattr(runs, "INFER_BATCH_SIZE", 60)
+    threads_used = []
+    real = runs.score_arrays
+
+    def recording(*args):
+        threads_used.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(runs, "score_arrays", recording)
+    ids = sorted(s.pk for s in sketches)
+    scores = {}
+    for free in (False, True):
+        monkeypatch.setattr(ScoringHandler, "leaves_a_core_free", lambda self, free=free: free)
+        threads_used.clear()
+        run = ScoringRun.objects.create(scorer=scorer, total=240, task_batch_size=240)
+        run.categories.set({s.category for s in sketches})
+        assert do_score_batch(run.pk, ids) == 240
+        on_compute_thread = [name.startswith("sketchq-forward") for name in threads_used]
+        assert on_compute_thread == [free] * 4, threads_used
+        scores[free] = dict(SketchScore.objects.filter(run=run).values_list("sketch_id", "q"))
+    assert scores[False] == scores[True]
+
+
+def test_a_forward_leaves_a_core_free_on_fewer_threads_than_cores(scorer, monkeypatch):
+    from scoring import inference
+    from scoring.inference import ScoringHandler
+
+    monkeypatch.setattr(inference, "cpu_cores", lambda: 2)
+    data = scorer.checkpoint.read()
+    assert ScoringHandler.from_bytes(data, device="cpu", threads=1).leaves_a_core_free()
+    assert not ScoringHandler.from_bytes(data, device="cpu", threads=2).leaves_a_core_free()
+    measured = ScoringHandler.from_bytes(data, device="cpu", threads="auto")
+    assert not measured.leaves_a_core_free()  # untried: all cores first
+    measured.thread_chooser.record(2, 100, 1.0)
+    measured.thread_chooser.record(1, 100, 0.5)  # one thread measured faster, as under load
+    assert measured.leaves_a_core_free()
