@@ -279,7 +279,15 @@ CELERY_BEAT_SCHEDULE = {
 # the lease; after a lease with no heartbeat the job is claimed again, at most this many times.
 SKETCHQ_JOB_LEASE_SECONDS = env_int("SKETCHQ_JOB_LEASE_SECONDS", 300)
 SKETCHQ_JOB_MAX_ATTEMPTS = env_int("SKETCHQ_JOB_MAX_ATTEMPTS", 3)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Redis broker (kombu's ack emulation): a message delivered but never acknowledged (its worker died,
+# or the broker restarted under it) is put back on its queue once older than visibility_timeout, by a
+# sweep that runs about every 100 s and holds a mutex key in Redis while it runs. A broker stopped
+# mid-sweep keeps that key (append-only file) for unacked_mutex_expire seconds, and no sweep runs
+# until it expires (kombu's default: 300 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "unacked_mutex_expire": env_int("CELERY_UNACKED_MUTEX_EXPIRE", 300),
+}
 
 # Security headers (the deploy check passes with SECURE_SSL_REDIRECT etc. set in production).
 SECURE_CONTENT_TYPE_NOSNIFF = True
