@@ -149,40 +149,34 @@ def do_submit_answer(
     received = now or timezone.now()
     token, choice = str(token or "")[:64], str(choice or "")[:16]
     pk = participant if isinstance(participant, int) else participant.pk
-    return on_live_connection(
-        lambda: _submit(pk, token, choice, client_ms, study_slug, received, telemetry or Telemetry(), rate)
-    )
+    request = _Submission(pk, token, choice, client_ms, study_slug, received, telemetry or Telemetry(), rate)
+    return on_live_connection(lambda: _submit(request))
 
 
-def _submit(
-    pk: int,
-    token: str,
-    choice: str,
-    client_ms,
-    study_slug: str | None,
-    received: datetime,
-    telemetry: Telemetry,
-    rate: str | None,
-) -> SubmitResult:
+@dataclass(frozen=True)
+class _Submission:
+    """One answer request, as ``do_submit_answer`` received it (cleaned)."""
+
+    pk: int
+    token: str
+    choice: str
+    client_ms: object
+    study_slug: str | None
+    received: datetime
+    telemetry: Telemetry
+    rate: str | None
+
+
+def _submit(request: _Submission) -> SubmitResult:
     """Without a lock first (PostgreSQL), else, and for anything but a plain accepted answer, locked."""
-    args = (pk, token, choice, client_ms, study_slug, received, telemetry, rate)
     if connection.vendor == "postgresql":
-        done = _submit_unlocked(*args)
+        done = _submit_unlocked(request)
         if done is not None:
             return done
-    return _submit_locked(*args)
+    return _submit_locked(request)
 
 
-def _submit_unlocked(
-    pk: int,
-    token: str,
-    choice: str,
-    client_ms,
-    study_slug: str | None,
-    received: datetime,
-    telemetry: Telemetry,
-    rate: str | None,
-) -> SubmitResult | None:
+def _submit_unlocked(request: _Submission) -> SubmitResult | None:
     """The usual answer in three statements and no transaction of its own: the participant read
     (not locked, with its row version), the trials, then one statement that stores the answer and
     updates the participant only if the row is still that version (``store_answer_if_unchanged``).
@@ -190,6 +184,13 @@ def _submit_unlocked(
     None (nothing written) for everything else: a replay, a refusal, an answer that blocks or
     completes the participant (pairs to release), or a row changed since the read (another tab, a
     double click, a page view): ``_submit_locked`` then does it all again under the lock."""
+    pk, token, choice, client_ms = request.pk, request.token, request.choice, request.client_ms
+    study_slug, received, telemetry, rate = (
+        request.study_slug,
+        request.received,
+        request.telemetry,
+        request.rate,
+    )
     participant, version = read_participant(pk, study_slug)
     if rate is not None:
         retry_after = ratelimit.count_answer(participant, rate, received.timestamp())
@@ -224,16 +225,14 @@ def _new_answer(participant, trial, choice, client_ms, received, telemetry) -> A
     )
 
 
-def _submit_locked(
-    pk: int,
-    token: str,
-    choice: str,
-    client_ms,
-    study_slug: str | None,
-    received: datetime,
-    telemetry: Telemetry,
-    rate: str | None,
-) -> SubmitResult:
+def _submit_locked(request: _Submission) -> SubmitResult:
+    pk, token, choice, client_ms = request.pk, request.token, request.choice, request.client_ms
+    study_slug, received, telemetry, rate = (
+        request.study_slug,
+        request.received,
+        request.telemetry,
+        request.rate,
+    )
     with transaction.atomic():
         locked = lock_participant(pk, study_slug)  # the study row is read, not locked
         if rate is not None:

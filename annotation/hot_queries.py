@@ -367,8 +367,8 @@ def _as_text(value):
     return str(value)
 
 
-@cache
-def _store_sql(vendor: str, update_fields: tuple[str, ...]) -> str:
+def _answer_and_update_sql(vendor: str, update_fields: tuple[str, ...]) -> tuple[str, str, str]:
+    """The answer's column list and its placeholders, and the participant's ``SET`` list."""
     fields = _answer_fields(vendor)
     columns = ", ".join(_q(f.column) for f in fields)
     values = ", ".join(_cast(f) for f in fields)
@@ -376,6 +376,12 @@ def _store_sql(vendor: str, update_fields: tuple[str, ...]) -> str:
         f"{_q(Participant._meta.get_field(n).column)} = {_cast(Participant._meta.get_field(n))}"
         for n in update_fields
     )
+    return columns, values, updates
+
+
+@cache
+def _store_sql(vendor: str, update_fields: tuple[str, ...]) -> str:
+    columns, values, updates = _answer_and_update_sql(vendor, update_fields)
     return (
         f"WITH a AS (INSERT INTO {_table(Answer)} ({columns}) VALUES ({values}) RETURNING {_q('id')}) "
         f"UPDATE {_table(Participant)} SET {updates} FROM a "
@@ -401,13 +407,7 @@ def store_answer(answer: Answer, participant: Participant, update_fields: list[s
 
 @cache
 def _store_if_unchanged_sql(vendor: str, update_fields: tuple[str, ...]) -> str:
-    fields = _answer_fields(vendor)
-    columns = ", ".join(_q(f.column) for f in fields)
-    values = ", ".join(_cast(f) for f in fields)
-    updates = ", ".join(
-        f"{_q(Participant._meta.get_field(n).column)} = {_cast(Participant._meta.get_field(n))}"
-        for n in update_fields
-    )
+    columns, values, updates = _answer_and_update_sql(vendor, update_fields)
     return (
         f"WITH p AS (UPDATE {_table(Participant)} SET {updates} "
         f"WHERE {_q('id')} = %s::bigint AND xmin = %s::xid RETURNING {_q('id')}) "

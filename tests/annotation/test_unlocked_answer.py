@@ -51,7 +51,9 @@ def test_an_answer_stored_by_another_tab_between_read_and_write_is_replayed_not_
     def other_tab_first(*args):
         received = timezone.now()
         other = answering._submit_locked(
-            participant.pk, trial.token, "left", None, None, received, Telemetry(), None
+            answering._Submission(
+                participant.pk, trial.token, "left", None, None, received, Telemetry(), None
+            )
         )
         assert other.outcome == ACCEPTED
         applied.append(real(*args))
