@@ -192,10 +192,9 @@ def _submit_unlocked(request: _Submission) -> SubmitResult | None:
         request.rate,
     )
     participant, version = read_participant(pk, study_slug)
-    if rate is not None:
-        retry_after = ratelimit.count_answer(participant, rate, received.timestamp())
-        if retry_after:  # nothing to write: the same answer as under the lock
-            return SubmitResult(RATE_LIMITED, participant, retry_after=retry_after)
+    limited = _over_rate(participant, rate, received)  # nothing to write: the same as under the lock
+    if limited is not None:
+        return limited
     study = participant.study
     trial, upcoming = _trial_and_next(participant, token)
     if trial is None or trial.answer_id is not None or _refusal(participant, study, trial, choice):
@@ -204,11 +203,27 @@ def _submit_unlocked(request: _Submission) -> SubmitResult | None:
     blocked_now, completed_now = _advance(participant, study, trial, answer, received)
     if blocked_now or completed_now:
         return None
-    shows_trial = participant.status == ParticipantStatus.ACTIVE and not participant.break_due
-    participant.trial_served_at = received if shows_trial else None
+    shows_trial = _start_next_trial_clock(participant, received)
     if not store_answer_if_unchanged(answer, participant, _UPDATED_FIELDS, version):
         return None
     return SubmitResult(ACCEPTED, participant, trial, answer, upcoming=upcoming if shows_trial else ())
+
+
+def _over_rate(participant: Participant, rate: str | None, received: datetime) -> SubmitResult | None:
+    """Count this answer request in the participant's row (``ratelimit.count_answer``); the
+    RATE_LIMITED result once over ``rate``, else None. ``rate`` None counts nothing."""
+    if rate is None:
+        return None
+    retry_after = ratelimit.count_answer(participant, rate, received.timestamp())
+    return SubmitResult(RATE_LIMITED, participant, retry_after=retry_after) if retry_after else None
+
+
+def _start_next_trial_clock(participant: Participant, received: datetime) -> bool:
+    """Straight on to the next trial: its server clock starts now, with this answer's write.
+    Whether a trial screen follows (not a break, not the end)."""
+    shows_trial = participant.status == ParticipantStatus.ACTIVE and not participant.break_due
+    participant.trial_served_at = received if shows_trial else None
+    return shows_trial
 
 
 def _new_answer(participant, trial, choice, client_ms, received, telemetry) -> Answer:
@@ -235,11 +250,10 @@ def _submit_locked(request: _Submission) -> SubmitResult:
     )
     with transaction.atomic():
         locked = lock_participant(pk, study_slug)  # the study row is read, not locked
-        if rate is not None:
-            # Counted on the locked row; saved with the answer (store_answer), or on its own below.
-            retry_after = ratelimit.count_answer(locked, rate, received.timestamp())
-            if retry_after:
-                return SubmitResult(RATE_LIMITED, locked, retry_after=retry_after)
+        # Counted on the locked row; saved with the answer (store_answer), or on its own below.
+        limited = _over_rate(locked, rate, received)
+        if limited is not None:
+            return limited
         study = locked.study
         trial, upcoming = _trial_and_next(locked, token)
         if trial is None:
@@ -253,9 +267,7 @@ def _submit_locked(request: _Submission) -> SubmitResult:
             return _do_refuse(locked, token, choice, reason, trial, counted=rate is not None)
         answer = _new_answer(locked, trial, choice, client_ms, received, telemetry)
         blocked_now, completed_now = _advance(locked, study, trial, answer, received)
-        # Straight on to the next trial: its server clock starts now, in this transaction.
-        shows_trial = locked.status == ParticipantStatus.ACTIVE and not locked.break_due
-        locked.trial_served_at = received if shows_trial else None
+        shows_trial = _start_next_trial_clock(locked, received)
         store_answer(answer, locked, _UPDATED_FIELDS)  # one statement on PostgreSQL
         if blocked_now or (completed_now and not locked.qualified):
             do_release_pairs_of_excluded(locked)

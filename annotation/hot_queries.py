@@ -205,59 +205,49 @@ def prepared_cursor():
 
 
 @cache
-def _lock_sql(vendor: str, with_slug: bool) -> str:
+def _participant_sql(vendor: str, with_slug: bool, locked: bool) -> str:
+    """The participant row with its study; ``locked``: ``FOR UPDATE OF p``, else led by the row
+    version ``xmin`` (PostgreSQL only, ``read_participant``)."""
     loaders = _loaders(vendor)
     slug = f" AND s.{_column(Study, 'slug')} = %s" if with_slug else ""
-    lock = " FOR UPDATE OF p" if connection.features.has_select_for_update_of else ""
+    lock = " FOR UPDATE OF p" if locked and connection.features.has_select_for_update_of else ""
+    version = "" if locked else "p.xmin::text, "
     return (
-        f"SELECT {loaders['participant'].select('p')}, {loaders['study'].select('s')} "
+        f"SELECT {version}{loaders['participant'].select('p')}, {loaders['study'].select('s')} "
         f"FROM {_table(Participant)} p JOIN {_table(Study)} s ON s.{_q('id')} = p.{_column(Participant, 'study')} "
         f"WHERE p.{_q('id')} = %s{slug}{lock}"
     )
+
+
+def _fetch_participant(pk: int, study_slug: str | None, locked: bool) -> tuple[Participant, tuple]:
+    """The participant with ``.study`` loaded, and the columns before them (the version, unlocked)."""
+    params = [pk, study_slug] if study_slug is not None else [pk]
+    with prepared_cursor() as cursor:
+        cursor.execute(_participant_sql(connection.vendor, study_slug is not None, locked), params)
+        row = cursor.fetchone()
+    if row is None:
+        raise Participant.DoesNotExist(f"participant {pk} not found")
+    loaders = _loaders(connection.vendor)
+    lead = 0 if locked else 1
+    split = lead + len(loaders["participant"])
+    participant = loaders["participant"].load(row[lead:split])
+    participant.study = loaders["study"].load(row[split:])
+    return participant, tuple(row[:lead])
 
 
 def lock_participant(pk: int, study_slug: str | None = None) -> Participant:
     """The participant row, locked until the end of the transaction (the study row is only
     read), with ``.study`` loaded (fields ``STUDY_FIELDS``). ``Participant.DoesNotExist`` if
     there is no such participant (in that study)."""
-    params = [pk, study_slug] if study_slug is not None else [pk]
-    with prepared_cursor() as cursor:
-        cursor.execute(_lock_sql(connection.vendor, study_slug is not None), params)
-        row = cursor.fetchone()
-    if row is None:
-        raise Participant.DoesNotExist(f"participant {pk} not found")
-    loaders = _loaders(connection.vendor)
-    split = len(loaders["participant"])
-    participant = loaders["participant"].load(row[:split])
-    participant.study = loaders["study"].load(row[split:])
-    return participant
-
-
-@cache
-def _read_sql(vendor: str, with_slug: bool) -> str:
-    """``_lock_sql`` without the lock, and with the row version's ``xmin`` (PostgreSQL only)."""
-    lock = _lock_sql(vendor, with_slug)
-    if lock.endswith(" FOR UPDATE OF p"):
-        lock = lock[: -len(" FOR UPDATE OF p")]
-    head, _, rest = lock.partition("SELECT ")
-    return f"{head}SELECT p.xmin::text, {rest}"
+    return _fetch_participant(pk, study_slug, locked=True)[0]
 
 
 def read_participant(pk: int, study_slug: str | None = None) -> tuple[Participant, str]:
     """The participant row, not locked, with ``.study`` (as ``lock_participant``), and its version:
     PostgreSQL's ``xmin`` of the row read, which any later UPDATE of the row changes
     (``store_answer_if_unchanged``). PostgreSQL only."""
-    params = [pk, study_slug] if study_slug is not None else [pk]
-    with prepared_cursor() as cursor:
-        cursor.execute(_read_sql(connection.vendor, study_slug is not None), params)
-        row = cursor.fetchone()
-    if row is None:
-        raise Participant.DoesNotExist(f"participant {pk} not found")
-    loaders = _loaders(connection.vendor)
-    split = 1 + len(loaders["participant"])
-    participant = loaders["participant"].load(row[1:split])
-    participant.study = loaders["study"].load(row[split:])
-    return participant, row[0]
+    participant, (version,) = _fetch_participant(pk, study_slug, locked=False)
+    return participant, version
 
 
 @cache
