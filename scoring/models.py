@@ -102,10 +102,14 @@ class SketchScoreQuerySet(models.QuerySet):
 
 
 class SketchScore(models.Model):
-    """The scorer's verdict on one sketch. Upserted; unique per (sketch, scorer)."""
+    """The scorer's verdict on one sketch. Upserted; unique per (sketch, scorer).
 
-    sketch = models.ForeignKey(Sketch, on_delete=models.CASCADE, related_name="scores")
-    scorer = models.ForeignKey(Scorer, on_delete=models.CASCADE, related_name="scores")
+    ``sketch`` and ``scorer`` have no index of their own: the unique ``(sketch, scorer)`` and
+    the ``(scorer, q)`` index lead with them and serve every lookup by either, so two more
+    indexes would only slow each scoring task's upsert (measured in ``bench/RESULTS.md``)."""
+
+    sketch = models.ForeignKey(Sketch, on_delete=models.CASCADE, related_name="scores", db_index=False)
+    scorer = models.ForeignKey(Scorer, on_delete=models.CASCADE, related_name="scores", db_index=False)
     q = models.FloatField(help_text="Quality score: the feature norm ‖f(x)‖.")
     cos_theta_y = models.FloatField(help_text="Cosine to the true class weight.")
     predicted_class = models.ForeignKey(

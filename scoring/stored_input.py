@@ -9,9 +9,12 @@ re-encoded on their next use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
 
 import numpy as np
+from django.db import connection
 
 from scoring.dataset import N_FEATURES
 from scoring.encoding import encode_stored
@@ -27,8 +30,16 @@ def pack(row: np.ndarray, length: int) -> bytes:
     return np.ascontiguousarray(row[:length], dtype=np.float32).tobytes()
 
 
-def unpack_into(X: np.ndarray, i: int, data: bytes | memoryview, length: int) -> None:
-    X[i, :length] = np.frombuffer(data, dtype=np.float32).reshape(length, N_FEATURES)
+def unpack_rows(X: np.ndarray, lengths: np.ndarray, rows: Sequence[tuple[int, int, bytes]]) -> None:
+    """Fill ``X`` and ``lengths`` (zero where no row comes) in place from ``(position, length,
+    bytes)`` rows, in one copy: their bytes joined in position order are the real points of ``X``."""
+    if not rows:
+        return
+    ordered = sorted(rows, key=lambda row: row[0])
+    positions = np.fromiter((row[0] for row in ordered), dtype=np.int64, count=len(ordered))
+    lengths[positions] = np.fromiter((row[1] for row in ordered), dtype=np.int64, count=len(ordered))
+    points = np.arange(X.shape[1])[None, :] < lengths[:, None]
+    X[points] = np.frombuffer(b"".join(row[2] for row in ordered), dtype=np.float32).reshape(-1, N_FEATURES)
 
 
 def empty(n: int, max_len: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,17 +56,55 @@ def do_encode_or_read(sketch_ids: Sequence[int], max_len: int) -> tuple[np.ndarr
     ids = [int(i) for i in sketch_ids]
     X, lengths = empty(len(ids), max_len)
     position = {pk: i for i, pk in enumerate(ids)}
-    rows = EncoderInput.objects.filter(sketch_id__in=ids, version=ENCODING_VERSION, max_len=max_len)
-    for pk, length, data in rows.values_list("sketch_id", "length", "data"):
-        i = position[pk]
-        unpack_into(X, i, data, length)
-        lengths[i] = length
+    unpack_rows(X, lengths, [(position[pk], length, data) for pk, length, data in _read_stored(ids, max_len)])
     missing = [pk for pk in ids if lengths[position[pk]] == 0]
     if missing:
         X_new, len_new = do_encode_and_store(missing, max_len)
         for j, pk in enumerate(missing):
             X[position[pk]], lengths[position[pk]] = X_new[j], len_new[j]
     return X, lengths
+
+
+def _read_stored(ids: list[int], max_len: int) -> list[tuple[int, int, bytes]]:
+    """``(sketch id, length, bytes)`` of the stored rows of the current version and cap.
+
+    On PostgreSQL the bytes come back in binary form: in Django's default text form every
+    ``bytea`` travels as hex text, twice its size, encoded by the server and decoded here
+    (2,048 rows: 12 ms against 28–31 ms in a probe, see ``bench/RESULTS.md``)."""
+    if connection.vendor != "postgresql":
+        rows = EncoderInput.objects.filter(sketch_id__in=ids, version=ENCODING_VERSION, max_len=max_len)
+        return list(rows.values_list("sketch_id", "length", "data"))
+    sql = (
+        f"SELECT sketch_id, length, data FROM {EncoderInput._meta.db_table} "
+        "WHERE sketch_id = ANY(%s::bigint[]) AND version = %s AND max_len = %s"
+    )
+    with _binary_result_cursor() as cursor:
+        cursor.execute(sql, [ids, ENCODING_VERSION, max_len])
+        return cursor.fetchall()
+
+
+@cache
+def _binary_result_cursor_class():
+    import psycopg
+
+    class BinaryResultCursor(psycopg.Cursor):
+        """Server-side binding, every result column in PostgreSQL's binary form."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=prepare, binary=True)
+
+    return BinaryResultCursor
+
+
+@contextmanager
+def _binary_result_cursor() -> Iterator:
+    """A Django cursor (logged and counted as usual) on the request's connection and transaction,
+    whose results come back in binary form (PostgreSQL only)."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection._prepare_cursor(_binary_result_cursor_class()(connection.connection))
+    with cursor:
+        yield cursor
 
 
 def do_encode_and_store(sketch_ids: Sequence[int], max_len: int) -> tuple[np.ndarray, np.ndarray]:

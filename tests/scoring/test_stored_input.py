@@ -44,3 +44,19 @@ def test_rows_of_another_version_or_length_cap_are_re_encoded_never_used():
 def test_an_unknown_sketch_id_is_named():
     with pytest.raises(ValueError, match="no sketch with id 987654"):
         stored_input.do_encode_or_read([987654], 100)
+
+
+def test_rows_unpack_into_their_positions_whatever_order_they_come_in():
+    X, lengths = stored_input.empty(4, 5)
+    rows = [np.full((n, 7), float(n), dtype=np.float32) for n in (2, 5, 1)]
+    stored_input.unpack_rows(
+        X, lengths, [(3, 1, rows[2].tobytes()), (0, 2, rows[0].tobytes()), (2, 5, rows[1].tobytes())]
+    )
+    np.testing.assert_array_equal(lengths, [2, 0, 5, 1])
+    np.testing.assert_array_equal(X[0, :2], rows[0])
+    np.testing.assert_array_equal(X[2], rows[1])
+    np.testing.assert_array_equal(X[3, :1], rows[2])
+    padding = np.zeros(7, dtype=np.float32)
+    padding[4] = 1.0
+    for i, n in ((0, 2), (1, 0), (3, 1)):  # untouched rows stay "end of sketch" padding
+        np.testing.assert_array_equal(X[i, n:], np.broadcast_to(padding, (5 - n, 7)))
