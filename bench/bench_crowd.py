@@ -45,7 +45,7 @@ def main() -> None:
     from tests.factories import make_scored_study
 
     study = make_scored_study(
-        "bench-crowd", n=60, sampling_mode="balanced", n_levels=5, pairs_per_cell=120, trials_per_participant=TRIALS,
+        "bench-crowd", n=60, sampling_mode="balanced", n_levels=5, pairs_per_cell=100, trials_per_participant=TRIALS,
         practice_trials=2, sentinels_per_participant=TRIALS // 6, max_sentinel_mistakes=TRIALS // 24,
         duplicates_per_participant=TRIALS // 6, min_duplicate_distance=TRIALS // 6, break_every=TRIALS // 2,
         target_participants=10_000, auto_gold_pairs=0, degradation_gold_pairs=TRIALS // 6,
@@ -94,7 +94,7 @@ def main() -> None:
             f"BT vs latent, Kendall τ ({ranking.category.name}, {len(compared)} sketches)",
             f"{tau.statistic:.3f}",
         )
-    print_row("Krippendorff α (all categories)", f"{report.reliability[0]['krippendorff_alpha']}")
+    print_row("Krippendorff α (all categories)", f"{report.reliability[0]['krippendorff_alpha']:.3f}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """What the data allow, on the study page: feasible_sizes and Fit to data against a plan dry run.
 
-Setup: 4 categories of the shared Quick, Draw! corpus (the in-repo sample if it is missing), all
-sketches in the test split, 2 scorer rows whose q is a deterministic function of real sketch
+Setup: 4 categories of the shared Quick, Draw! corpus (the in-repo sample if it is missing), every
+tenth sketch in the validation split (the source of degradation gold) and the rest in the test split, 2 scorer rows whose q is a deterministic function of real sketch
 features (NOT model scores). The study asks for the defaults (5,000 pairs per cell, 1,000 trials).
 
 Ratios, each against a baseline measured in the same run:
@@ -43,6 +43,8 @@ def main() -> None:
     for path in paths:
         do_import_path(path)
     Sketch.objects.update(split="test")
+    held_out = list(Sketch.objects.order_by("pk").values_list("pk", flat=True)[::10])
+    Sketch.objects.filter(pk__in=held_out).update(split="val")
     categories = list(Category.objects.all())
     sketches = list(Sketch.objects.values_list("pk", "point_count", "stroke_count"))
     scorers = []
@@ -75,7 +77,8 @@ def main() -> None:
 
     def fit():
         values, _ = propose_fit(study)
-        assert check_proposal(study, values) == []
+        problems = check_proposal(study, values)
+        assert problems == [], problems
 
     fitting = median_of(fit, repeat=3)
     print_row("baseline, compute_plan (dry run): seconds", f"{baseline:.3f}")

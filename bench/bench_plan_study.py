@@ -107,6 +107,11 @@ def main() -> None:
         sampling_mode="natural",
         trials_per_participant=1000,
         completion_code="BENCH",
+        # The pairs are what is timed; every sketch here is in the test split, so no degradation
+        # gold (it needs held-out sketches), and so no gold-fed sentinels or practice either.
+        degradation_gold_pairs=0,
+        sentinels_per_participant=0,
+        practice_trials=0,
     )
     study.categories.set(categories)
     study.scorers.set(scorers)

@@ -57,7 +57,8 @@ def build_study():
     study = make_study(
         "bench-report", categories=categories, scorers=scorers, sampling_mode="natural", n_levels=10,
         pairs_per_cell=400, trials_per_participant=PER_PARTICIPANT, sentinels_per_participant=0,
-        duplicates_per_participant=0, practice_trials=0, auto_gold_pairs=10, target_participants=100_000,
+        duplicates_per_participant=0, practice_trials=0, auto_gold_pairs=0, degradation_gold_pairs=0,
+        target_participants=100_000,
     )  # fmt: skip
     study = do_launch_study(study)
     pairs = list(PlannedPair.objects.filter(study=study).values_list("pk", "sketch_a_id", "sketch_b_id"))
