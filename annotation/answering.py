@@ -34,8 +34,9 @@ from django.utils import timezone
 from annotation import ratelimit, trial_types
 from annotation.hot_queries import (
     lock_participant,
+    next_position_of,
     on_live_connection,
-    read_participant,
+    read_participant_and_trials,
     save_answer_count,
     store_answer,
     store_answer_if_unchanged,
@@ -140,10 +141,10 @@ def do_submit_answer(
     rate limit, counted in their row (the answer view passes ``SKETCHQ_PARTICIPANT_RATE``);
     None (callers that are not a participant's browser: benches, simulations) counts nothing.
 
-    Kept to few round trips: the participant (with the study), one query for the trial and the
-    one after it, and the INSERT with the UPDATE (one statement on PostgreSQL): three statements
-    in all, prepared (``hot_queries``), and on PostgreSQL no BEGIN or COMMIT for the usual answer
-    (three round trips); the locked way adds BEGIN and COMMIT. The screen that follows adds one
+    Kept to few round trips: the participant (with the study), the trial and the one after it,
+    and the INSERT with the UPDATE (one statement on PostgreSQL), prepared (``hot_queries``). On
+    PostgreSQL the usual answer reads the participant and the trials in one statement, with no
+    BEGIN or COMMIT (two round trips); the locked way reads them in two and adds BEGIN and COMMIT. The screen that follows adds one
     more only for sketches its process has not drawn yet (``annotation.pictures``).
     """
     received = now or timezone.now()
@@ -177,8 +178,8 @@ def _submit(request: _Submission) -> SubmitResult:
 
 
 def _submit_unlocked(request: _Submission) -> SubmitResult | None:
-    """The usual answer in three statements and no transaction of its own: the participant read
-    (not locked, with its row version), the trials, then one statement that stores the answer and
+    """The usual answer in two statements and no transaction of its own: the participant (not
+    locked, with its row version) read with the trials, then one statement that stores the answer and
     updates the participant only if the row is still that version (``store_answer_if_unchanged``).
     Under that condition the write is what the locked way would have written, from the same state.
     None (nothing written) for everything else: a replay, a refusal, an answer that blocks or
@@ -191,12 +192,12 @@ def _submit_unlocked(request: _Submission) -> SubmitResult | None:
         request.telemetry,
         request.rate,
     )
-    participant, version = read_participant(pk, study_slug)
+    participant, version, rows = read_participant_and_trials(pk, study_slug, token)
     limited = _over_rate(participant, rate, received)  # nothing to write: the same as under the lock
     if limited is not None:
         return limited
     study = participant.study
-    trial, upcoming = _trial_and_next(participant, token)
+    trial, upcoming = _this_and_next(rows, token, next_position_of(participant))
     if trial is None or trial.answer_id is not None or _refusal(participant, study, trial, choice):
         return None
     answer = _new_answer(participant, trial, choice, client_ms, received, telemetry)
@@ -285,8 +286,11 @@ def _submit_locked(request: _Submission) -> SubmitResult:
 def _trial_and_next(participant: Participant, token: str) -> tuple[Trial | None, tuple[Trial, ...]]:
     """The trial ``token`` and the main trial after the current one (due once it is answered),
     in one query."""
-    following = participant.current_position + 1 if participant.status == ParticipantStatus.ACTIVE else -1
-    rows = trial_and_next_rows(participant.pk, token, following)
+    following = next_position_of(participant)
+    return _this_and_next(trial_and_next_rows(participant.pk, token, following), token, following)
+
+
+def _this_and_next(rows: list[Trial], token: str, following: int) -> tuple[Trial | None, tuple[Trial, ...]]:
     trial = next((row for row in rows if row.token == token), None) if token else None
     upcoming = tuple(row for row in rows if not row.is_practice and row.position == following)
     return trial, upcoming

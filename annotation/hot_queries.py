@@ -13,18 +13,19 @@ Connection poolers: a prepared statement lives in one server connection. PgBounc
 pooler that cannot track prepared statements, set ``DATABASE_PREPARE=0`` (this module then
 sends the same SQL unprepared).
 
-An answer is three statements: the participant row with its study, the trial with the one after
-the current one, and the INSERT of the answer together with the UPDATE of the participant (one
-statement on PostgreSQL, through a data-modifying ``WITH``). The usual answer runs them without a
-transaction of its own and without a lock: the participant is read with its row version
-(``xmin``, ``read_participant``), and the write applies only if the row is still that version
-(``store_answer_if_unchanged``; a concurrent writer makes it wait, then find the row changed).
-Otherwise, and for replays, refusals and answers that block or complete, the three statements
-run in one transaction with the participant row locked (``lock_participant``, ``store_answer``). The next screen's pictures come from a
-per-process cache (``annotation.pictures``); only sketches not in it cost one more statement.
-The answer's transaction runs through :func:`on_live_connection`: no per-request health check
+An answer reads the participant row with its study, the trial answered and the main trial after
+the current one, and writes the INSERT of the answer together with the UPDATE of the participant
+(one statement on PostgreSQL, through a data-modifying ``WITH``). The usual answer does it in two
+statements, without a transaction of its own and without a lock: the participant, with its row
+version (``xmin``), and the trials are read in one statement (``read_participant_and_trials``),
+and the write applies only if the row is still that version (``store_answer_if_unchanged``; a
+concurrent writer makes it wait, then find the row changed). Otherwise, and for replays, refusals
+and answers that block or complete, it runs again in one transaction with the participant row
+locked (``lock_participant``, ``trial_and_next_rows``, ``store_answer``). The next screen's
+pictures come from a per-process cache (``annotation.pictures``); only sketches not in it cost one
+more statement. The answer runs through :func:`on_live_connection`: no per-request health check
 (``SELECT 1``), one retry on a fresh connection when the old one is dead. So the usual answer is
-three round trips, the locked way five (BEGIN, the three statements, COMMIT).
+two round trips, the locked way five (BEGIN, the three statements, COMMIT).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from django.db import InterfaceError, OperationalError, connection, models
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
-from annotation.models import Answer, Participant, Trial
+from annotation.models import Answer, Participant, ParticipantStatus, Trial
 from sketches.models import Category, Sketch
 from studies.models import GoldPair, Study
 
@@ -204,54 +205,52 @@ def prepared_cursor():
         yield cursor
 
 
-@cache
-def _participant_sql(vendor: str, with_slug: bool, locked: bool) -> str:
-    """The participant row with its study; ``locked``: ``FOR UPDATE OF p``, else led by the row
-    version ``xmin`` (PostgreSQL only, ``read_participant``)."""
+def _participant_parts(vendor: str, with_slug: bool, versioned: bool) -> tuple[str, str, str]:
+    """SELECT list, FROM and WHERE of the participant row with its study (``p``, ``s``);
+    ``versioned``: led by the row version ``xmin`` (PostgreSQL only)."""
     loaders = _loaders(vendor)
+    version = "p.xmin::text, " if versioned else ""
     slug = f" AND s.{_column(Study, 'slug')} = %s" if with_slug else ""
-    lock = " FOR UPDATE OF p" if locked and connection.features.has_select_for_update_of else ""
-    version = "" if locked else "p.xmin::text, "
     return (
-        f"SELECT {version}{loaders['participant'].select('p')}, {loaders['study'].select('s')} "
-        f"FROM {_table(Participant)} p JOIN {_table(Study)} s ON s.{_q('id')} = p.{_column(Participant, 'study')} "
-        f"WHERE p.{_q('id')} = %s{slug}{lock}"
+        f"{version}{loaders['participant'].select('p')}, {loaders['study'].select('s')}",
+        f"{_table(Participant)} p JOIN {_table(Study)} s ON s.{_q('id')} = p.{_column(Participant, 'study')}",
+        f"p.{_q('id')} = %s{slug}",
     )
 
 
-def _fetch_participant(pk: int, study_slug: str | None, locked: bool) -> tuple[Participant, tuple]:
-    """The participant with ``.study`` loaded, and the columns before them (the version, unlocked)."""
-    params = [pk, study_slug] if study_slug is not None else [pk]
-    with prepared_cursor() as cursor:
-        cursor.execute(_participant_sql(connection.vendor, study_slug is not None, locked), params)
-        row = cursor.fetchone()
-    if row is None:
-        raise Participant.DoesNotExist(f"participant {pk} not found")
+def _load_participant(values) -> Participant:
+    """The participant with ``.study`` from the columns of ``_participant_parts`` (after the version)."""
     loaders = _loaders(connection.vendor)
-    lead = 0 if locked else 1
-    split = lead + len(loaders["participant"])
-    participant = loaders["participant"].load(row[lead:split])
-    participant.study = loaders["study"].load(row[split:])
-    return participant, tuple(row[:lead])
+    split = len(loaders["participant"])
+    participant = loaders["participant"].load(values[:split])
+    participant.study = loaders["study"].load(values[split : split + len(loaders["study"])])
+    return participant
+
+
+@cache
+def _locked_participant_sql(vendor: str, with_slug: bool) -> str:
+    columns, tables, where = _participant_parts(vendor, with_slug, versioned=False)
+    lock = " FOR UPDATE OF p" if connection.features.has_select_for_update_of else ""
+    return f"SELECT {columns} FROM {tables} WHERE {where}{lock}"
 
 
 def lock_participant(pk: int, study_slug: str | None = None) -> Participant:
     """The participant row, locked until the end of the transaction (the study row is only
     read), with ``.study`` loaded (fields ``STUDY_FIELDS``). ``Participant.DoesNotExist`` if
     there is no such participant (in that study)."""
-    return _fetch_participant(pk, study_slug, locked=True)[0]
+    params = [pk, study_slug] if study_slug is not None else [pk]
+    with prepared_cursor() as cursor:
+        cursor.execute(_locked_participant_sql(connection.vendor, study_slug is not None), params)
+        row = cursor.fetchone()
+    if row is None:
+        raise Participant.DoesNotExist(f"participant {pk} not found")
+    return _load_participant(row)
 
 
-def read_participant(pk: int, study_slug: str | None = None) -> tuple[Participant, str]:
-    """The participant row, not locked, with ``.study`` (as ``lock_participant``), and its version:
-    PostgreSQL's ``xmin`` of the row read, which any later UPDATE of the row changes
-    (``store_answer_if_unchanged``). PostgreSQL only."""
-    participant, (version,) = _fetch_participant(pk, study_slug, locked=False)
-    return participant, version
-
-
-@cache
-def _trials_sql(vendor: str) -> str:
+def _trials_select(vendor: str, participant: str, next_position: str) -> str:
+    """The trial with ``token`` (the first ``%s``) and the main trial at ``next_position`` of the
+    participant ``participant`` (SQL expressions), each with its answer's id, its gold pair's
+    better sketch, a duplicate's original choice and its category's name."""
     t = _loaders(vendor)["trial"]
     answer = _table(Answer)
     return (
@@ -263,26 +262,72 @@ def _trials_sql(vendor: str) -> str:
         f"LEFT JOIN {answer} o ON o.{_column(Answer, 'trial')} = t.{_column(Trial, 'duplicate_of')} "
         f"JOIN {_table(Sketch)} k ON k.{_q('id')} = t.{_column(Trial, 'left_sketch')} "
         f"JOIN {_table(Category)} c ON c.{_q('id')} = k.{_column(Sketch, 'category')} "
-        f"WHERE t.{_column(Trial, 'participant')} = %s AND (t.{_q('token')} = %s "
-        f"OR (NOT t.{_q('is_practice')} AND t.{_q('position')} = %s)) "
-        f"ORDER BY t.{_q('is_practice')}, t.{_q('position')}"
+        f"WHERE t.{_column(Trial, 'participant')} = {participant} AND (t.{_q('token')} = %s "
+        f"OR (NOT t.{_q('is_practice')} AND t.{_q('position')} = {next_position}))"
     )
 
 
-def trial_and_next_rows(participant_id: int, token: str, next_position: int) -> list[Trial]:
-    """The trial ``token`` and the main trial at ``next_position``, each annotated with
-    ``answer_id``, ``gold_better_id`` (sentinels), ``first_chosen_id`` (a duplicate's
-    original answer; None also for "no difference") and ``category_name``."""
+@cache
+def _trials_sql(vendor: str) -> str:
+    return f"{_trials_select(vendor, '%s', '%s')} ORDER BY t.{_q('is_practice')}, t.{_q('position')}"
+
+
+def _load_trials(rows) -> list[Trial]:
     loader = _loaders(connection.vendor)["trial"]
-    with prepared_cursor() as cursor:
-        cursor.execute(_trials_sql(connection.vendor), [participant_id, token, next_position])
-        rows = cursor.fetchall()
     trials = []
     for row in rows:
         trial = loader.load(row[: len(loader)])
         trial.answer_id, trial.gold_better_id, trial.first_chosen_id, trial.category_name = row[len(loader) :]
         trials.append(trial)
     return trials
+
+
+def trial_and_next_rows(participant_id: int, token: str, next_position: int) -> list[Trial]:
+    """The trial ``token`` and the main trial at ``next_position``, each annotated with
+    ``answer_id``, ``gold_better_id`` (sentinels), ``first_chosen_id`` (a duplicate's
+    original answer; None also for "no difference") and ``category_name``."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_trials_sql(connection.vendor), [participant_id, token, next_position])
+        return _load_trials(cursor.fetchall())
+
+
+def next_position_of(participant: Participant) -> int:
+    """The position of the main trial due once the current one is answered (-1: none, the
+    participant is not active). ``read_participant_and_trials`` computes the same in SQL."""
+    return participant.current_position + 1 if participant.status == ParticipantStatus.ACTIVE else -1
+
+
+@cache
+def _participant_and_trials_sql(vendor: str, with_slug: bool) -> str:
+    """The participant row with its version and study, and ``_trials_select`` joined beside it, in
+    one statement: one row per trial found, or one row with no trial; none without the participant."""
+    columns, tables, where = _participant_parts(vendor, with_slug, versioned=True)
+    status, position = _column(Participant, "status"), _column(Participant, "current_position")
+    next_position = f"CASE WHEN p.{status} = %s THEN p.{position} + 1 ELSE -1 END"
+    trials = _trials_select(vendor, f"p.{_q('id')}", next_position)
+    return (
+        f"SELECT {columns}, x.* FROM {tables} LEFT JOIN LATERAL ({trials}) x ON true "
+        f"WHERE {where} ORDER BY x.{_q('is_practice')}, x.{_q('position')}"
+    )
+
+
+def read_participant_and_trials(
+    pk: int, study_slug: str | None, token: str
+) -> tuple[Participant, str, list[Trial]]:
+    """The participant row, not locked, with ``.study`` (as ``lock_participant``), its version
+    (PostgreSQL's ``xmin`` of the row read, which any later UPDATE of the row changes:
+    ``store_answer_if_unchanged``), and what ``trial_and_next_rows`` gives at the participant's
+    ``next_position_of``: in one statement and one round trip, from one snapshot. PostgreSQL only."""
+    params = [token, ParticipantStatus.ACTIVE.value, pk] + ([study_slug] if study_slug is not None else [])
+    with prepared_cursor() as cursor:
+        cursor.execute(_participant_and_trials_sql(connection.vendor, study_slug is not None), params)
+        rows = cursor.fetchall()
+    if not rows:
+        raise Participant.DoesNotExist(f"participant {pk} not found")
+    loaders = _loaders(connection.vendor)
+    end = 1 + len(loaders["participant"]) + len(loaders["study"])
+    found = [row[end:] for row in rows if row[end] is not None]  # a trial's id is never NULL
+    return _load_participant(rows[0][1:]), rows[0][0], _load_trials(found)
 
 
 @cache
@@ -409,7 +454,7 @@ def store_answer_if_unchanged(
     answer: Answer, participant: Participant, update_fields: list[str], version: str
 ) -> bool:
     """``store_answer`` in one statement outside any lock, applied only if the participant row is
-    still the version ``read_participant`` returned (no request, of this participant or of anyone
+    still the version ``read_participant_and_trials`` returned (no request, of this participant or of anyone
     else, has updated it since): then the UPDATE and the INSERT are one atomic statement, and True.
     Otherwise neither is written, and False (the caller goes the locked way). A concurrent writer
     holding the row makes this statement wait for it, and then find the row changed. PostgreSQL only."""

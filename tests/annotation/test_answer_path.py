@@ -1,8 +1,8 @@
 """The answer path's cost in statements, pinned: no session table, no stray queries.
 
-On PostgreSQL the usual answer is three statements in no transaction of its own: the participant
-read with its row version, the trials, and the INSERT+UPDATE in one, applied only if the row is
-unchanged; elsewhere it is the locked transaction, with the INSERT and UPDATE two statements. The next screen's pictures are inline, from
+On PostgreSQL the usual answer is two statements in no transaction of its own: the participant
+read with its row version together with the trials, and the INSERT+UPDATE in one, applied only if
+the row is unchanged; elsewhere it is the locked transaction, with the INSERT and UPDATE two statements. The next screen's pictures are inline, from
 the process's cache; a sketch not drawn yet costs one more statement (all of a screen's at once).
 A stimulus is one statement, by token.
 """
@@ -27,7 +27,7 @@ def entered(study, participant):
     return client
 
 
-def test_an_answer_is_three_statements_on_postgresql_and_never_reads_the_session_table():
+def test_an_answer_is_two_statements_on_postgresql_and_never_reads_the_session_table():
     study = make_running_study("answer-path")
     participant = at_trials(study)
     client = entered(study, participant)
@@ -47,11 +47,11 @@ def test_an_answer_is_three_statements_on_postgresql_and_never_reads_the_session
         assert Answer.objects.filter(trial=trial).exists()
         # SAVEPOINTs are the test's own transaction around the action's (BEGIN/COMMIT in production).
         sql = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-        assert len(sql) == (3 if connection.vendor == "postgresql" else 4) + cold, sql
+        assert len(sql) == (2 if connection.vendor == "postgresql" else 4) + cold, sql
         assert not any("django_session" in s or "auth_user" in s for s in sql)
         assert cold == any("strokes" in s for s in sql)
         if connection.vendor == "postgresql":  # no lock taken: the write checks the row's version
-            assert "xmin" in sql[0] and not any("FOR UPDATE" in s for s in sql)
+            assert "xmin" in sql[0] and "LATERAL" in sql[0] and not any("FOR UPDATE" in s for s in sql)
             assert any(s.startswith("WITH") and "xmin" in s for s in sql)
 
 

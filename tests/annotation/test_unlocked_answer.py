@@ -71,7 +71,7 @@ def test_an_answer_stored_by_another_tab_between_read_and_write_is_replayed_not_
 def test_a_page_view_between_read_and_write_is_not_overwritten():
     participant = at_trials(make_running_study("unlocked-touch"))
     trial = main_trials(participant)[0]
-    read, version = hot_queries.read_participant(participant.pk)
+    read, version, _ = hot_queries.read_participant_and_trials(participant.pk, None, trial.token)
     seen = timezone.now() + timezone.timedelta(minutes=5)
     Participant.objects.filter(pk=participant.pk).update(last_seen_at=seen)  # another request's UPDATE
     read.current_position += 1
@@ -87,7 +87,7 @@ def test_the_write_waits_for_a_transaction_holding_the_row_and_then_finds_it_cha
     condition against the committed new version: the version differs, so nothing is written."""
     participant = at_trials(make_running_study("unlocked-wait"))
     trial = main_trials(participant)[0]
-    read, version = hot_queries.read_participant(participant.pk)
+    read, version, _ = hot_queries.read_participant_and_trials(participant.pk, None, trial.token)
     holding, results = threading.Event(), {}
 
     def holder():
