@@ -126,3 +126,42 @@ def test_refusals_and_replays_go_the_locked_way_and_are_logged_once():
     assert do_submit_answer(participant.pk, trials[0].token, "left").outcome == REPLAYED
     assert RefusedSubmission.objects.filter(participant=participant).count() == refused_before + 1
     assert Participant.objects.get(pk=participant.pk).current_position == 1
+
+
+def _same_trial(a, b) -> bool:
+    names = (
+        "pk",
+        "token",
+        "position",
+        "is_practice",
+        "answer_id",
+        "gold_better_id",
+        "first_chosen_id",
+        "category_name",
+    )
+    return all(getattr(a, n) == getattr(b, n) for n in names)
+
+
+def test_the_one_statement_read_gives_what_the_two_reads_of_the_locked_way_give():
+    study = make_running_study("unlocked-read")
+    participant = at_trials(study)
+    trials = main_trials(participant)
+    do_submit_answer(participant.pk, trials[0].token, "left")
+    cases = [
+        (participant.pk, None, trials[1].token),  # the current trial: it and the next
+        (participant.pk, study.slug, trials[0].token),  # an answered one (a replay) and the next
+        (participant.pk, None, "no-such-token"),  # only the next
+        (participant.pk, None, ""),
+    ]
+    for pk, slug, token in cases:
+        read, version, rows = hot_queries.read_participant_and_trials(pk, slug, token)
+        with transaction.atomic():
+            locked = hot_queries.lock_participant(pk, slug)
+            expected = hot_queries.trial_and_next_rows(pk, token, hot_queries.next_position_of(locked))
+        assert version and read.study.slug == study.slug and read.current_position == locked.current_position
+        assert len(rows) == len(expected) and all(map(_same_trial, rows, expected)), token
+    Participant.objects.filter(pk=participant.pk).update(status="completed")  # not active: no next trial
+    _, _, rows = hot_queries.read_participant_and_trials(participant.pk, None, trials[1].token)
+    assert [row.token for row in rows] == [trials[1].token]
+    with pytest.raises(Participant.DoesNotExist):
+        hot_queries.read_participant_and_trials(participant.pk, "another-study", trials[1].token)
