@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from annotation import answering, hot_queries
 from annotation.actions import ACCEPTED, REPLAYED, do_submit_answer
-from annotation.models import Answer, Participant, RefusedSubmission
+from annotation.models import Answer, Participant, ParticipantStatus, RefusedSubmission
 from annotation.telemetry import Telemetry
 from tests import services
 from tests.annotation.factories import at_trials, main_trials, make_running_study
@@ -160,7 +160,7 @@ def test_the_one_statement_read_gives_what_the_two_reads_of_the_locked_way_give(
             expected = hot_queries.trial_and_next_rows(pk, token, hot_queries.next_position_of(locked))
         assert version and read.study.slug == study.slug and read.current_position == locked.current_position
         assert len(rows) == len(expected) and all(map(_same_trial, rows, expected)), token
-    Participant.objects.filter(pk=participant.pk).update(status="completed")  # not active: no next trial
+    Participant.objects.filter(pk=participant.pk).update(status=ParticipantStatus.COMPLETED)  # no next trial
     _, _, rows = hot_queries.read_participant_and_trials(participant.pk, None, trials[1].token)
     assert [row.token for row in rows] == [trials[1].token]
     with pytest.raises(Participant.DoesNotExist):
