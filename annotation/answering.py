@@ -144,8 +144,9 @@ def do_submit_answer(
     Kept to few round trips: the participant (with the study), the trial and the one after it,
     and the INSERT with the UPDATE (one statement on PostgreSQL), prepared (``hot_queries``). On
     PostgreSQL the usual answer reads the participant and the trials in one statement, with no
-    BEGIN or COMMIT (two round trips); the locked way reads them in two and adds BEGIN and COMMIT. The screen that follows adds one
-    more only for sketches its process has not drawn yet (``annotation.pictures``).
+    BEGIN or COMMIT (two round trips); the locked way reads them in two and adds BEGIN and
+    COMMIT. The screen that follows adds one more only for sketches its process has not drawn
+    yet (``annotation.pictures``).
     """
     received = now or timezone.now()
     token, choice = str(token or "")[:64], str(choice or "")[:16]
@@ -179,8 +180,8 @@ def _submit(request: _Submission) -> SubmitResult:
 
 def _submit_unlocked(request: _Submission) -> SubmitResult | None:
     """The usual answer in two statements and no transaction of its own: the participant (not
-    locked, with its row version) read with the trials, then one statement that stores the answer and
-    updates the participant only if the row is still that version (``store_answer_if_unchanged``).
+    locked, with its row version) read with the trials, then one statement that stores the answer
+    and updates the participant only if the row is still that version (``store_answer_if_unchanged``).
     Under that condition the write is what the locked way would have written, from the same state.
     None (nothing written) for everything else: a replay, a refusal, an answer that blocks or
     completes the participant (pairs to release), or a row changed since the read (another tab, a
