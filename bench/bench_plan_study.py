@@ -16,6 +16,7 @@ Ratios, each against a baseline measured in the same run:
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -41,7 +42,7 @@ from studies.models import PlannedPair, Study  # noqa: E402
 
 CATEGORIES = ["pig", "face", "airplane", "radio", "apple", "cactus", "ambulance", "butterfly"]
 N_SCORERS = 5
-PAIRS_PER_CELL = 5_000  # 8 × 5 × 5,000 = 200,000 pairs
+PAIRS_PER_CELL = int(os.environ.get("BENCH_PLAN_PAIRS", "5000"))  # 8 × 5 × 5,000 = 200,000 pairs
 
 
 def load_corpus() -> list[Category]:

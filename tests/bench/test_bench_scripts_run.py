@@ -4,7 +4,8 @@ Four of them had stopped at a study check that was added after they were written
 gold needs held-out sketches); nothing ran them. Each runs here as ``make bench`` runs it: its
 own process, its own throw-away SQLite database, small sizes where the script has a knob. The
 numbers they print are not checked: timings belong in ``bench/RESULTS.md``, not in tests. The
-slow ones (training, scoring, the trials server) are left to ``make bench``; ``bench_gpu`` has
+slow ones (training, scoring, the trials server) and the pure numerical ones that touch no
+study (Plackett–Luce) are left to ``make bench``; ``bench_gpu`` has
 its own test (``tests/scoring/test_bench_gpu.py``).
 """
 
@@ -20,10 +21,9 @@ from django.conf import settings
 #: script -> environment knobs that make it small (the script's own variables).
 QUICK = {
     "bench_agreement.py": {},
-    "bench_crowd.py": {},
+    "bench_crowd.py": {"BENCH_CROWD": "6,3,1,1"},
     "bench_feasibility.py": {},
-    "bench_plackett_luce.py": {},
-    "bench_plan_study.py": {},
+    "bench_plan_study.py": {"BENCH_PLAN_PAIRS": "500"},
     "bench_report.py": {"BENCH_ANSWERS": "2000"},
     "bench_report_page.py": {"BENCH_PAGE_ANSWERS": "1000"},
     "bench_sampling.py": {},
