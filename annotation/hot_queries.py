@@ -454,10 +454,11 @@ def store_answer_if_unchanged(
     answer: Answer, participant: Participant, update_fields: list[str], version: str
 ) -> bool:
     """``store_answer`` in one statement outside any lock, applied only if the participant row is
-    still the version ``read_participant_and_trials`` returned (no request, of this participant or of anyone
-    else, has updated it since): then the UPDATE and the INSERT are one atomic statement, and True.
-    Otherwise neither is written, and False (the caller goes the locked way). A concurrent writer
-    holding the row makes this statement wait for it, and then find the row changed. PostgreSQL only."""
+    still the version ``read_participant_and_trials`` returned (no request, of this participant or
+    of anyone else, has updated it since): then the UPDATE and the INSERT are one atomic statement,
+    and True. Otherwise neither is written, and False (the caller goes the locked way). A
+    concurrent writer holding the row makes this statement wait for it, and then find the row
+    changed. PostgreSQL only."""
     params = _saved_texts(participant, _participant_fields(tuple(update_fields)), False)
     params += [_as_text(participant.pk), version]
     params += _saved_texts(answer, _answer_fields(connection.vendor), True)
