@@ -168,6 +168,10 @@ class _Submission:
     telemetry: Telemetry
     rate: str | None
 
+    def answer_to(self, participant: Participant, trial: Trial) -> Answer:
+        """The new answer this request gives to ``trial`` (not saved)."""
+        return _new_answer(participant, trial, self.choice, self.client_ms, self.received, self.telemetry)
+
 
 def _submit(request: _Submission) -> SubmitResult:
     """Without a lock first (PostgreSQL), else, and for anything but a plain accepted answer, locked."""
@@ -186,14 +190,8 @@ def _submit_unlocked(request: _Submission) -> SubmitResult | None:
     None (nothing written) for everything else: a replay, a refusal, an answer that blocks or
     completes the participant (pairs to release), or a row changed since the read (another tab, a
     double click, a page view): ``_submit_locked`` then does it all again under the lock."""
-    pk, token, choice, client_ms = request.pk, request.token, request.choice, request.client_ms
-    study_slug, received, telemetry, rate = (
-        request.study_slug,
-        request.received,
-        request.telemetry,
-        request.rate,
-    )
-    participant, version, rows = read_participant_and_trials(pk, study_slug, token)
+    token, choice, received, rate = request.token, request.choice, request.received, request.rate
+    participant, version, rows = read_participant_and_trials(request.pk, request.study_slug, token)
     limited = _over_rate(participant, rate, received)  # nothing to write: the same as under the lock
     if limited is not None:
         return limited
@@ -201,7 +199,7 @@ def _submit_unlocked(request: _Submission) -> SubmitResult | None:
     trial, upcoming = _this_and_next(rows, token, next_position_of(participant))
     if trial is None or trial.answer_id is not None or _refusal(participant, study, trial, choice):
         return None
-    answer = _new_answer(participant, trial, choice, client_ms, received, telemetry)
+    answer = request.answer_to(participant, trial)
     blocked_now, completed_now = _advance(participant, study, trial, answer, received)
     if blocked_now or completed_now:
         return None
@@ -243,15 +241,9 @@ def _new_answer(participant, trial, choice, client_ms, received, telemetry) -> A
 
 
 def _submit_locked(request: _Submission) -> SubmitResult:
-    pk, token, choice, client_ms = request.pk, request.token, request.choice, request.client_ms
-    study_slug, received, telemetry, rate = (
-        request.study_slug,
-        request.received,
-        request.telemetry,
-        request.rate,
-    )
+    token, choice, received, rate = request.token, request.choice, request.received, request.rate
     with transaction.atomic():
-        locked = lock_participant(pk, study_slug)  # the study row is read, not locked
+        locked = lock_participant(request.pk, request.study_slug)  # the study row is read, not locked
         # Counted on the locked row; saved with the answer (store_answer), or on its own below.
         limited = _over_rate(locked, rate, received)
         if limited is not None:
@@ -267,7 +259,7 @@ def _submit_locked(request: _Submission) -> SubmitResult:
         reason = _refusal(locked, study, trial, choice)
         if reason:
             return _do_refuse(locked, token, choice, reason, trial, counted=rate is not None)
-        answer = _new_answer(locked, trial, choice, client_ms, received, telemetry)
+        answer = request.answer_to(locked, trial)
         blocked_now, completed_now = _advance(locked, study, trial, answer, received)
         shows_trial = _start_next_trial_clock(locked, received)
         store_answer(answer, locked, _UPDATED_FIELDS)  # one statement on PostgreSQL
